@@ -1,0 +1,1 @@
+//! Vigie's domain: the rules of DOMAIN.md as pure, synchronous code.

@@ -1,0 +1,1 @@
+//! Vigie's append-only event log, on SQLite or PostgreSQL.

@@ -1,0 +1,1 @@
+//! Vigie's read models: built from the event log, checkpointed, rebuildable.
