@@ -1,1 +1,122 @@
 //! Shared helpers for Vigie's black-box tests: a throw-away database per test.
+//!
+//! Every test that touches a database runs twice, once per back end (see
+//! [`backend_tests!`]). SQLite needs nothing; PostgreSQL is found through
+//! `VIGIE_TEST_POSTGRES_URL` (a server URL whose user may create databases),
+//! and each test gets a database of its own, so tests run in parallel.
+
+use std::path::PathBuf;
+
+/// The environment variable that points the tests at a PostgreSQL server.
+pub const POSTGRES_URL_VAR: &str = "VIGIE_TEST_POSTGRES_URL";
+/// Set to `1` (CI does) to fail, rather than skip, when PostgreSQL is not configured.
+pub const REQUIRE_POSTGRES_VAR: &str = "VIGIE_TEST_REQUIRE_POSTGRES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test, removed when dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub backend: Backend,
+    /// The URL to open the event store (or the server) with.
+    pub url: String,
+    /// Keeps the SQLite file's folder alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+    /// For PostgreSQL: the server URL and the database to drop afterwards.
+    postgres_cleanup: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A new SQLite file in a temporary folder.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder for the test database");
+        let path: PathBuf = dir.path().join("vigie.db");
+        Self {
+            backend: Backend::Sqlite,
+            url: format!("sqlite://{}", path.display()),
+            _dir: Some(dir),
+            postgres_cleanup: None,
+        }
+    }
+
+    /// A new database on the configured PostgreSQL server, or `None` (after
+    /// saying so) when no server is configured and CI does not require one.
+    pub async fn postgres(test_name: &str) -> Option<Self> {
+        let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
+            if std::env::var(REQUIRE_POSTGRES_VAR).as_deref() == Ok("1") {
+                panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set");
+            }
+            eprintln!("skipped {test_name} on PostgreSQL: set {POSTGRES_URL_VAR} to run it");
+            return None;
+        };
+        let name = format!("vigie_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sqlx::PgPool::connect(&server_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {server_url} ({POSTGRES_URL_VAR}): {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create a test database");
+        admin.close().await;
+        let mut url = url::Url::parse(&server_url).expect("a valid PostgreSQL URL");
+        url.set_path(&name);
+        Some(Self {
+            backend: Backend::Postgres,
+            url: url.to_string(),
+            _dir: None,
+            postgres_cleanup: Some((server_url, name)),
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.postgres_cleanup.take() else { return };
+        // Drop runs inside the test's runtime, which cannot be blocked on, so
+        // the clean-up gets a small runtime of its own on another thread.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = sqlx::PgPool::connect(&server_url).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.ok()?;
+                admin.close().await;
+                Some(())
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Writes each test once per back end: `mod sqlite { fn NAME }` and
+/// `mod postgres { fn NAME }`, so `cargo test postgres::` runs one back end.
+/// The body gets `db: TestDatabase`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($( $(#[$meta:meta])* async fn $name:ident($db:ident) $body:block )*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $db = $crate::TestDatabase::sqlite();
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some($db) = $crate::TestDatabase::postgres(stringify!($name)).await else { return };
+                    $body
+                }
+            )*
+        }
+    };
+}

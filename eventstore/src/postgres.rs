@@ -1,0 +1,331 @@
+//! The log on PostgreSQL: several server processes may share one database.
+//!
+//! Each group-commit batch is one call of the `vigie_append` function (see
+//! the migration), so a batch costs one round trip and one commit. The
+//! function locks the log's head row until commit, which makes positions
+//! commit in order across every process. Commits are announced with NOTIFY;
+//! each store LISTENs and wakes its subscribers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::group_commit::{BatchOutcome, BatchWriter, GroupCommit};
+use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
+use crate::sqlite::advance;
+use crate::store::{EventLog, StoreOptions};
+use crate::subscription::{self, Subscription};
+use crate::validate::{category_of, check_append, redact_url};
+
+const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data::text, \
+     actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at";
+
+/// The NOTIFY channel that carries the newest committed position.
+const CHANNEL: &str = "vigie_events";
+
+/// The log in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresEventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    group_commit: GroupCommit,
+    head: Arc<watch::Sender<u64>>,
+    listener: JoinHandle<()>,
+    options: StoreOptions,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl PostgresEventStore {
+    /// Connects, applies the migrations (under sqlx's advisory lock, so several
+    /// processes may start at once) and starts listening for commits.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let unreachable = |source| StoreError::Unreachable { url: redact_url(url), source };
+        let connect: PgConnectOptions = url.parse().map_err(unreachable)?;
+        let pool = PgPoolOptions::new()
+            // The writer and the listener each hold a connection besides the readers.
+            .max_connections(options.max_connections + 2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(unreachable)?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+
+        let mut listener = PgListener::connect_with(&pool).await.map_err(unreachable)?;
+        listener.listen(CHANNEL).await?;
+        let (head_position,): (i64,) =
+            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&pool).await?;
+        let head = Arc::new(watch::Sender::new(head_position as u64));
+        let listener = tokio::spawn(follow_notifications(listener, head.clone()));
+        let batch_writer = PostgresBatchWriter { pool: pool.clone(), head: head.clone() };
+        let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
+        Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, listener, options }) })
+    }
+
+    /// The connection pool, for the read models that live in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    async fn fetch_events(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = query.fetch_all(&self.inner.pool).await?;
+        rows.iter().map(decode_event).collect()
+    }
+}
+
+impl EventLog for PostgresEventStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        check_append(&request, self.inner.options.max_event_bytes)?;
+        self.inner.group_commit.append(request).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = match direction {
+            Direction::Forward => format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+                 ORDER BY stream_version LIMIT $3"
+            ),
+            Direction::Backward => format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version <= $2 \
+                 ORDER BY stream_version DESC LIMIT $3"
+            ),
+        };
+        let query = sqlx::query(&sql).bind(stream_id).bind(clamp(from_version)).bind(clamp(limit as u64));
+        self.fetch_events(query).await
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
+        self.fetch_events(sqlx::query(&sql).bind(clamp(after)).bind(clamp(limit as u64))).await
+    }
+
+    async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE category = $1 AND position > $2 ORDER BY position LIMIT $3"
+        );
+        self.fetch_events(sqlx::query(&sql).bind(category).bind(clamp(after)).bind(clamp(limit as u64))).await
+    }
+
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let version: Option<(i64,)> = sqlx::query_as("SELECT version FROM streams WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        Ok(version.map_or(0, |(v,)| v as u64))
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let (position,): (i64,) =
+            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&self.inner.pool).await?;
+        Ok(position as u64)
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM events e USING streams s
+              WHERE s.stream_id = e.stream_id
+                AND s.max_age_seconds IS NOT NULL
+                AND e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)",
+        )
+        .bind(now)
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+
+    fn subscribe(&self, after: u64) -> Subscription {
+        subscription::spawn(self.clone(), after, self.watch_head(), self.inner.options.poll_interval)
+    }
+}
+
+/// Moves the head as other processes' commits are announced.
+async fn follow_notifications(mut listener: PgListener, head: Arc<watch::Sender<u64>>) {
+    loop {
+        match listener.recv().await {
+            Ok(notification) => {
+                if let Ok(position) = notification.payload().parse::<u64>() {
+                    head.send_if_modified(|current| advance(current, position));
+                }
+            }
+            Err(error) => {
+                // PgListener reconnects on the next recv; subscribers poll meanwhile.
+                tracing::warn!(%error, "lost the LISTEN connection to PostgreSQL; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Writes group-commit batches with one call of `vigie_append` each.
+struct PostgresBatchWriter {
+    pool: PgPool,
+    head: Arc<watch::Sender<u64>>,
+}
+
+/// The batch flattened to one entry per event, as `vigie_append` takes it.
+#[derive(Default)]
+struct FlatBatch {
+    append: Vec<i32>,
+    stream: Vec<String>,
+    category: Vec<String>,
+    expected: Vec<i64>,
+    max_age: Vec<Option<i64>>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<String>,
+    schema: Vec<i32>,
+    data: Vec<String>,
+    actor_id: Vec<Option<Uuid>>,
+    actor_name: Vec<Option<String>>,
+    correlation_id: Vec<Option<Uuid>>,
+    causation_id: Vec<Option<Uuid>>,
+    idempotency_key: Vec<Option<String>>,
+}
+
+impl FlatBatch {
+    fn new(batch: &[AppendRequest]) -> Result<Self, StoreError> {
+        let mut flat = FlatBatch::default();
+        for (index, request) in batch.iter().enumerate() {
+            let category = category_of(&request.stream_id)?;
+            for event in &request.events {
+                flat.append.push(index as i32);
+                flat.stream.push(request.stream_id.clone());
+                flat.category.push(category.to_owned());
+                flat.expected.push(request.expected.required().map_or(-1, clamp));
+                flat.max_age.push(request.max_age.map(|age| clamp(age.as_secs())));
+                flat.event_id.push(event.event_id);
+                flat.event_type.push(event.event_type.clone());
+                flat.schema.push(event.schema_version as i32);
+                flat.data.push(event.data.get().to_owned());
+                let m = &event.metadata;
+                flat.actor_id.push(m.actor_id);
+                flat.actor_name.push(m.actor_name.clone());
+                flat.correlation_id.push(m.correlation_id);
+                flat.causation_id.push(m.causation_id);
+                flat.idempotency_key.push(m.idempotency_key.clone());
+            }
+        }
+        Ok(flat)
+    }
+}
+
+impl BatchWriter for PostgresBatchWriter {
+    async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
+        let flat = FlatBatch::new(batch)?;
+        // Runs as its own transaction: the answer arrives after the commit.
+        let rows =
+            sqlx::query("SELECT * FROM vigie_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                .bind(flat.append)
+                .bind(flat.stream)
+                .bind(flat.category)
+                .bind(flat.expected)
+                .bind(flat.max_age)
+                .bind(flat.event_id)
+                .bind(flat.event_type)
+                .bind(flat.schema)
+                .bind(flat.data)
+                .bind(flat.actor_id)
+                .bind(flat.actor_name)
+                .bind(flat.correlation_id)
+                .bind(flat.causation_id)
+                .bind(flat.idempotency_key)
+                .fetch_all(&self.pool)
+                .await?;
+
+        let mut outcomes: BatchOutcome = Vec::with_capacity(batch.len());
+        for (request, row) in batch.iter().zip(&rows) {
+            outcomes.push(decode_outcome(request, row)?);
+        }
+        if outcomes.len() != batch.len() {
+            return Err(StoreError::Corrupt(format!(
+                "vigie_append answered {} outcomes for {} appends",
+                outcomes.len(),
+                batch.len()
+            )));
+        }
+        if let Some(newest) = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|o| o.last_position).max() {
+            self.head.send_if_modified(|head| advance(head, newest));
+        }
+        Ok(outcomes)
+    }
+}
+
+fn decode_outcome(request: &AppendRequest, row: &PgRow) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
+    let outcome: String = row.try_get("o_outcome")?;
+    let version: Option<i64> = row.try_get("o_version")?;
+    let version = version.unwrap_or_default() as u64;
+    let appended = |was_duplicate| -> Result<AppendOutcome, StoreError> {
+        Ok(AppendOutcome {
+            stream_version: version,
+            first_position: row.try_get::<i64, _>("o_first_position")? as u64,
+            last_position: row.try_get::<i64, _>("o_last_position")? as u64,
+            recorded_at: row.try_get("o_recorded_at")?,
+            was_duplicate,
+        })
+    };
+    Ok(match outcome.as_str() {
+        "appended" => Ok(appended(false)?),
+        "duplicate" => Ok(appended(true)?),
+        "conflict" => Err(StoreError::WrongExpectedVersion {
+            stream_id: request.stream_id.clone(),
+            expected: request.expected,
+            actual: version,
+        }),
+        "partial_duplicate" => Err(StoreError::PartialDuplicate { stream_id: request.stream_id.clone() }),
+        other => return Err(StoreError::Corrupt(format!("vigie_append answered an unknown outcome {other:?}"))),
+    })
+}
+
+fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let data: String = row.try_get(6)?;
+    Ok(StoredEvent {
+        position: row.try_get::<i64, _>(0)? as u64,
+        event_id: row.try_get(1)?,
+        stream_id: row.try_get(2)?,
+        stream_version: row.try_get::<i64, _>(3)? as u64,
+        event_type: row.try_get(4)?,
+        schema_version: row.try_get::<i32, _>(5)? as u32,
+        data: RawValue::from_string(data).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        metadata: Metadata {
+            actor_id: row.try_get(7)?,
+            actor_name: row.try_get(8)?,
+            correlation_id: row.try_get(9)?,
+            causation_id: row.try_get(10)?,
+            idempotency_key: row.try_get(11)?,
+        },
+        recorded_at: row.try_get(12)?,
+    })
+}
+
+/// PostgreSQL integers are signed; `u64::MAX` means "no bound".
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

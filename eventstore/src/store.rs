@@ -1,0 +1,165 @@
+//! The one interface to the log, and the store that picks a back end from a URL.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::error::StoreError;
+use crate::model::{AppendOutcome, AppendRequest, Direction, StoredEvent};
+use crate::postgres::PostgresEventStore;
+use crate::sqlite::SqliteEventStore;
+use crate::subscription::Subscription;
+
+/// Tunables shared by both back ends.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The largest event accepted, data and metadata together.
+    pub max_event_bytes: usize,
+    /// A group-commit batch stops growing at this many events.
+    pub max_batch_events: usize,
+    /// How often a caught-up subscription looks at the log when no notification came.
+    pub poll_interval: Duration,
+    /// Connections for reads (PostgreSQL: reads and the writer share this pool).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_event_bytes: 1024 * 1024,
+            max_batch_events: 1000,
+            poll_interval: Duration::from_millis(500),
+            max_connections: 8,
+        }
+    }
+}
+
+/// The event log: append with optimistic concurrency, read, follow, purge.
+///
+/// Positions start at 1 and only grow; the log commits in position order, so
+/// every reader sees the same total order. Versions of a stream start at 1.
+pub trait EventLog: Clone + Send + Sync + 'static {
+    /// Appends events to one stream, all or none; answers once they are durable.
+    fn append(&self, request: AppendRequest) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+
+    /// Up to `limit` events of a stream, forward from `from_version` (inclusive)
+    /// or backward from it (`u64::MAX` for the newest).
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events of the whole log with a position after `after`.
+    fn read_all(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events of every stream of a category, after position `after`.
+    fn read_category(
+        &self,
+        category: &str,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The stream's current version; 0 when it has no events.
+    fn stream_version(&self, stream_id: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The position of the newest event ever appended (0 for an empty log).
+    fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Removes the events of streams with a max age that are older than it at `now`.
+    /// Answers how many events were removed.
+    fn purge_expired(&self, now: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The newest position this process knows to be committed; changes wake subscribers.
+    fn watch_head(&self) -> watch::Receiver<u64>;
+
+    /// Every event after `after`, then each new one as it commits.
+    fn subscribe(&self, after: u64) -> Subscription;
+}
+
+/// The log on whichever back end the URL names.
+#[derive(Debug, Clone)]
+pub enum EventStore {
+    Sqlite(SqliteEventStore),
+    Postgres(PostgresEventStore),
+}
+
+impl EventStore {
+    /// Opens (creating if needed) the log at `sqlite://PATH` or `postgres://…`,
+    /// and brings its schema up to date.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteEventStore::open(url, options).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(PostgresEventStore::open(url, options).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(crate::validate::redact_url(url)))
+        }
+    }
+
+    /// Which back end this is, for logs and metrics.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            EventStore::Sqlite($store) => $call,
+            EventStore::Postgres($store) => $call,
+        }
+    };
+}
+
+impl EventLog for EventStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        delegate!(self, s => s.append(request).await)
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.read_stream(stream_id, from_version, direction, limit).await)
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.read_all(after, limit).await)
+    }
+
+    async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.read_category(category, after, limit).await)
+    }
+
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        delegate!(self, s => s.stream_version(stream_id).await)
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        delegate!(self, s => s.head_position().await)
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, s => s.purge_expired(now).await)
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        delegate!(self, s => s.watch_head())
+    }
+
+    fn subscribe(&self, after: u64) -> Subscription {
+        delegate!(self, s => s.subscribe(after))
+    }
+}

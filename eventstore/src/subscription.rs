@@ -1,0 +1,105 @@
+//! Catch-up subscriptions: read the log from a position, then follow it live.
+//!
+//! The log commits in position order (see the migrations), so paging by
+//! "position > last delivered" never skips an event and never repeats one.
+//! Live delivery waits on the store's head position, which moves when this
+//! process commits or (PostgreSQL) when another process's NOTIFY arrives; a
+//! slow poll covers what no notification reaches, such as another process
+//! writing the same SQLite file or a dropped LISTEN connection.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::model::StoredEvent;
+use crate::store::EventLog;
+
+/// How many events one read of the log fetches.
+const PAGE_SIZE: usize = 1000;
+
+/// A live, ordered feed of the log's events, starting after a position.
+#[derive(Debug)]
+pub struct Subscription {
+    pages: mpsc::Receiver<Vec<StoredEvent>>,
+    buffered: VecDeque<StoredEvent>,
+    reader: JoinHandle<()>,
+}
+
+impl Subscription {
+    /// The next event. Waits for one when the subscription has caught up;
+    /// `None` only once the store is gone.
+    pub async fn next(&mut self) -> Option<StoredEvent> {
+        if self.buffered.is_empty() {
+            self.buffered = self.pages.recv().await?.into();
+        }
+        self.buffered.pop_front()
+    }
+
+    /// The events already fetched but not yet taken, and then the next page,
+    /// for consumers that apply events in batches.
+    pub async fn next_batch(&mut self) -> Option<Vec<StoredEvent>> {
+        if !self.buffered.is_empty() {
+            return Some(self.buffered.drain(..).collect());
+        }
+        self.pages.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+pub(crate) fn spawn(log: impl EventLog, after: u64, head: watch::Receiver<u64>, poll: Duration) -> Subscription {
+    // A few pages in flight let reading and applying overlap without letting a
+    // slow consumer buffer the whole log in memory.
+    let (pages, receiver) = mpsc::channel(4);
+    let reader = tokio::spawn(follow(log, after, head, poll, pages));
+    Subscription { pages: receiver, buffered: VecDeque::new(), reader }
+}
+
+async fn follow(
+    log: impl EventLog,
+    mut last: u64,
+    mut head: watch::Receiver<u64>,
+    poll: Duration,
+    pages: mpsc::Sender<Vec<StoredEvent>>,
+) {
+    loop {
+        // Note the head before reading, so a commit that lands during the read
+        // still wakes the wait below.
+        let known_head = *head.borrow_and_update();
+        match log.read_all(last, PAGE_SIZE).await {
+            Ok(events) => {
+                let full_page = events.len() == PAGE_SIZE;
+                if let Some(newest) = events.last() {
+                    last = newest.position;
+                    if pages.send(events).await.is_err() {
+                        return; // the subscriber is gone
+                    }
+                }
+                if full_page || known_head > last {
+                    continue;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, after = last, "subscription could not read the log; retrying");
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+        }
+        tokio::select! {
+            changed = head.changed() => {
+                if changed.is_err() {
+                    // The store is gone: nothing more will ever arrive.
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(poll) => {}
+            _ = pages.closed() => return,
+        }
+    }
+}

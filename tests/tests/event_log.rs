@@ -1,0 +1,332 @@
+//! The event log's contract, told as the same stories on SQLite and on PostgreSQL.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+use vigie_eventstore::{
+    AppendRequest, Direction, EventLog, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoreOptions,
+};
+use vigie_tests::{TestDatabase, backend_tests};
+
+async fn open(db: &TestDatabase) -> EventStore {
+    let options = StoreOptions { max_connections: 4, poll_interval: Duration::from_millis(100), ..Default::default() };
+    EventStore::open(&db.url, options).await.expect("the test database opens")
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::new("ShiftCommented", 1, &json!({ "text": format!("comment {n}") })).unwrap()
+}
+
+fn append(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest::new(stream, expected, events)
+}
+
+backend_tests! {
+    async fn an_appended_event_reads_back_exactly_as_written(db) {
+        let store = open(&db).await;
+        let metadata = Metadata {
+            actor_id: Some(Uuid::now_v7()),
+            actor_name: Some("4000-TEST".into()),
+            correlation_id: Some(Uuid::now_v7()),
+            causation_id: Some(Uuid::now_v7()),
+            idempotency_key: Some("key-1".into()),
+        };
+        let new = NewEvent::new("OverrideAdded", 2, &json!({"contact": "Luc Lambert", "hours": 16.5}))
+            .unwrap()
+            .with_metadata(metadata.clone());
+        let before = Utc::now();
+        let outcome = store.append(append("schedule-1", ExpectedVersion::NoStream, vec![new.clone()])).await.unwrap();
+        assert_eq!((outcome.first_position, outcome.last_position, outcome.stream_version), (1, 1, 1));
+        assert!(!outcome.was_duplicate);
+
+        let read = store.read_stream("schedule-1", 1, Direction::Forward, 10).await.unwrap();
+        assert_eq!(read.len(), 1);
+        let stored = &read[0];
+        assert_eq!(stored.event_id, new.event_id);
+        assert_eq!(stored.stream_id, "schedule-1");
+        assert_eq!((stored.position, stored.stream_version), (1, 1));
+        assert_eq!(stored.event_type, "OverrideAdded");
+        assert_eq!(stored.schema_version, 2);
+        assert_eq!(stored.data_as::<serde_json::Value>().unwrap(), json!({"contact": "Luc Lambert", "hours": 16.5}));
+        assert_eq!(stored.metadata, metadata);
+        assert!(stored.recorded_at >= before - chrono::Duration::seconds(1) && stored.recorded_at <= Utc::now());
+        assert_eq!(stored.recorded_at, outcome.recorded_at);
+        assert_eq!(store.head_position().await.unwrap(), 1);
+        assert_eq!(store.stream_version("schedule-1").await.unwrap(), 1);
+        assert_eq!(store.stream_version("schedule-unknown").await.unwrap(), 0);
+    }
+
+    async fn a_stale_expected_version_writes_nothing_and_names_the_actual_version(db) {
+        let store = open(&db).await;
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![event(1), event(2)])).await.unwrap();
+
+        for expected in [ExpectedVersion::NoStream, ExpectedVersion::Exactly(1), ExpectedVersion::Exactly(3)] {
+            let refused = store.append(append("schedule-1", expected, vec![event(3)])).await.unwrap_err();
+            match refused {
+                StoreError::WrongExpectedVersion { stream_id, actual, expected: said } => {
+                    assert_eq!((stream_id.as_str(), actual, said), ("schedule-1", 2, expected));
+                }
+                other => panic!("expected a version conflict, got {other}"),
+            }
+            assert_eq!(store.head_position().await.unwrap(), 2, "a refused append wrote something");
+        }
+        assert_eq!(store.head_position().await.unwrap(), 2);
+        assert_eq!(store.stream_version("schedule-1").await.unwrap(), 2);
+
+        let outcome = store.append(append("schedule-1", ExpectedVersion::Exactly(2), vec![event(3)])).await.unwrap();
+        assert_eq!((outcome.stream_version, outcome.last_position), (3, 3));
+        let outcome = store.append(append("schedule-1", ExpectedVersion::Any, vec![event(4)])).await.unwrap();
+        assert_eq!(outcome.stream_version, 4);
+    }
+
+    async fn appending_an_event_id_again_returns_the_original_position_without_a_copy(db) {
+        let store = open(&db).await;
+        let first = event(1);
+        let original = store.append(append("schedule-1", ExpectedVersion::NoStream, vec![first.clone()])).await.unwrap();
+        store.append(append("schedule-2", ExpectedVersion::NoStream, vec![event(2)])).await.unwrap();
+
+        // A retry, even one that claims a stale version, is answered as the original was.
+        let retried = store.append(append("schedule-1", ExpectedVersion::NoStream, vec![first.clone()])).await.unwrap();
+        assert!(retried.was_duplicate);
+        assert_eq!((retried.first_position, retried.last_position, retried.stream_version), (1, 1, 1));
+        assert_eq!(retried.recorded_at, original.recorded_at);
+        assert_eq!(store.read_all(0, 100).await.unwrap().len(), 2);
+
+        // A retry that changed its events is refused whole.
+        let refused = store.append(append("schedule-1", ExpectedVersion::Any, vec![first, event(3)])).await.unwrap_err();
+        assert!(matches!(refused, StoreError::PartialDuplicate { .. }), "{refused}");
+        assert_eq!(store.read_all(0, 100).await.unwrap().len(), 2);
+    }
+
+    async fn several_events_to_one_stream_land_together_with_consecutive_positions(db) {
+        let store = open(&db).await;
+        store.append(append("schedule-a", ExpectedVersion::NoStream, vec![event(1)])).await.unwrap();
+        let outcome = store
+            .append(append("schedule-b", ExpectedVersion::NoStream, vec![event(1), event(2), event(3)]))
+            .await
+            .unwrap();
+        assert_eq!((outcome.first_position, outcome.last_position, outcome.stream_version), (2, 4, 3));
+        let events = store.read_stream("schedule-b", 1, Direction::Forward, 10).await.unwrap();
+        let shape: Vec<(u64, u64)> = events.iter().map(|e| (e.position, e.stream_version)).collect();
+        assert_eq!(shape, vec![(2, 1), (3, 2), (4, 3)]);
+        assert!(events.windows(2).all(|w| w[0].recorded_at == w[1].recorded_at));
+    }
+
+    async fn one_appends_conflict_never_fails_a_concurrent_append(db) {
+        let store = open(&db).await;
+        for n in 0..40 {
+            store.append(append(&format!("schedule-{n}"), ExpectedVersion::NoStream, vec![event(0)])).await.unwrap();
+        }
+        // Forty concurrent appends, every other one with a stale version: they
+        // share group-commit batches, and only the stale ones are refused.
+        let attempts = (0..40u64).map(|n| {
+            let store = store.clone();
+            let expected = if n % 2 == 0 { ExpectedVersion::Exactly(1) } else { ExpectedVersion::Exactly(7) };
+            async move { (n, store.append(append(&format!("schedule-{n}"), expected, vec![event(n)])).await) }
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        for (n, result) in results {
+            match (n % 2, result) {
+                (0, Ok(outcome)) => assert_eq!(outcome.stream_version, 2),
+                (1, Err(StoreError::WrongExpectedVersion { actual: 1, .. })) => {}
+                (_, other) => panic!("append {n} ended as {other:?}"),
+            }
+        }
+        assert_eq!(store.head_position().await.unwrap(), 60);
+    }
+
+    async fn streams_read_forward_and_backward_from_a_version(db) {
+        let store = open(&db).await;
+        for n in 1..=5 {
+            store.append(append("schedule-x", ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+            store.append(append("message-y", ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+        }
+        let versions = |events: Vec<vigie_eventstore::StoredEvent>| events.iter().map(|e| e.stream_version).collect::<Vec<_>>();
+        assert_eq!(versions(store.read_stream("schedule-x", 3, Direction::Forward, 10).await.unwrap()), vec![3, 4, 5]);
+        assert_eq!(versions(store.read_stream("schedule-x", 3, Direction::Backward, 10).await.unwrap()), vec![3, 2, 1]);
+        assert_eq!(versions(store.read_stream("schedule-x", u64::MAX, Direction::Backward, 2).await.unwrap()), vec![5, 4]);
+        assert_eq!(versions(store.read_stream("schedule-x", 1, Direction::Forward, 2).await.unwrap()), vec![1, 2]);
+        assert!(store.read_stream("schedule-none", 1, Direction::Forward, 10).await.unwrap().is_empty());
+    }
+
+    async fn the_global_log_reads_in_pages_and_categories_filter_it(db) {
+        let store = open(&db).await;
+        for n in 1..=10 {
+            store.append(append(&format!("schedule-{}", n % 3), ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+            store.append(append(&format!("call-{n}"), ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+        }
+        let mut positions = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.read_all(after, 7).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            positions.extend(page.iter().map(|e| e.position));
+        }
+        assert_eq!(positions, (1..=20).collect::<Vec<_>>());
+
+        let schedules = store.read_category("schedule", 0, 100).await.unwrap();
+        assert_eq!(schedules.len(), 10);
+        assert!(schedules.iter().all(|e| e.stream_id.starts_with("schedule-")));
+        assert!(schedules.windows(2).all(|w| w[0].position < w[1].position));
+        let later_calls = store.read_category("call", 10, 100).await.unwrap();
+        assert_eq!(later_calls.iter().map(|e| e.position).collect::<Vec<_>>(), vec![12, 14, 16, 18, 20]);
+    }
+
+    async fn bad_input_gets_a_typed_error_and_writes_nothing(db) {
+        let store = open(&db).await;
+        let huge = NewEvent::new("MessageTaken", 1, &json!({ "text": "x".repeat(1024 * 1024) })).unwrap();
+        let refused = store.append(append("message-1", ExpectedVersion::Any, vec![event(1), huge])).await.unwrap_err();
+        assert!(matches!(refused, StoreError::EventTooLarge { limit: 1048576, .. }), "{refused}");
+
+        for bad in ["", "schedule", "Schedule-1", "schedule-", "schedule-a b"] {
+            let refused = store.append(append(bad, ExpectedVersion::Any, vec![event(1)])).await.unwrap_err();
+            assert!(matches!(refused, StoreError::InvalidStreamId(_)), "{bad:?}: {refused}");
+        }
+        let refused = store.append(append("schedule-1", ExpectedVersion::Any, vec![])).await.unwrap_err();
+        assert!(matches!(refused, StoreError::EmptyAppend { .. }));
+        assert_eq!(store.head_position().await.unwrap(), 0);
+        assert!(store.read_all(0, 10).await.unwrap().is_empty());
+    }
+
+    async fn purging_removes_only_expired_events_of_streams_with_a_max_age(db) {
+        let store = open(&db).await;
+        let day = Duration::from_secs(24 * 3600);
+        store.append(append("message-1", ExpectedVersion::NoStream, vec![event(1), event(2)]).with_max_age(day)).await.unwrap();
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![event(3)])).await.unwrap();
+        // The max age stays with the stream for later appends that do not repeat it.
+        store.append(append("message-1", ExpectedVersion::Exactly(2), vec![event(4)])).await.unwrap();
+
+        assert_eq!(store.purge_expired(Utc::now()).await.unwrap(), 0, "nothing is a day old yet");
+        let removed = store.purge_expired(Utc::now() + chrono::Duration::days(2)).await.unwrap();
+        assert_eq!(removed, 3);
+        let left: Vec<String> = store.read_all(0, 10).await.unwrap().into_iter().map(|e| e.stream_id).collect();
+        assert_eq!(left, vec!["schedule-1"], "schedule history is never purged");
+
+        // Positions and versions never restart after a purge.
+        let outcome = store.append(append("message-1", ExpectedVersion::Exactly(3), vec![event(5)])).await.unwrap();
+        assert_eq!((outcome.first_position, outcome.stream_version), (5, 4));
+    }
+
+    async fn a_subscription_catches_up_then_follows_live_appends(db) {
+        let store = open(&db).await;
+        for n in 1..=2500 {
+            store.append(append(&format!("schedule-{}", n % 7), ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+        }
+        let mut subscription = store.subscribe(1000);
+        for expected in 1001..=2500 {
+            assert_eq!(subscription.next().await.unwrap().position, expected);
+        }
+        let writer = store.clone();
+        tokio::spawn(async move {
+            for n in 0..5 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                writer.append(append("schedule-live", ExpectedVersion::Any, vec![event(n)])).await.unwrap();
+            }
+        });
+        for expected in 2501..=2505 {
+            let next = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+            assert_eq!(next.expect("a live event arrives").unwrap().position, expected);
+        }
+    }
+
+    async fn concurrent_writers_in_two_processes_reach_a_live_subscriber_once_each_in_log_order(db) {
+        let store = open(&db).await;
+        let mut subscription = store.subscribe(0);
+        const PROCESSES: usize = 2;
+        const WRITERS: usize = 8;
+        const APPENDS: usize = 150;
+        let children: Vec<_> = (0..PROCESSES)
+            .map(|p| {
+                tokio::process::Command::new(env!("CARGO_BIN_EXE_log-writer"))
+                    .args([db.url.as_str(), &format!("p{p}"), &WRITERS.to_string(), &APPENDS.to_string(), "1"])
+                    .stdout(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .expect("the writer process starts")
+            })
+            .collect();
+
+        let total = PROCESSES * WRITERS * APPENDS;
+        let mut seen = Vec::with_capacity(total);
+        while seen.len() < total {
+            let next = tokio::time::timeout(Duration::from_secs(60), subscription.next()).await;
+            let event = next.expect("every event reaches the subscriber").expect("the store is alive");
+            seen.push((event.position, event.event_id));
+        }
+        for mut child in children {
+            assert!(child.wait().await.unwrap().success(), "a writer process failed");
+        }
+        // Nothing more arrives: no event is delivered twice.
+        let extra = tokio::time::timeout(Duration::from_millis(500), subscription.next()).await;
+        assert!(extra.is_err(), "an event was delivered after all were seen: {extra:?}");
+
+        let ids: HashSet<Uuid> = seen.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids.len(), total, "an event was delivered twice");
+        let full_read: Vec<(u64, Uuid)> =
+            store.read_all(0, total + 10).await.unwrap().iter().map(|e| (e.position, e.event_id)).collect();
+        assert_eq!(full_read.len(), total);
+        assert_eq!(seen, full_read, "the subscriber saw a different order than a full read");
+    }
+
+    async fn every_acknowledged_append_survives_a_killed_process(db) {
+        use tokio::io::AsyncBufReadExt;
+        // Create the schema first, so the child is killed while appending.
+        drop(open(&db).await);
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_log-writer"))
+            .args([db.url.as_str(), "crash", "8", "100000", "3"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the writer process starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut acknowledged = Vec::new();
+        while acknowledged.len() < 300 {
+            let line = lines.next_line().await.unwrap().expect("the writer keeps acknowledging");
+            let fields: Vec<&str> = line.split(' ').collect();
+            acknowledged.push((fields[1].to_owned(), fields[2].parse::<u64>().unwrap(), fields[3].parse::<u64>().unwrap()));
+        }
+        child.start_kill().unwrap(); // SIGKILL: no chance to flush or clean up
+        child.wait().await.unwrap();
+        // Acknowledgements printed after our count but before the kill count too.
+        while let Ok(Some(line)) = lines.next_line().await {
+            let fields: Vec<&str> = line.split(' ').collect();
+            acknowledged.push((fields[1].to_owned(), fields[2].parse().unwrap(), fields[3].parse().unwrap()));
+        }
+
+        let store = open(&db).await;
+        for (stream, first, last) in &acknowledged {
+            let events = store.read_stream(stream, 1, Direction::Forward, 10).await.unwrap();
+            let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
+            assert_eq!(positions, (*first..=*last).collect::<Vec<_>>(), "acknowledged append to {stream} was lost");
+        }
+        // Every append carried three events: each stream has all three or none.
+        let all = store.read_all(0, 1_000_000).await.unwrap();
+        let mut per_stream = std::collections::HashMap::<String, usize>::new();
+        for event in &all {
+            *per_stream.entry(event.stream_id.clone()).or_default() += 1;
+        }
+        assert!(per_stream.values().all(|&n| n == 3), "a multi-event append was partly stored");
+        assert!(per_stream.len() >= acknowledged.len());
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_url_scheme_is_refused_by_name() {
+    let refused = EventStore::open("mysql://root@localhost/vigie", StoreOptions::default()).await.unwrap_err();
+    assert!(matches!(refused, StoreError::UnsupportedUrl(_)));
+    assert!(refused.to_string().contains("use sqlite://PATH or postgres://"), "{refused}");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_without_its_password() {
+    let refused =
+        EventStore::open("postgres://vigie:hunter2@127.0.0.1:1/vigie", StoreOptions::default()).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(matches!(refused, StoreError::Unreachable { .. }), "{message}");
+    assert!(message.contains("postgres://vigie:***@127.0.0.1:1/vigie"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
