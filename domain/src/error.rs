@@ -1,0 +1,259 @@
+//! Refusals: why a command was turned down, with a stable machine code and the portal's own wording.
+//!
+//! Nothing here is about storage or transport: these are the rules of DOMAIN.md saying no.
+
+use thiserror::Error;
+
+use crate::ids::{OverrideId, ShiftId};
+
+/// The kinds of thing a command can name that may be missing or already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Account,
+    User,
+    Contact,
+    Schedule,
+    Shift,
+    Series,
+    Override,
+    Message,
+    Call,
+}
+
+impl Entity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Entity::Account => "account",
+            Entity::User => "user",
+            Entity::Contact => "contact",
+            Entity::Schedule => "schedule",
+            Entity::Shift => "shift",
+            Entity::Series => "series",
+            Entity::Override => "override",
+            Entity::Message => "message",
+            Entity::Call => "call",
+        }
+    }
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a refusal maps onto an answer, so the API does not have to list every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The role may not do this (403).
+    Forbidden,
+    /// Something named does not exist (404).
+    NotFound,
+    /// It collides with what exists: an overlap, a duplicate (409).
+    Conflict,
+    /// A rule refuses the command as given (422).
+    Rejected,
+}
+
+/// A command refused by a rule. `Display` is the message shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    // --- who may do what
+    #[error("Dispatchers and auditors cannot change anything.")]
+    ReadOnlyRole,
+    #[error("Only the service team can {0}.")]
+    OperatorOnly(&'static str),
+    #[error("Clients cannot change a shift that has ended.")]
+    ShiftEnded,
+    #[error("A written reason is required to correct a shift that has ended.")]
+    ReasonRequired,
+    #[error("You can only change your own password.")]
+    NotYourPassword,
+
+    // --- existence
+    #[error("This {0} does not exist.")]
+    NotFound(Entity),
+    #[error("This {0} already exists.")]
+    AlreadyExists(Entity),
+    #[error("This schedule has been deleted.")]
+    ScheduleDeleted,
+
+    // --- field validation
+    #[error("The {0} cannot be empty.")]
+    Blank(&'static str),
+    #[error("The {field} cannot be longer than {max} characters.")]
+    TooLong { field: &'static str, max: usize },
+    #[error("Unknown time zone: {0}.")]
+    UnknownTimeZone(String),
+    #[error("A contact has at most three phone numbers.")]
+    TooManyPhones,
+    #[error("The e-mail address is not valid.")]
+    InvalidEmail,
+    #[error("A username has only letters, digits, dots, dashes, underscores or @.")]
+    InvalidUsername,
+
+    // --- shifts and series
+    #[error("The end time must be after the start time.")]
+    EndNotAfterStart,
+    #[error("This shift overlaps shift {conflicting_shift_id} of the same role and rank.")]
+    ShiftOverlaps { conflicting_shift_id: ShiftId },
+    #[error("You cannot edit or remove a shift that has started or ended.")]
+    ShiftStarted,
+    #[error("The shift's overrides must stay between its new start and end times.")]
+    OverridesOutsideShift,
+    #[error("A series repeats every 1 or more days or weeks.")]
+    InvalidRepeat,
+    #[error("A series has at least one shift.")]
+    EmptySeries,
+    #[error("A series has at most {0} shifts.")]
+    SeriesTooLong(usize),
+
+    // --- assignments
+    #[error("The start time cannot occur before the original shift start time.")]
+    OverrideStartsBeforeShift,
+    #[error("The end time cannot occur after the original shift end time.")]
+    OverrideEndsAfterShift,
+    #[error("This override overlaps override {conflicting_override_id}.")]
+    OverrideOverlaps { conflicting_override_id: OverrideId },
+    #[error("This contact is deactivated and cannot be assigned.")]
+    ContactInactive,
+    #[error("This contact belongs to another account.")]
+    ContactOfAnotherAccount,
+    #[error("This shift has no base contact to unassign.")]
+    NothingToUnassign,
+    #[error("Choose two different shifts to swap.")]
+    SwapSameShift,
+    #[error("Assign Recurring needs a shift that belongs to a series.")]
+    NotInSeries,
+
+    // --- directory, users, accounts
+    #[error("This contact is already deactivated.")]
+    ContactAlreadyInactive,
+    #[error("This contact is already active.")]
+    ContactAlreadyActive,
+    #[error("This username is already taken.")]
+    UsernameTaken,
+    #[error("This account number is already taken.")]
+    AccountNumberTaken,
+    #[error("A client user reaches at least one account.")]
+    ClientWithoutAccount,
+    #[error("This user is deactivated.")]
+    UserInactive,
+    #[error("An account cannot be its own parent.")]
+    OwnParent,
+
+    // --- inbox and call log
+    #[error("This message is already closed.")]
+    MessageAlreadyClosed,
+    #[error("This message is already open.")]
+    MessageAlreadyOpen,
+    #[error("A Details call has no conversation to record.")]
+    RecordingOnDetailsCall,
+    #[error("This call already has a recording.")]
+    RecordingAlreadyAttached,
+}
+
+impl DomainError {
+    /// A stable identifier for programs (the API's problem `type`); never reworded.
+    pub fn code(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            ReadOnlyRole => "read_only_role",
+            OperatorOnly(_) => "operator_only",
+            ShiftEnded => "shift_ended",
+            ReasonRequired => "reason_required",
+            NotYourPassword => "not_your_password",
+            NotFound(_) => "not_found",
+            AlreadyExists(_) => "already_exists",
+            ScheduleDeleted => "schedule_deleted",
+            Blank(_) => "blank_field",
+            TooLong { .. } => "field_too_long",
+            UnknownTimeZone(_) => "unknown_time_zone",
+            TooManyPhones => "too_many_phones",
+            InvalidEmail => "invalid_email",
+            InvalidUsername => "invalid_username",
+            EndNotAfterStart => "end_not_after_start",
+            ShiftOverlaps { .. } => "shift_overlaps",
+            ShiftStarted => "shift_started",
+            OverridesOutsideShift => "overrides_outside_shift",
+            InvalidRepeat => "invalid_repeat",
+            EmptySeries => "empty_series",
+            SeriesTooLong(_) => "series_too_long",
+            OverrideStartsBeforeShift => "override_starts_before_shift",
+            OverrideEndsAfterShift => "override_ends_after_shift",
+            OverrideOverlaps { .. } => "override_overlaps",
+            ContactInactive => "contact_inactive",
+            ContactOfAnotherAccount => "contact_of_another_account",
+            NothingToUnassign => "nothing_to_unassign",
+            SwapSameShift => "swap_same_shift",
+            NotInSeries => "not_in_series",
+            ContactAlreadyInactive => "contact_already_inactive",
+            ContactAlreadyActive => "contact_already_active",
+            UsernameTaken => "username_taken",
+            AccountNumberTaken => "account_number_taken",
+            ClientWithoutAccount => "client_without_account",
+            UserInactive => "user_inactive",
+            OwnParent => "own_parent",
+            MessageAlreadyClosed => "message_already_closed",
+            MessageAlreadyOpen => "message_already_open",
+            RecordingOnDetailsCall => "recording_on_details_call",
+            RecordingAlreadyAttached => "recording_already_attached",
+        }
+    }
+
+    /// The id a conflict names, as an extra member for the problem answer:
+    /// `("conflicting_override_id", id)` or `("conflicting_shift_id", id)`.
+    pub fn conflict(&self) -> Option<(&'static str, uuid::Uuid)> {
+        match self {
+            DomainError::OverrideOverlaps { conflicting_override_id } => {
+                Some(("conflicting_override_id", conflicting_override_id.as_uuid()))
+            }
+            DomainError::ShiftOverlaps { conflicting_shift_id } => {
+                Some(("conflicting_shift_id", conflicting_shift_id.as_uuid()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The broad kind, for mapping onto an HTTP status.
+    pub fn kind(&self) -> ErrorKind {
+        use DomainError::*;
+        match self {
+            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | NotYourPassword => ErrorKind::Forbidden,
+            NotFound(_) => ErrorKind::NotFound,
+            AlreadyExists(_) | ShiftOverlaps { .. } | OverrideOverlaps { .. } | UsernameTaken | AccountNumberTaken => {
+                ErrorKind::Conflict
+            }
+            _ => ErrorKind::Rejected,
+        }
+    }
+}
+
+/// Checks a required free-text field and returns it trimmed.
+pub(crate) fn required_text(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(DomainError::Blank(field));
+    }
+    optional_text(field, Some(value), max).map(Option::unwrap_or_default)
+}
+
+/// Checks an optional free-text field; blank becomes `None`.
+pub(crate) fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max {
+        return Err(DomainError::TooLong { field, max });
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Parses an IANA zone name such as `America/Toronto`.
+pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, DomainError> {
+    name.parse().map_err(|_| DomainError::UnknownTimeZone(name.to_owned()))
+}

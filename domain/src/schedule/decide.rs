@@ -1,0 +1,268 @@
+//! Deciding schedule commands: the schedule itself and its shifts (operators' work).
+//! Assignments (assign, override, unassign, swap, comment) are decided in `assignments`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::actor::CommandContext;
+use crate::error::{DomainError, Entity, required_text};
+use crate::ids::{OverrideId, ShiftId, derive_uuid, purpose};
+use crate::schedule::assignments;
+use crate::schedule::commands::*;
+use crate::schedule::events::*;
+use crate::schedule::state::{Lane, ScheduleInfo, ScheduleState, Shift};
+
+pub(crate) const NAME_MAX: usize = 100;
+pub(crate) const ROLE_MAX: usize = 50;
+
+/// Decides any schedule command against the schedule's state.
+pub fn decide(
+    state: &ScheduleState,
+    command: ScheduleCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_writer()?;
+    // Everything but creating a schedule needs one that exists and is not deleted.
+    if !matches!(command, ScheduleCommand::Create(_) | ScheduleCommand::Copy(_)) {
+        live(state)?;
+    }
+    match command {
+        ScheduleCommand::Create(c) => create(state, c, ctx),
+        ScheduleCommand::Copy(c) => copy(state, *c, ctx),
+        ScheduleCommand::Rename(c) => rename(c, ctx),
+        ScheduleCommand::Delete(_) => delete(ctx),
+        ScheduleCommand::AddShift(c) => add_shift(state, c, ctx),
+        ScheduleCommand::CreateSeries(c) => create_series(state, c, ctx),
+        ScheduleCommand::EditShift(c) => edit_shift(state, c, ctx),
+        ScheduleCommand::RemoveShift(c) => remove_shift(state, c, ctx),
+        ScheduleCommand::Assign(c) => assignments::assign(state, c, ctx),
+        ScheduleCommand::Override(c) => assignments::add_override(state, c, ctx),
+        ScheduleCommand::Unassign(c) => assignments::unassign(state, c, ctx),
+        ScheduleCommand::Swap(c) => assignments::swap(state, c, ctx),
+        ScheduleCommand::Comment(c) => assignments::comment(state, c, ctx),
+    }
+}
+
+/// The schedule's attributes, if it exists and has not been deleted.
+pub(crate) fn live(state: &ScheduleState) -> Result<&ScheduleInfo, DomainError> {
+    match state.info() {
+        None => Err(DomainError::NotFound(Entity::Schedule)),
+        Some(info) if info.deleted => Err(DomainError::ScheduleDeleted),
+        Some(info) => Ok(info),
+    }
+}
+
+fn create(
+    state: &ScheduleState,
+    c: CreateScheduleCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("create schedules")?;
+    if state.info().is_some() {
+        return Err(DomainError::AlreadyExists(Entity::Schedule));
+    }
+    Ok(vec![
+        ScheduleCreated {
+            schedule_id: c.schedule_id,
+            account_id: c.account_id,
+            name: required_text("schedule name", &c.name, NAME_MAX)?,
+            time_zone: c.time_zone,
+        }
+        .into(),
+    ])
+}
+
+fn rename(c: RenameScheduleCommand, ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("rename schedules")?;
+    let name = required_text("schedule name", &c.name, NAME_MAX)?;
+    Ok(vec![ScheduleRenamed { name }.into()])
+}
+
+fn delete(ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("delete schedules")?;
+    Ok(vec![ScheduleDeleted {}.into()])
+}
+
+/// The new schedule starts with the source's shifts and series under fresh, derived ids.
+fn copy(
+    state: &ScheduleState,
+    c: CopyScheduleCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("copy schedules")?;
+    if state.info().is_some() {
+        return Err(DomainError::AlreadyExists(Entity::Schedule));
+    }
+    let source = live(&c.source)?;
+    let name = required_text("schedule name", &c.name, NAME_MAX)?;
+    let new_id = c.schedule_id.as_uuid();
+
+    let mut old_series: Vec<_> = c.source.series.values().collect();
+    old_series.sort_by_key(|s| s.id);
+    let series_ids: HashMap<_, _> =
+        (0u32..).zip(&old_series).map(|(i, s)| (s.id, derive_uuid(new_id, purpose::COPIED_SERIES, i).into())).collect();
+    let shifts = c.source.shifts();
+    let shift_ids: HashMap<_, ShiftId> =
+        (0u32..).zip(&shifts).map(|(i, s)| (s.id, derive_uuid(new_id, purpose::COPIED_SHIFT, i).into())).collect();
+
+    let mut override_ids = (0u32..).map(|i| derive_uuid(new_id, purpose::COPIED_OVERRIDE, i).into());
+    let shifts = shifts
+        .iter()
+        .map(|s| ShiftRecord {
+            shift_id: shift_ids[&s.id],
+            start: s.start,
+            end: s.end,
+            rank: s.rank,
+            name: s.name.clone(),
+            role: s.role.clone(),
+            series_id: s.series_id.and_then(|id| series_ids.get(&id).copied()),
+            assignee: s.assignee.filter(|_| c.with_assignments),
+            overrides: copied_overrides(s, c.with_assignments, &mut override_ids),
+        })
+        .collect();
+    let series = old_series
+        .iter()
+        .map(|s| CopiedSeries {
+            series_id: series_ids[&s.id],
+            rule: s.rule.clone(),
+            shift_ids: s.shift_ids.iter().filter_map(|id| shift_ids.get(id).copied()).collect(),
+        })
+        .collect();
+    Ok(vec![
+        ScheduleCopied {
+            schedule_id: c.schedule_id,
+            account_id: source.account_id,
+            name,
+            time_zone: source.time_zone,
+            copied_from: source.id,
+            with_assignments: c.with_assignments,
+            series,
+            shifts,
+        }
+        .into(),
+    ])
+}
+
+/// A shift's overrides as copied, under fresh ids, or none when assignments are not copied.
+fn copied_overrides(
+    shift: &Shift,
+    with_assignments: bool,
+    ids: &mut impl Iterator<Item = OverrideId>,
+) -> Vec<OverrideRecord> {
+    if !with_assignments {
+        return Vec::new();
+    }
+    shift
+        .overrides
+        .iter()
+        .zip(ids)
+        .map(|(o, override_id)| OverrideRecord {
+            override_id,
+            contact_id: o.contact_id,
+            start: o.start,
+            end: o.end,
+            comment: o.comment.clone(),
+        })
+        .collect()
+}
+
+/// Checks that a shift ends after it starts and that its lane is free.
+fn check_shift(
+    state: &ScheduleState,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    lane: &Lane,
+    except: Option<ShiftId>,
+) -> Result<(), DomainError> {
+    if end <= start {
+        return Err(DomainError::EndNotAfterStart);
+    }
+    match state.lane_conflict(lane, start, end, except) {
+        Some(conflicting_shift_id) => Err(DomainError::ShiftOverlaps { conflicting_shift_id }),
+        None => Ok(()),
+    }
+}
+
+fn lane_of(rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
+    let role = required_text("role", role, ROLE_MAX)?;
+    Ok((Lane { role: role.clone(), rank }, role))
+}
+
+fn add_shift(
+    state: &ScheduleState,
+    c: AddShiftCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("create shifts")?;
+    if state.shift(c.shift_id).is_some() {
+        return Err(DomainError::AlreadyExists(Entity::Shift));
+    }
+    let name = required_text("shift name", &c.name, NAME_MAX)?;
+    let (lane, role) = lane_of(c.rank, &c.role)?;
+    check_shift(state, c.start, c.end, &lane, None)?;
+    Ok(vec![ShiftAdded { shift_id: c.shift_id, start: c.start, end: c.end, rank: c.rank, name, role }.into()])
+}
+
+fn create_series(
+    state: &ScheduleState,
+    c: CreateSeriesCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("create shifts")?;
+    if state.series(c.series_id).is_some() {
+        return Err(DomainError::AlreadyExists(Entity::Series));
+    }
+    let name = required_text("shift name", &c.name, NAME_MAX)?;
+    let (lane, role) = lane_of(c.rank, &c.role)?;
+    let occurrences = c.rule.occurrences(state.time_zone())?;
+    let mut shifts: Vec<SeriesShift> = Vec::with_capacity(occurrences.len());
+    for (index, (start, end)) in (0u32..).zip(occurrences) {
+        let shift_id: ShiftId = derive_uuid(c.series_id.as_uuid(), purpose::SERIES_SHIFT, index).into();
+        if state.shift(shift_id).is_some() {
+            return Err(DomainError::AlreadyExists(Entity::Shift));
+        }
+        // Occurrences come in order, so only the previous one can overlap this one.
+        if let Some(previous) = shifts.last().filter(|p| p.end > start) {
+            return Err(DomainError::ShiftOverlaps { conflicting_shift_id: previous.shift_id });
+        }
+        check_shift(state, start, end, &lane, None)?;
+        shifts.push(SeriesShift { shift_id, start, end });
+    }
+    Ok(vec![SeriesCreated { series_id: c.series_id, rule: c.rule, rank: c.rank, name, role, shifts }.into()])
+}
+
+fn edit_shift(
+    state: &ScheduleState,
+    c: EditShiftCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("edit shifts")?;
+    let shift = state.shift(c.shift_id).ok_or(DomainError::NotFound(Entity::Shift))?;
+    if shift.has_started(ctx.now) {
+        return Err(DomainError::ShiftStarted);
+    }
+    let start = c.start.unwrap_or(shift.start);
+    let end = c.end.unwrap_or(shift.end);
+    let rank = c.rank.unwrap_or(shift.rank);
+    let name = required_text("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
+    let (lane, role) = lane_of(rank, c.role.as_deref().unwrap_or(&shift.role))?;
+    check_shift(state, start, end, &lane, Some(shift.id))?;
+    if shift.overrides.iter().any(|o| o.start < start || o.end > end) {
+        return Err(DomainError::OverridesOutsideShift);
+    }
+    Ok(vec![ShiftEdited { shift_id: shift.id, start, end, rank, name, role }.into()])
+}
+
+fn remove_shift(
+    state: &ScheduleState,
+    c: RemoveShiftCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
+    ctx.require_operator("remove shifts")?;
+    let shift = state.shift(c.shift_id).ok_or(DomainError::NotFound(Entity::Shift))?;
+    if shift.has_started(ctx.now) {
+        return Err(DomainError::ShiftStarted);
+    }
+    Ok(vec![ShiftRemoved { shift_id: shift.id }.into()])
+}

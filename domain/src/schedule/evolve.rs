@@ -1,0 +1,190 @@
+//! Folding schedule events into the state. Events are facts: nothing here refuses or fails, and an
+//! event naming a shift the state does not know is ignored.
+
+use crate::schedule::events::*;
+use crate::schedule::state::{Override, ScheduleInfo, ScheduleState, Series, Shift};
+
+/// Applies one event to the schedule's state.
+pub fn evolve(mut state: ScheduleState, event: &ScheduleEvent) -> ScheduleState {
+    state.apply(event);
+    state
+}
+
+impl ScheduleState {
+    /// Applies one event in place; [`evolve`] is the same as a pure function.
+    pub fn apply(&mut self, event: &ScheduleEvent) {
+        self.version += 1;
+        match event {
+            ScheduleEvent::ScheduleCreated(e) => {
+                self.info = Some(ScheduleInfo {
+                    id: e.schedule_id,
+                    account_id: e.account_id,
+                    name: e.name.clone(),
+                    time_zone: e.time_zone,
+                    copied_from: None,
+                    deleted: false,
+                });
+            }
+            ScheduleEvent::ScheduleRenamed(e) => {
+                if let Some(info) = &mut self.info {
+                    info.name = e.name.clone();
+                }
+            }
+            ScheduleEvent::ScheduleCopied(e) => self.apply_copy(e),
+            ScheduleEvent::ScheduleDeleted(_) => {
+                if let Some(info) = &mut self.info {
+                    info.deleted = true;
+                }
+            }
+            ScheduleEvent::ShiftAdded(e) => self.insert_shift(Shift {
+                id: e.shift_id,
+                start: e.start,
+                end: e.end,
+                rank: e.rank,
+                name: e.name.clone(),
+                role: e.role.clone(),
+                series_id: None,
+                assignee: None,
+                assign_comment: None,
+                overrides: Vec::new(),
+                comments: Vec::new(),
+            }),
+            ScheduleEvent::SeriesCreated(e) => {
+                for s in &e.shifts {
+                    self.insert_shift(Shift {
+                        id: s.shift_id,
+                        start: s.start,
+                        end: s.end,
+                        rank: e.rank,
+                        name: e.name.clone(),
+                        role: e.role.clone(),
+                        series_id: Some(e.series_id),
+                        assignee: None,
+                        assign_comment: None,
+                        overrides: Vec::new(),
+                        comments: Vec::new(),
+                    });
+                }
+                self.series.insert(
+                    e.series_id,
+                    Series {
+                        id: e.series_id,
+                        rule: e.rule.clone(),
+                        shift_ids: e.shifts.iter().map(|s| s.shift_id).collect(),
+                    },
+                );
+            }
+            ScheduleEvent::ShiftEdited(e) => {
+                // Start, rank or role may move the shift in the lane index: take it out and back.
+                if let Some(mut shift) = self.take_shift(e.shift_id) {
+                    shift.start = e.start;
+                    shift.end = e.end;
+                    shift.rank = e.rank;
+                    shift.name = e.name.clone();
+                    shift.role = e.role.clone();
+                    self.insert_shift(shift);
+                }
+            }
+            ScheduleEvent::ShiftRemoved(e) => {
+                let series_id = self.take_shift(e.shift_id).and_then(|s| s.series_id);
+                if let Some(series) = series_id.and_then(|id| self.series.get_mut(&id)) {
+                    series.shift_ids.retain(|id| *id != e.shift_id);
+                }
+            }
+            ScheduleEvent::ShiftAssigned(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
+                    shift.assignee = Some(e.contact_id);
+                    shift.assign_comment.clone_from(&e.comment);
+                }
+            }
+            ScheduleEvent::OverrideAdded(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
+                    let at = shift.overrides.partition_point(|o| o.start < e.start);
+                    shift.overrides.insert(
+                        at,
+                        Override {
+                            id: e.override_id,
+                            contact_id: e.contact_id,
+                            start: e.start,
+                            end: e.end,
+                            comment: e.comment.clone(),
+                        },
+                    );
+                }
+            }
+            ScheduleEvent::OverrideRemoved(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
+                    shift.overrides.retain(|o| o.id != e.override_id);
+                }
+            }
+            ScheduleEvent::ShiftUnassigned(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
+                    shift.assignee = None;
+                    shift.assign_comment = None;
+                }
+            }
+            ScheduleEvent::ShiftsSwapped(e) => {
+                // The assignment's comment travels with the contact.
+                let comment_a = self.shifts.get(&e.shift_a).and_then(|s| s.assign_comment.clone());
+                let comment_b = self.shifts.get(&e.shift_b).and_then(|s| s.assign_comment.clone());
+                if let Some(a) = self.shifts.get_mut(&e.shift_a) {
+                    a.assignee = e.contact_a;
+                    a.assign_comment = comment_b;
+                }
+                if let Some(b) = self.shifts.get_mut(&e.shift_b) {
+                    b.assignee = e.contact_b;
+                    b.assign_comment = comment_a;
+                }
+            }
+            ScheduleEvent::ShiftCommented(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
+                    shift.comments.push(crate::schedule::state::Comment {
+                        text: e.text.clone(),
+                        at: e.at,
+                        by: e.by.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn apply_copy(&mut self, e: &ScheduleCopied) {
+        self.info = Some(ScheduleInfo {
+            id: e.schedule_id,
+            account_id: e.account_id,
+            name: e.name.clone(),
+            time_zone: e.time_zone,
+            copied_from: Some(e.copied_from),
+            deleted: false,
+        });
+        for s in &e.series {
+            self.series
+                .insert(s.series_id, Series { id: s.series_id, rule: s.rule.clone(), shift_ids: s.shift_ids.clone() });
+        }
+        for r in &e.shifts {
+            self.insert_shift(Shift {
+                id: r.shift_id,
+                start: r.start,
+                end: r.end,
+                rank: r.rank,
+                name: r.name.clone(),
+                role: r.role.clone(),
+                series_id: r.series_id,
+                assignee: r.assignee,
+                assign_comment: None,
+                overrides: r
+                    .overrides
+                    .iter()
+                    .map(|o| Override {
+                        id: o.override_id,
+                        contact_id: o.contact_id,
+                        start: o.start,
+                        end: o.end,
+                        comment: o.comment.clone(),
+                    })
+                    .collect(),
+                comments: Vec::new(),
+            });
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Accounts and users.
+
+use uuid::Uuid;
+use vigie_domain::account::*;
+use vigie_domain::testing::given;
+use vigie_domain::user::*;
+use vigie_domain::*;
+
+use crate::support::*;
+
+fn open() -> OpenAccountCommand {
+    OpenAccountCommand {
+        account_id: account(),
+        number: "4000".into(),
+        name: "Demo Genesis".into(),
+        time_zone: TORONTO,
+        parent_id: None,
+        number_taken: false,
+    }
+}
+
+fn opened() -> AccountEvent {
+    AccountOpened {
+        account_id: account(),
+        number: "4000".into(),
+        name: "Demo Genesis".into(),
+        time_zone: TORONTO,
+        parent_id: None,
+    }
+    .into()
+}
+
+#[test]
+fn an_operator_opens_and_renames_an_account() {
+    given::<Account>([]).when(open(), &operator()).then([opened()]);
+    let state = given::<Account>([opened()])
+        .when(RenameAccountCommand { name: "Genesis".into() }, &operator())
+        .then([AccountRenamed { name: "Genesis".into() }.into()]);
+    assert_eq!(state.account.map(|a| a.name), Some("Genesis".into()));
+    assert_eq!(account::stream_id(account()), format!("account-{}", account()));
+}
+
+#[test]
+fn a_sub_account_names_its_parent() {
+    let command = OpenAccountCommand { parent_id: Some(other_account()), ..open() };
+    let events = given::<Account>([]).when(command, &operator()).events();
+    assert!(matches!(&events[..], [AccountEvent::AccountOpened(a)] if a.parent_id == Some(other_account())));
+}
+
+#[test]
+fn account_refusals() {
+    given::<Account>([]).when(open(), &client()).then_error("Only the service team can open accounts.");
+    given::<Account>([opened()]).when(open(), &operator()).then_error("This account already exists.");
+    given::<Account>([])
+        .when(OpenAccountCommand { number_taken: true, ..open() }, &operator())
+        .then_error("This account number is already taken.");
+    given::<Account>([])
+        .when(OpenAccountCommand { parent_id: Some(account()), ..open() }, &operator())
+        .then_error("An account cannot be its own parent.");
+    given::<Account>([])
+        .when(OpenAccountCommand { name: "".into(), ..open() }, &operator())
+        .then_error("The account name cannot be empty.");
+    given::<Account>([])
+        .when(RenameAccountCommand { name: "x".into() }, &operator())
+        .then_error("This account does not exist.");
+    assert_eq!(parse_time_zone("Mars/Olympus").expect_err("unknown").to_string(), "Unknown time zone: Mars/Olympus.");
+    assert_eq!(parse_time_zone("America/Toronto"), Ok(TORONTO));
+}
+
+fn user_id() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(0x77))
+}
+
+fn create_user(role: Role, account_ids: Vec<AccountId>) -> UserCommand {
+    UserCommand::Create { user_id: user_id(), username: "anthony".into(), role, account_ids, username_taken: false }
+}
+
+fn user_created() -> UserEvent {
+    UserCreated { user_id: user_id(), username: "anthony".into(), role: Role::Client, account_ids: vec![account()] }
+        .into()
+}
+
+#[test]
+fn an_operator_creates_a_user_reaching_accounts() {
+    given::<User>([]).when(create_user(Role::Client, vec![account(), account()]), &operator()).then([user_created()]);
+    let state = given::<User>([user_created()])
+        .when(UserCommand::ChangeAccounts { account_ids: vec![other_account(), account()] }, &operator())
+        .state_after();
+    assert_eq!(state.user.map(|u| u.account_ids), Some(vec![account(), other_account()]));
+}
+
+#[test]
+fn user_refusals() {
+    given::<User>([])
+        .when(create_user(Role::Client, vec![account()]), &client())
+        .then_error("Only the service team can create users.");
+    given::<User>([])
+        .when(create_user(Role::Client, vec![]), &operator())
+        .then_error("A client user reaches at least one account.");
+    given::<User>([]).when(create_user(Role::Dispatcher, vec![]), &operator()).events();
+    let taken = UserCommand::Create {
+        user_id: user_id(),
+        username: "anthony".into(),
+        role: Role::Operator,
+        account_ids: vec![],
+        username_taken: true,
+    };
+    given::<User>([]).when(taken, &operator()).then_error("This username is already taken.");
+    let spaced = UserCommand::Create {
+        user_id: user_id(),
+        username: "an thony".into(),
+        role: Role::Operator,
+        account_ids: vec![],
+        username_taken: false,
+    };
+    given::<User>([])
+        .when(spaced, &operator())
+        .then_error("A username has only letters, digits, dots, dashes, underscores or @.");
+    given::<User>([user_created()])
+        .when(create_user(Role::Client, vec![account()]), &operator())
+        .then_error("This user already exists.");
+    given::<User>([]).when(UserCommand::Deactivate, &operator()).then_error("This user does not exist.");
+}
+
+#[test]
+fn passwords_change_as_facts_only() {
+    let own = CommandContext::new(Actor { user_id: user_id(), username: "anthony".into(), role: Role::Client }, t(NOW));
+    let events =
+        given::<User>([user_created()]).when(UserCommand::ChangePassword, &own).then([PasswordChanged {}.into()]);
+    assert!(events.user.is_some());
+    given::<User>([user_created()])
+        .when(UserCommand::ChangePassword, &client())
+        .then_error("You can only change your own password.");
+    given::<User>([user_created()]).when(UserCommand::ResetPassword, &operator()).then([PasswordReset {}.into()]);
+    given::<User>([user_created()])
+        .when(UserCommand::ResetPassword, &own)
+        .then_error("Only the service team can reset passwords.");
+    let data = serde_json::to_string(&UserEvent::from(PasswordChanged {})).expect("json");
+    assert!(!data.contains("hash") && !data.contains("password\":"), "{data}");
+}
+
+#[test]
+fn a_deactivated_user_changes_nothing_more() {
+    let state =
+        given::<User>([user_created()]).when(UserCommand::Deactivate, &operator()).then([UserDeactivated {}.into()]);
+    assert_eq!(state.user.map(|u| u.active), Some(false));
+    given::<User>([user_created(), UserDeactivated {}.into()])
+        .when(UserCommand::ResetPassword, &operator())
+        .then_error("This user is deactivated.");
+}

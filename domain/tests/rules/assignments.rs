@@ -1,0 +1,369 @@
+//! Who is on call: assign, assign recurring, override, unassign, swap, comment, and the rules for
+//! shifts that have ended.
+
+use chrono::NaiveDate;
+use vigie_domain::schedule::*;
+use vigie_domain::testing::given;
+use vigie_domain::*;
+
+use crate::support::*;
+
+fn assign(n: u128, c: u128) -> AssignCommand {
+    AssignCommand { shift_id: shift(n), contact: facts(c), comment: None, recurring: None }
+}
+
+fn override_of(o: u128, n: u128, c: u128, start: &str, end: &str) -> OverrideCommand {
+    OverrideCommand {
+        override_id: override_id(o),
+        shift_id: shift(n),
+        contact: facts(c),
+        start: t(start),
+        end: t(end),
+        comment: None,
+    }
+}
+
+const MAY_01: &str = "2023-05-01T07:30:00-04:00";
+const MAY_03: &str = "2023-05-03T07:30:00-04:00";
+const MAY_05: &str = "2023-05-05T07:30:00-04:00";
+const MAY_08: &str = "2023-05-08T07:30:00-04:00";
+
+fn contact_on_call(state: &ScheduleState, at: &str) -> Option<ContactId> {
+    state.on_call_at(t(at), None).first().and_then(|e| e.contact_id)
+}
+
+#[test]
+fn a_client_assigns_a_shift_with_a_comment() {
+    let command = AssignCommand { comment: Some("semaine de Patrick".into()), ..assign(2, 1) };
+    let state = given::<Schedule>(manual_schedule()).when(command, &client()).then([ShiftAssigned {
+        shift_id: shift(2),
+        contact_id: contact(1),
+        comment: Some("semaine de Patrick".into()),
+        reason: None,
+    }
+    .into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-02T00:00:00-04:00"), Some(contact(1)));
+}
+
+#[test]
+fn assigning_replaces_the_earlier_base_contact() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    let state = given::<Schedule>(events).when(assign(2, 2), &client()).state_after();
+    assert_eq!(state.shift(shift(2)).and_then(|s| s.assignee), Some(contact(2)));
+}
+
+#[test]
+fn a_deactivated_contact_cannot_be_assigned() {
+    let mut command = assign(2, 1);
+    command.contact.active = false;
+    let error = given::<Schedule>(manual_schedule())
+        .when(command, &client())
+        .then_error("This contact is deactivated and cannot be assigned.");
+    assert_eq!(error.code(), "contact_inactive");
+    let mut command = override_of(1, 2, 1, MAY_01, MAY_03);
+    command.contact.active = false;
+    given::<Schedule>(manual_schedule())
+        .when(command, &client())
+        .then_error("This contact is deactivated and cannot be assigned.");
+}
+
+#[test]
+fn a_contact_of_another_account_cannot_be_assigned() {
+    let mut command = assign(2, 1);
+    command.contact.account_id = other_account();
+    given::<Schedule>(manual_schedule())
+        .when(command, &client())
+        .then_error("This contact belongs to another account.");
+}
+
+#[test]
+fn assigning_an_unknown_shift_is_refused() {
+    let error =
+        given::<Schedule>(manual_schedule()).when(assign(9, 1), &client()).then_error("This shift does not exist.");
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+}
+
+fn weekly_series(weeks: u32) -> Vec<ScheduleEvent> {
+    let command = crate::schedules::weekly("2023-05-01T07:30", "2023-05-08T07:30", SeriesEnd::Count(weeks));
+    let mut events = vec![created()];
+    events.extend(given::<Schedule>([created()]).when(command, &operator()).events());
+    events
+}
+
+fn series_shift_ids(events: &[ScheduleEvent]) -> Vec<ShiftId> {
+    state_of(events).shifts().iter().map(|s| s.id).collect()
+}
+
+#[test]
+fn assign_recurring_sets_this_and_the_following_shifts_of_the_series() {
+    let events = weekly_series(6);
+    let ids = series_shift_ids(&events);
+    let command = AssignCommand {
+        shift_id: ids[1],
+        contact: facts(1),
+        comment: None,
+        recurring: Some(Recurrence { every: 2, until: None }),
+    };
+    let assigned: Vec<_> = given::<Schedule>(events.clone())
+        .when(command, &client())
+        .events()
+        .iter()
+        .map(|e| match e {
+            ScheduleEvent::ShiftAssigned(a) => a.shift_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(assigned, [ids[1], ids[3], ids[5]]);
+
+    let until = NaiveDate::from_ymd_opt(2023, 5, 22).expect("date");
+    let command = AssignCommand {
+        shift_id: ids[0],
+        contact: facts(1),
+        comment: None,
+        recurring: Some(Recurrence { every: 1, until: Some(until) }),
+    };
+    assert_eq!(given::<Schedule>(events).when(command, &client()).events().len(), 4);
+}
+
+#[test]
+fn assign_recurring_needs_a_series() {
+    let command = AssignCommand { recurring: Some(Recurrence { every: 1, until: None }), ..assign(2, 1) };
+    given::<Schedule>(manual_schedule())
+        .when(command, &client())
+        .then_error("Assign Recurring needs a shift that belongs to a series.");
+}
+
+#[test]
+fn an_override_inside_the_shift_is_added() {
+    let command = OverrideCommand { comment: Some("Luc remplace".into()), ..override_of(1, 2, 8, MAY_01, MAY_03) };
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    let state = given::<Schedule>(events).when(command, &client()).then([OverrideAdded {
+        override_id: override_id(1),
+        shift_id: shift(2),
+        contact_id: contact(8),
+        start: t(MAY_01),
+        end: t(MAY_03),
+        comment: Some("Luc remplace".into()),
+        reason: None,
+    }
+    .into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-02T00:00:00-04:00"), Some(contact(8)));
+    assert_eq!(contact_on_call(&state, "2023-05-04T00:00:00-04:00"), Some(contact(1)));
+}
+
+#[test]
+fn an_override_may_not_start_before_the_shift() {
+    // The manual's own example: 04/30 7:30 AM on a shift starting 5/01 7:30 am.
+    let error = given::<Schedule>(manual_schedule())
+        .when(override_of(1, 2, 8, "2023-04-30T07:30:00-04:00", MAY_03), &client())
+        .then_error("The start time cannot occur before the original shift start time.");
+    assert_eq!(error.code(), "override_starts_before_shift");
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+}
+
+#[test]
+fn an_override_may_not_end_after_the_shift() {
+    let error = given::<Schedule>(manual_schedule())
+        .when(override_of(1, 2, 8, MAY_05, "2023-05-08T08:00:00-04:00"), &client())
+        .then_error("The end time cannot occur after the original shift end time.");
+    assert_eq!(error.code(), "override_ends_after_shift");
+}
+
+#[test]
+fn an_override_ends_after_it_starts() {
+    given::<Schedule>(manual_schedule())
+        .when(override_of(1, 2, 8, MAY_03, MAY_03), &client())
+        .then_error("The end time must be after the start time.");
+}
+
+#[test]
+fn overlapping_overrides_are_refused_naming_the_collision() {
+    let mut events = manual_schedule();
+    events.push(override_added(1, 2, 8, MAY_01, MAY_03));
+    events.push(override_added(2, 2, 9, MAY_05, MAY_08));
+    let error = given::<Schedule>(events.clone())
+        .when(override_of(3, 2, 7, "2023-05-04T07:30:00-04:00", "2023-05-06T07:30:00-04:00"), &client())
+        .then_error(&format!("This override overlaps override {}.", override_id(2)));
+    assert_eq!(error, DomainError::OverrideOverlaps { conflicting_override_id: override_id(2) });
+    assert_eq!(error.code(), "override_overlaps");
+    // Touching the neighbours exactly is fine: several overrides may fill a shift.
+    let state = given::<Schedule>(events).when(override_of(3, 2, 7, MAY_03, MAY_05), &client()).state_after();
+    let sources: Vec<_> = state.segments(shift(2)).expect("shift").iter().map(|s| s.contact_id).collect();
+    assert_eq!(sources, [Some(contact(8)), Some(contact(7)), Some(contact(9))]);
+}
+
+#[test]
+fn unassigning_an_override_gives_the_time_back_to_the_base_contact() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    events.push(override_added(1, 2, 8, MAY_01, MAY_03));
+    let state = given::<Schedule>(events)
+        .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(1)) }, &client())
+        .then([OverrideRemoved {
+            override_id: override_id(1),
+            shift_id: shift(2),
+            contact_id: contact(8),
+            reason: None,
+        }
+        .into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-02T00:00:00-04:00"), Some(contact(1)));
+}
+
+#[test]
+fn unassigning_the_base_empties_the_shift_and_keeps_overrides() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    events.push(override_added(1, 2, 8, MAY_01, MAY_03));
+    let state = given::<Schedule>(events)
+        .when(UnassignCommand { shift_id: shift(2), override_id: None }, &client())
+        .then([ShiftUnassigned { shift_id: shift(2), contact_id: contact(1), reason: None }.into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-02T00:00:00-04:00"), Some(contact(8)));
+    let gap = &state.on_call_at(t("2023-05-04T00:00:00-04:00"), None)[0];
+    assert_eq!((gap.source, gap.contact_id), (Source::None, None));
+}
+
+#[test]
+fn unassigning_nothing_is_refused() {
+    given::<Schedule>(manual_schedule())
+        .when(UnassignCommand { shift_id: shift(2), override_id: None }, &client())
+        .then_error("This shift has no base contact to unassign.");
+    given::<Schedule>(manual_schedule())
+        .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(5)) }, &client())
+        .then_error("This override does not exist.");
+}
+
+#[test]
+fn swap_exchanges_the_base_contacts() {
+    let mut events = manual_schedule();
+    events.push(assigned(1, 1));
+    let state = given::<Schedule>(events).when(SwapCommand { shift_a: shift(1), shift_b: shift(2) }, &client()).then([
+        ShiftsSwapped {
+            shift_a: shift(1),
+            shift_b: shift(2),
+            contact_a: None,
+            contact_b: Some(contact(1)),
+            reason: None,
+        }
+        .into(),
+    ]);
+    assert_eq!(state.shift(shift(1)).and_then(|s| s.assignee), None);
+    assert_eq!(state.shift(shift(2)).and_then(|s| s.assignee), Some(contact(1)));
+}
+
+#[test]
+fn swap_needs_two_different_known_shifts() {
+    given::<Schedule>(manual_schedule())
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(1) }, &client())
+        .then_error("Choose two different shifts to swap.");
+    given::<Schedule>(manual_schedule())
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(9) }, &client())
+        .then_error("This shift does not exist.");
+}
+
+#[test]
+fn a_comment_is_kept_with_its_author_and_changes_nobody_on_call() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    let before = state_of(&events);
+    let state = given::<Schedule>(events)
+        .when(CommentCommand { shift_id: shift(2), text: "Luc Lambert de garde".into() }, &client())
+        .then([ShiftCommented {
+            shift_id: shift(2),
+            text: "Luc Lambert de garde".into(),
+            by: "anthony".into(),
+            at: t(NOW),
+            reason: None,
+        }
+        .into()]);
+    let at = t("2023-05-02T00:00:00-04:00");
+    assert_eq!(state.on_call_at(at, None), before.on_call_at(at, None));
+    assert_eq!(state.shift(shift(2)).map(|s| s.comments.len()), Some(1));
+}
+
+#[test]
+fn a_blank_comment_is_refused() {
+    given::<Schedule>(manual_schedule())
+        .when(CommentCommand { shift_id: shift(2), text: "  ".into() }, &client())
+        .then_error("The comment cannot be empty.");
+    let long = "x".repeat(2001);
+    given::<Schedule>(manual_schedule())
+        .when(CommentCommand { shift_id: shift(2), text: long }, &client())
+        .then_error("The comment cannot be longer than 2000 characters.");
+}
+
+#[test]
+fn a_running_shift_can_still_be_overridden_by_a_client() {
+    let ctx = client_at("2023-05-02T12:00:00-04:00");
+    given::<Schedule>(manual_schedule()).when(override_of(1, 2, 8, "2023-05-02T12:00:00-04:00", MAY_08), &ctx).events();
+}
+
+const AFTER_BOTH: &str = "2023-05-10T00:00:00-04:00";
+
+#[test]
+fn clients_cannot_change_a_shift_that_has_ended() {
+    let mut events = manual_schedule();
+    events.push(assigned(1, 1));
+    let ctx = client_at(AFTER_BOTH);
+    let commands: Vec<ScheduleCommand> = vec![
+        assign(1, 2).into(),
+        override_of(1, 1, 8, "2023-04-25T07:30:00-04:00", "2023-04-26T07:30:00-04:00").into(),
+        UnassignCommand { shift_id: shift(1), override_id: None }.into(),
+        SwapCommand { shift_a: shift(1), shift_b: shift(2) }.into(),
+        CommentCommand { shift_id: shift(1), text: "trop tard".into() }.into(),
+    ];
+    for command in commands {
+        let error = given::<Schedule>(events.clone())
+            .when(command, &ctx)
+            .then_error("Clients cannot change a shift that has ended.");
+        assert_eq!(error.kind(), ErrorKind::Forbidden);
+    }
+    // Even with a reason: corrections are the service team's.
+    given::<Schedule>(events)
+        .when(assign(1, 2), &ctx.with_reason("oubli"))
+        .then_error("Clients cannot change a shift that has ended.");
+}
+
+#[test]
+fn operators_correct_an_ended_shift_only_with_a_reason() {
+    let mut events = manual_schedule();
+    events.push(assigned(1, 1));
+    let error = given::<Schedule>(events.clone())
+        .when(assign(1, 2), &operator_at(AFTER_BOTH).with_reason("   "))
+        .then_error("A written reason is required to correct a shift that has ended.");
+    assert_eq!(error.code(), "reason_required");
+    let ctx = operator_at(AFTER_BOTH).with_reason("Patrick a fait la garde, pas Anthony");
+    given::<Schedule>(events.clone()).when(assign(1, 2), &ctx).then([ShiftAssigned {
+        shift_id: shift(1),
+        contact_id: contact(2),
+        comment: None,
+        reason: Some("Patrick a fait la garde, pas Anthony".into()),
+    }
+    .into()]);
+    given::<Schedule>(events.clone()).when(UnassignCommand { shift_id: shift(1), override_id: None }, &ctx).then([
+        ShiftUnassigned {
+            shift_id: shift(1),
+            contact_id: contact(1),
+            reason: Some("Patrick a fait la garde, pas Anthony".into()),
+        }
+        .into(),
+    ]);
+    let events = given::<Schedule>(events)
+        .when(override_of(1, 1, 8, "2023-04-25T07:30:00-04:00", "2023-04-26T07:30:00-04:00"), &ctx)
+        .events();
+    assert!(matches!(&events[..], [ScheduleEvent::OverrideAdded(o)] if o.reason.is_some()));
+}
+
+#[test]
+fn assign_recurring_repeats_every_one_or_more_shifts() {
+    let events = weekly_series(3);
+    let ids = series_shift_ids(&events);
+    let command = AssignCommand {
+        shift_id: ids[0],
+        contact: facts(1),
+        comment: None,
+        recurring: Some(Recurrence { every: 0, until: None }),
+    };
+    given::<Schedule>(events).when(command, &client()).then_error("A series repeats every 1 or more days or weeks.");
+}
