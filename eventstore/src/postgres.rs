@@ -20,8 +20,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::group_commit::{BatchOutcome, BatchWriter, GroupCommit};
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
-use crate::sqlite::advance;
-use crate::store::{EventLog, StoreOptions};
+use crate::store::{EventLog, StoreOptions, advance_head};
 use crate::subscription::{self, Subscription};
 use crate::validate::{category_of, check_append, redact_url};
 
@@ -173,7 +172,7 @@ async fn follow_notifications(mut listener: PgListener, head: Arc<watch::Sender<
         match listener.recv().await {
             Ok(notification) => {
                 if let Ok(position) = notification.payload().parse::<u64>() {
-                    head.send_if_modified(|current| advance(current, position));
+                    advance_head(&head, position);
                 }
             }
             Err(error) => {
@@ -272,7 +271,7 @@ impl BatchWriter for PostgresBatchWriter {
             )));
         }
         if let Some(newest) = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|o| o.last_position).max() {
-            self.head.send_if_modified(|head| advance(head, newest));
+            advance_head(&self.head, newest);
         }
         Ok(outcomes)
     }

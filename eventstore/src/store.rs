@@ -163,3 +163,14 @@ impl EventLog for EventStore {
         delegate!(self, s => s.subscribe(after))
     }
 }
+
+/// Moves a head position forward, never back, waking subscribers only when it moved.
+pub(crate) fn advance_head(head: &watch::Sender<u64>, to: u64) {
+    head.send_if_modified(|current| {
+        let moved = to > *current;
+        if moved {
+            *current = to;
+        }
+        moved
+    });
+}

@@ -11,16 +11,20 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::group_commit::{BatchOutcome, BatchWriter, GroupCommit};
+use crate::group_commit::GroupCommit;
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
 use crate::store::{EventLog, StoreOptions};
 use crate::subscription::{self, Subscription};
-use crate::validate::{category_of, check_append, redact_url};
+use crate::validate::{check_append, redact_url};
+
+mod writer;
+
+use writer::SqliteBatchWriter;
 
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data, \
      actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at";
@@ -63,7 +67,7 @@ impl SqliteEventStore {
         let (head_position,): (i64,) =
             sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&writer).await?;
         let head = Arc::new(watch::Sender::new(head_position as u64));
-        let batch_writer = SqliteBatchWriter { pool: writer.clone(), head: head.clone() };
+        let batch_writer = SqliteBatchWriter::new(writer.clone(), head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, options }) })
     }
@@ -152,160 +156,6 @@ impl EventLog for SqliteEventStore {
     }
 }
 
-/// Writes group-commit batches through the single writer connection.
-struct SqliteBatchWriter {
-    pool: SqlitePool,
-    head: Arc<watch::Sender<u64>>,
-}
-
-impl BatchWriter for SqliteBatchWriter {
-    async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        // IMMEDIATE takes the write lock now, so the head read below is the
-        // head we will write after, even with another process on the file.
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let written = write_batch_in_transaction(&mut conn, batch).await;
-        let committed = match written {
-            Ok(outcome) => sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| outcome).map_err(StoreError::from),
-            Err(error) => Err(error),
-        };
-        match committed {
-            Ok((outcomes, new_head)) => {
-                self.head.send_if_modified(|head| advance(head, new_head));
-                Ok(outcomes)
-            }
-            Err(error) => {
-                // Leave the connection clean for the next batch; a failed
-                // ROLLBACK means the transaction is already gone.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(error)
-            }
-        }
-    }
-}
-
-async fn write_batch_in_transaction(
-    conn: &mut SqliteConnection,
-    batch: &[AppendRequest],
-) -> Result<(BatchOutcome, u64), StoreError> {
-    let (head, last_recorded): (i64, i64) =
-        sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id = 1").fetch_one(&mut *conn).await?;
-    let recorded_at = Utc::now().timestamp_micros().max(last_recorded);
-    let mut position = head as u64;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for request in batch {
-        outcomes.push(append_one(conn, request, &mut position, recorded_at).await?);
-    }
-    if position > head as u64 {
-        sqlx::query("UPDATE log_head SET position = ?1, recorded_at = ?2 WHERE id = 1")
-            .bind(position as i64)
-            .bind(recorded_at)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok((outcomes, position))
-}
-
-/// Appends one request inside the batch's transaction. The outer `Err` is a
-/// storage failure that dooms the batch; the inner one refuses only this append.
-async fn append_one(
-    conn: &mut SqliteConnection,
-    request: &AppendRequest,
-    head: &mut u64,
-    recorded_at: i64,
-) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
-    let ids: Vec<String> = request.events.iter().map(|e| e.event_id.simple().to_string()).collect();
-    let ids_json = serde_json::to_string(&ids).map_err(StoreError::Serialization)?;
-    let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT position, stream_version, recorded_at FROM events
-          WHERE event_id IN (SELECT unhex(value) FROM json_each(?1))",
-    )
-    .bind(ids_json)
-    .fetch_all(&mut *conn)
-    .await?;
-    if stored.len() == ids.len() {
-        return Ok(Ok(duplicate_outcome(&stored)));
-    }
-    if !stored.is_empty() {
-        return Ok(Err(StoreError::PartialDuplicate { stream_id: request.stream_id.clone() }));
-    }
-
-    let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM streams WHERE stream_id = ?1")
-        .bind(&request.stream_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let current = current.map_or(0, |(v,)| v as u64);
-    if request.expected.required().is_some_and(|expected| expected != current) {
-        return Ok(Err(StoreError::WrongExpectedVersion {
-            stream_id: request.stream_id.clone(),
-            expected: request.expected,
-            actual: current,
-        }));
-    }
-
-    let category = category_of(&request.stream_id)?;
-    let first_position = *head + 1;
-    for (offset, event) in request.events.iter().enumerate() {
-        let m = &event.metadata;
-        sqlx::query(
-            "INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type,
-                                 schema_version, data, actor_id, actor_name, correlation_id,
-                                 causation_id, idempotency_key, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )
-        .bind((first_position + offset as u64) as i64)
-        .bind(event.event_id)
-        .bind(&request.stream_id)
-        .bind(category)
-        .bind((current + 1 + offset as u64) as i64)
-        .bind(&event.event_type)
-        .bind(event.schema_version as i64)
-        .bind(event.data.get())
-        .bind(m.actor_id)
-        .bind(m.actor_name.as_deref())
-        .bind(m.correlation_id)
-        .bind(m.causation_id)
-        .bind(m.idempotency_key.as_deref())
-        .bind(recorded_at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    let count = request.events.len() as u64;
-    sqlx::query(
-        "INSERT INTO streams (stream_id, version, max_age_seconds) VALUES (?1, ?2, ?3)
-         ON CONFLICT (stream_id) DO UPDATE
-            SET version = excluded.version,
-                max_age_seconds = coalesce(excluded.max_age_seconds, streams.max_age_seconds)",
-    )
-    .bind(&request.stream_id)
-    .bind((current + count) as i64)
-    .bind(request.max_age.map(|age| age.as_secs() as i64))
-    .execute(&mut *conn)
-    .await?;
-    *head += count;
-    Ok(Ok(AppendOutcome {
-        stream_version: current + count,
-        first_position,
-        last_position: *head,
-        recorded_at: micros_to_time(recorded_at)?,
-        was_duplicate: false,
-    }))
-}
-
-fn duplicate_outcome(stored: &[(i64, i64, i64)]) -> AppendOutcome {
-    let first = stored.iter().map(|s| s.0).min().unwrap_or_default();
-    let last = stored.iter().map(|s| s.0).max().unwrap_or_default();
-    let version = stored.iter().map(|s| s.1).max().unwrap_or_default();
-    let at = stored.iter().map(|s| s.2).min().unwrap_or_default();
-    AppendOutcome {
-        stream_version: version as u64,
-        first_position: first as u64,
-        last_position: last as u64,
-        recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
-        was_duplicate: true,
-    }
-}
-
 fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let data: String = row.try_get(6)?;
     Ok(StoredEvent {
@@ -327,7 +177,7 @@ fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
-fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| StoreError::Corrupt(format!("record time {micros} is out of range")))
 }
@@ -335,14 +185,4 @@ fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
 /// SQLite integers are signed; `u64::MAX` means "no bound".
 fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// Moves the head forward, never back; answers whether it moved.
-pub(crate) fn advance(head: &mut u64, to: u64) -> bool {
-    if to > *head {
-        *head = to;
-        true
-    } else {
-        false
-    }
 }
