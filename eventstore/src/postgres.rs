@@ -68,9 +68,7 @@ impl PostgresEventStore {
 
         let mut listener = PgListener::connect_with(&pool).await.map_err(unreachable)?;
         listener.listen(CHANNEL).await?;
-        let (head_position,): (i64,) =
-            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&pool).await?;
-        let head = Arc::new(watch::Sender::new(head_position as u64));
+        let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
         let listener = tokio::spawn(follow_notifications(listener, head.clone()));
         let batch_writer = PostgresBatchWriter { pool: pool.clone(), head: head.clone() };
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
@@ -131,30 +129,40 @@ impl EventLog for PostgresEventStore {
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let version: Option<(i64,)> = sqlx::query_as("SELECT version FROM streams WHERE stream_id = $1")
-            .bind(stream_id)
-            .fetch_optional(&self.inner.pool)
-            .await?;
-        Ok(version.map_or(0, |(v,)| v as u64))
+        let (version,): (i64,) = sqlx::query_as(
+            "SELECT greatest(coalesce((SELECT max(stream_version) FROM events WHERE stream_id = $1), 0),
+                             coalesce((SELECT purged_version FROM streams WHERE stream_id = $1), 0))",
+        )
+        .bind(stream_id)
+        .fetch_one(&self.inner.pool)
+        .await?;
+        Ok(version as u64)
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
-        let (position,): (i64,) =
-            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&self.inner.pool).await?;
-        Ok(position as u64)
+        read_head(&self.inner.pool).await
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM events e USING streams s
-              WHERE s.stream_id = e.stream_id
-                AND s.max_age_seconds IS NOT NULL
-                AND e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)",
+        // Remember each stream's version at the purge, so its versions go on
+        // from there rather than restarting when all its events are gone.
+        let (removed,): (i64,) = sqlx::query_as(
+            "WITH purged AS (
+                 DELETE FROM events e USING streams s
+                  WHERE s.stream_id = e.stream_id
+                    AND s.max_age_seconds IS NOT NULL
+                    AND e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)
+                 RETURNING e.stream_id, e.stream_version),
+             marked AS (
+                 UPDATE streams s SET purged_version = greatest(s.purged_version, p.version)
+                   FROM (SELECT stream_id, max(stream_version) AS version FROM purged GROUP BY stream_id) p
+                  WHERE s.stream_id = p.stream_id)
+             SELECT count(*) FROM purged",
         )
         .bind(now)
-        .execute(&self.inner.pool)
+        .fetch_one(&self.inner.pool)
         .await?;
-        Ok(result.rows_affected())
+        Ok(removed as u64)
     }
 
     fn watch_head(&self) -> watch::Receiver<u64> {
@@ -164,6 +172,13 @@ impl EventLog for PostgresEventStore {
     fn subscribe(&self, after: u64) -> Subscription {
         subscription::spawn(self.clone(), after, self.watch_head(), self.inner.options.poll_interval)
     }
+}
+
+/// The newest position handed out; 0 for an empty log.
+async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
+    let (position,): (i64,) =
+        sqlx::query_as("SELECT coalesce(pg_sequence_last_value('event_positions'), 0)").fetch_one(pool).await?;
+    Ok(position as u64)
 }
 
 /// Moves the head as other processes' commits are announced.

@@ -68,38 +68,43 @@ async fn follow(
     poll: Duration,
     pages: mpsc::Sender<Vec<StoredEvent>>,
 ) {
-    loop {
+    while !pages.is_closed() {
         // Note the head before reading, so a commit that lands during the read
-        // still wakes the wait below.
+        // still ends the wait below at once.
         let known_head = *head.borrow_and_update();
-        match log.read_all(last, PAGE_SIZE).await {
-            Ok(events) => {
-                let full_page = events.len() == PAGE_SIZE;
-                if let Some(newest) = events.last() {
-                    last = newest.position;
-                    if pages.send(events).await.is_err() {
-                        return; // the subscriber is gone
-                    }
-                }
-                if full_page || known_head > last {
-                    continue;
-                }
-            }
+        let events = match log.read_all(last, PAGE_SIZE).await {
+            Ok(events) => events,
             Err(error) => {
                 tracing::warn!(%error, after = last, "subscription could not read the log; retrying");
                 tokio::time::sleep(poll).await;
                 continue;
             }
-        }
-        tokio::select! {
-            changed = head.changed() => {
-                if changed.is_err() {
-                    // The store is gone: nothing more will ever arrive.
-                    return;
-                }
+        };
+        // An empty read always waits, even below the head: the head may name
+        // a position no read will ever return, such as a purged event.
+        let caught_up = events.len() < PAGE_SIZE && events.last().is_none_or(|e| e.position >= known_head);
+        if let Some(newest) = events.last() {
+            last = newest.position;
+            if pages.send(events).await.is_err() {
+                return; // the subscriber is gone
             }
-            _ = tokio::time::sleep(poll) => {}
-            _ = pages.closed() => return,
         }
+        if caught_up {
+            wait_for_news(&mut head, poll, &pages).await;
+        }
+    }
+}
+
+/// Waits until the head moves, the poll interval passes, or the subscriber leaves.
+async fn wait_for_news(head: &mut watch::Receiver<u64>, poll: Duration, pages: &mpsc::Sender<Vec<StoredEvent>>) {
+    tokio::select! {
+        changed = head.changed() => {
+            if changed.is_err() {
+                // The store is gone; polling still finds what other processes write.
+                tokio::time::sleep(poll).await;
+            }
+        }
+        _ = tokio::time::sleep(poll) => {}
+        _ = pages.closed() => {}
     }
 }

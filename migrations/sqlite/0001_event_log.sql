@@ -35,4 +35,3 @@ CREATE TABLE events (
     UNIQUE (stream_id, stream_version)
 );
 CREATE INDEX events_by_category ON events (category, position);
-CREATE INDEX events_by_record_time ON events (recorded_at);
