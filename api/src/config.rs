@@ -17,6 +17,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VIGIE_DEMO")]
     pub demo: bool,
 
+    /// How long a login session lasts, in minutes.
+    #[arg(long, env = "VIGIE_SESSION_MINUTES", default_value_t = 12 * 60)]
+    pub session_minutes: u32,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

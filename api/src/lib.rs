@@ -1,5 +1,10 @@
-//! Vigie's HTTP API: configuration, routes and the server loop.
+//! Vigie's HTTP API: configuration, routes, security and the server loop.
 
+pub mod app;
+pub mod auth;
+pub mod commands;
 pub mod config;
-pub mod server;
+pub mod error;
+pub mod routes;
+pub mod seed;
 pub mod telemetry;

@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => {
             vigie_api::telemetry::init(&config.log_format);
-            vigie_api::server::serve(config).await
+            vigie_api::app::serve(config).await
         }
     }
 }

@@ -1,1 +1,9 @@
 //! Vigie's read models: built from the event log, checkpointed, rebuildable.
+//!
+//! - [`live`]: every account, user, contact and schedule in memory on each
+//!   node, kept current by a subscription to the log. It answers the roster,
+//!   coverage and dispatch questions without a database round trip.
+//! - [`db`]: the pool the SQL read models (and credentials) use.
+
+pub mod db;
+pub mod live;

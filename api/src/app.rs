@@ -1,0 +1,146 @@
+//! The application: shared state, the router with its middleware, and the server loop.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use vigie_eventstore::{EventStore, StoreOptions, redact_url};
+use vigie_projections::db::Db;
+use vigie_projections::live::Live;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::ServeConfig;
+use crate::routes;
+
+/// What every request handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: EventStore,
+    db: Db,
+    live: Arc<Live>,
+    throttle: LoginThrottle,
+    settings: Settings,
+    decoy_hash: String,
+}
+
+/// Settings the routes need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session_lifetime: chrono::Duration,
+    pub demo: bool,
+}
+
+impl AppState {
+    /// Opens the log and its database, reads the log into the live model, and is ready to serve.
+    pub async fn open(database_url: &str, settings: Settings) -> anyhow::Result<Self> {
+        let store = EventStore::open(database_url, StoreOptions::default()).await?;
+        let db = Db::connect(database_url, 8).await?;
+        let live = Live::start(&store).await?;
+        let decoy_hash = crate::auth::password::hash(uuid::Uuid::now_v7().to_string())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(Self {
+            inner: Arc::new(Inner { store, db, live, throttle: LoginThrottle::default(), settings, decoy_hash }),
+        })
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.inner.throttle
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// A hash to verify against when the user is unknown, so that an unknown
+    /// user and a wrong password take the same time to refuse.
+    pub fn decoy_hash(&self) -> &str {
+        &self.inner.decoy_hash
+    }
+}
+
+/// Every route of the API, with request ids, tracing, a body size limit and security headers.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(routes::router())
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only: query strings may carry tokens (the iCalendar feed).
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Opens everything, seeds what an empty database needs, and serves until SIGINT or SIGTERM.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let settings =
+        Settings { session_lifetime: chrono::Duration::minutes(config.session_minutes as i64), demo: config.demo };
+    let state = AppState::open(&config.database, settings).await?;
+    crate::seed::first_start(&state, config.demo).await?;
+    let listener = TcpListener::bind(config.bind).await?;
+    let address = listener.local_addr()?;
+    tracing::info!(database = %redact_url(&config.database), %address, position = state.live().position(), "vigie is serving");
+    println!("Vigie is listening on http://{address} (event log: {})", redact_url(&config.database));
+    if config.demo {
+        crate::seed::print_demo_logins(address);
+    }
+    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

@@ -1,0 +1,108 @@
+//! Who is calling: sessions from a bearer token or cookie, and the checks of role and account.
+
+pub mod password;
+pub mod store;
+pub mod throttle;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use chrono::Utc;
+use vigie_domain::{AccountId, Actor, Role, UserId};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "vigie_session";
+
+/// The logged-in user making the request, as the live model knows them now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub account_ids: Vec<AccountId>,
+    /// The hash of the token that authenticated this request (for logout).
+    pub token_hash: String,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: self.user_id, username: self.username.clone(), role: self.role }
+    }
+
+    /// Operators, dispatch and auditors reach every account; clients only their own.
+    pub fn reaches(&self, account_id: AccountId) -> bool {
+        self.role != Role::Client || self.account_ids.contains(&account_id)
+    }
+
+    /// Refuses, as 404, an account the caller may not see: a client of one
+    /// account learns nothing of another's, not even that it exists.
+    pub fn require_account(&self, account_id: AccountId) -> Result<(), ApiError> {
+        if self.reaches(account_id) { Ok(()) } else { Err(ApiError::not_found("account")) }
+    }
+
+    pub fn require_role(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("Your role ({}) cannot {action}.", self.role.as_str())))
+        }
+    }
+
+    /// Only clients and operators change schedules; dispatch and auditors read.
+    pub fn require_writer(&self) -> Result<(), ApiError> {
+        self.require_role(&[Role::Client, Role::Operator], "change anything")
+    }
+
+    pub fn require_operator(&self, action: &str) -> Result<(), ApiError> {
+        self.require_role(&[Role::Operator], action)
+    }
+}
+
+/// The session token of a request: `Authorization: Bearer …`, else the session cookie.
+pub fn request_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+    {
+        return Some(token.trim().to_owned());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
+        let token_hash = store::token_hash(&token);
+        let (user_id, expires_at) =
+            store::find_session(state.db(), &token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+        if expires_at <= Utc::now() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "Your session has expired; log in again.",
+            ));
+        }
+        let live = state.live().read();
+        let user = live.users.get(user_id).and_then(|u| u.user.as_ref()).filter(|u| u.active);
+        let user = user.ok_or_else(ApiError::unauthorized)?;
+        Ok(Caller {
+            user_id,
+            username: user.username.clone(),
+            role: user.role,
+            account_ids: user.account_ids.clone(),
+            token_hash,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! Credentials and sessions, kept in tables beside the log and never in events.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use vigie_domain::UserId;
+use vigie_projections::db::{Db, from_micros, to_micros};
+use vigie_projections::on_db;
+
+use crate::error::ApiError;
+
+/// A new random session token (shown once) and the hash that is stored.
+pub fn new_token() -> (String, String) {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// Tokens are stored only as this hash, so a leaked table opens no session.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn password_hash(db: &Db, user_id: UserId) -> Result<Option<String>, ApiError> {
+    let row: Option<(String,)> =
+        on_db!(db, |pool| sqlx::query_as("SELECT password_hash FROM credentials WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+    Ok(row.map(|(hash,)| hash))
+}
+
+pub async fn set_password_hash(db: &Db, user_id: UserId, hash: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    on_db!(db, |pool| sqlx::query(
+        "INSERT INTO credentials (user_id, password_hash, changed_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, changed_at = excluded.changed_at"
+    )
+    .bind(user_id.to_string())
+    .bind(hash)
+    .bind(to_micros(now))
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn create_session(
+    db: &Db,
+    token_hash: &str,
+    user_id: UserId,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    on_db!(db, |pool| sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(token_hash)
+    .bind(user_id.to_string())
+    .bind(to_micros(now))
+    .bind(to_micros(expires_at))
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// The user and expiry of a session, if the token hash names one.
+pub async fn find_session(db: &Db, token_hash: &str) -> Result<Option<(UserId, DateTime<Utc>)>, ApiError> {
+    let row: Option<(String, i64)> =
+        on_db!(db, |pool| sqlx::query_as("SELECT user_id, expires_at FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+    Ok(row.and_then(|(user, expires)| Some((user.parse().ok()?, from_micros(expires)))))
+}
+
+pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), ApiError> {
+    on_db!(db, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// Ends every session of a user (after a password change or reset).
+pub async fn delete_sessions_of(db: &Db, user_id: UserId) -> Result<(), ApiError> {
+    on_db!(db, |pool| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id.to_string())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Carrying out a change: decide against the live state, append with the version decided on, answer once durable.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+use vigie_domain::{CommandContext, DomainError, DomainEvent};
+use vigie_eventstore::{AppendRequest, EventLog, ExpectedVersion, Metadata, NewEvent, StoreError};
+use vigie_projections::live::LiveAggregate;
+use vigie_projections::on_db;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+/// How often a change is decided again when another change to the same
+/// aggregate landed first on another node.
+const ATTEMPTS: usize = 3;
+
+/// What a change answers: the aggregate's version and the log position of its last event.
+#[derive(Debug, Clone, Copy)]
+pub struct Changed {
+    pub version: u64,
+    pub position: u64,
+}
+
+/// The change's request headers that the API contract gives meaning to.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeHeaders {
+    /// `If-Match: "<version>"`: refuse with 412 if the aggregate moved on.
+    pub if_match: Option<u64>,
+    /// `Idempotency-Key`: a repeat does nothing new and gets the first answer.
+    pub idempotency_key: Option<String>,
+    /// The request id, recorded as the events' correlation id.
+    pub request_id: Option<Uuid>,
+}
+
+impl ChangeHeaders {
+    pub fn from_headers(headers: &HeaderMap) -> ApiResult<Self> {
+        let if_match = match headers.get("if-match").map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(value)) => Some(value.trim().trim_start_matches("W/").trim_matches('"').parse().map_err(|_| {
+                ApiError::bad_request("If-Match takes the version number in quotes, e.g. If-Match: \"12\".")
+            })?),
+            Some(Err(_)) => return Err(ApiError::bad_request("If-Match is not readable text.")),
+        };
+        let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(key)) if !key.is_empty() && key.len() <= 200 => Some(key.to_owned()),
+            Some(_) => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
+        };
+        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        Ok(Self { if_match, idempotency_key, request_id })
+    }
+}
+
+/// Decides `decide` against the aggregate's current state and appends what it decided.
+///
+/// The state comes from this node's live model; the append names the version
+/// it was decided on, so a change that raced another one is refused by the
+/// log and decided again on the newer state. Answers after the events are
+/// durable and this node's live model shows them (read your writes).
+pub async fn execute<A>(
+    app: &AppState,
+    caller: &Caller,
+    id: A::Id,
+    headers: &ChangeHeaders,
+    reason: Option<String>,
+    decide: impl Fn(&A::State, &CommandContext) -> Result<Vec<A::Event>, DomainError>,
+) -> ApiResult<Changed>
+where
+    A: LiveAggregate,
+    A::Id: std::hash::Hash + Eq,
+{
+    for attempt in 1..=ATTEMPTS {
+        let (state, version) = A::of(&app.live().read()).for_command(id);
+        if let Some(expected) = headers.if_match
+            && expected != version
+        {
+            return Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                format!("This was changed since version {expected}; it is now at version {version}."),
+            )
+            .with("version", version));
+        }
+        let mut ctx = CommandContext::new(caller.actor(), Utc::now());
+        if let Some(reason) = &reason {
+            ctx = ctx.with_reason(reason.clone());
+        }
+        let events = decide(&state, &ctx)?;
+        if events.is_empty() {
+            return Ok(Changed { version, position: app.live().position() });
+        }
+        let new_events = to_new_events(&events, caller, headers)?;
+        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exactly(version) };
+        match app.store().append(AppendRequest::new(A::stream_id(id), expected, new_events)).await {
+            Ok(outcome) => {
+                app.live().wait_for(outcome.last_position, Duration::from_secs(5)).await;
+                return Ok(Changed { version: outcome.stream_version, position: outcome.last_position });
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS && headers.if_match.is_none() => {
+                // Another node's change landed first: let this node's copy catch up, then decide again.
+                let head = app.store().head_position().await?;
+                app.live().wait_for(head, Duration::from_secs(2)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again."))
+}
+
+/// The events as the log stores them, with who made them and in which request.
+pub fn to_new_events<E: DomainEvent>(
+    events: &[E],
+    caller: &Caller,
+    headers: &ChangeHeaders,
+) -> ApiResult<Vec<NewEvent>> {
+    let metadata = Metadata {
+        actor_id: Some(caller.user_id.as_uuid()),
+        actor_name: Some(caller.username.clone()),
+        correlation_id: headers.request_id,
+        causation_id: None,
+        idempotency_key: headers.idempotency_key.clone(),
+    };
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            let new = NewEvent::new(event.event_type(), event.schema_version(), &event.to_data())?
+                .with_metadata(metadata.clone());
+            // With a key, a retried request produces the same event ids, so
+            // even two racing retries cannot both be stored.
+            Ok(match &headers.idempotency_key {
+                Some(key) => new.with_id(derived_id(caller, key, index)),
+                None => new,
+            })
+        })
+        .collect::<Result<_, StoreError>>()
+        .map_err(ApiError::from)
+}
+
+fn derived_id(caller: &Caller, key: &str, index: usize) -> Uuid {
+    let digest = Sha256::new()
+        .chain_update(caller.user_id.to_string())
+        .chain_update(key)
+        .chain_update(index.to_le_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Runs a change at most once per `Idempotency-Key` and user: a repeat gets the stored first answer.
+pub async fn once(
+    app: &AppState,
+    caller: &Caller,
+    headers: &ChangeHeaders,
+    change: impl Future<Output = ApiResult<(StatusCode, Value)>>,
+) -> ApiResult<(StatusCode, Value)> {
+    let Some(key) = &headers.idempotency_key else { return change.await };
+    let user = caller.user_id.to_string();
+    let stored: Option<(i64, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+    )
+    .bind(&user)
+    .bind(key)
+    .fetch_optional(pool)
+    .await)?;
+    if let Some((status, body)) = stored {
+        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+        return Ok((status, serde_json::from_str(&body).unwrap_or(json!({}))));
+    }
+    let (status, body) = change.await?;
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, key) DO NOTHING"
+    )
+    .bind(&user)
+    .bind(key)
+    .bind(i64::from(status.as_u16()))
+    .bind(body.to_string())
+    .bind(Utc::now().timestamp_micros())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok((status, body))
+}

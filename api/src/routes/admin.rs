@@ -1,0 +1,280 @@
+//! Operators' administration: accounts, users and passwords, contacts, schedules, shifts and series.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::contact::ContactDetails;
+use vigie_domain::schedule::{
+    AddShiftCommand, CreateScheduleCommand, CreateSeriesCommand, RepeatUnit, SeriesEnd, SeriesRule,
+};
+use vigie_domain::{
+    Account, AccountCommand, AccountId, Contact, ContactCommand, ContactId, Role, Schedule, ScheduleId, SeriesId,
+    ShiftId, User, UserCommand, UserId, account, contact, parse_time_zone, schedule, user,
+};
+
+use crate::app::AppState;
+use crate::auth::{Caller, password, store};
+use crate::commands::{self, ChangeHeaders, Changed};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::{reachable_account, reachable_schedule};
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts", post(open_account))
+        .route("/api/v1/users", post(create_user))
+        .route("/api/v1/users/{user_id}/password", put(reset_password))
+        .route("/api/v1/accounts/{account_id}/contacts", post(add_contact))
+        .route("/api/v1/accounts/{account_id}/schedules", post(create_schedule))
+        .route("/api/v1/schedules/{schedule_id}/shifts", post(add_shift))
+        .route("/api/v1/schedules/{schedule_id}/series", post(create_series))
+}
+
+fn created(id: impl serde::Serialize, changed: Changed) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(json!({"id": id, "version": changed.version, "position": changed.position})))
+}
+
+fn time_zone(name: &str) -> ApiResult<chrono_tz::Tz> {
+    parse_time_zone(name).map_err(ApiError::from)
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountBody {
+    number: String,
+    name: String,
+    time_zone: String,
+    parent_id: Option<AccountId>,
+}
+
+async fn open_account(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AccountBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("open accounts")?;
+    let tz = time_zone(&body.time_zone)?;
+    if let Some(parent) = body.parent_id {
+        reachable_account(&app, &caller, parent)?;
+    }
+    let id = AccountId::new_v7();
+    let number_taken = app.live().read().account_by_number(body.number.trim()).is_some();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<Account>(&app, &caller, id, &headers, None, |state, ctx| {
+        let command = account::OpenAccountCommand {
+            account_id: id,
+            number: body.number.clone(),
+            name: body.name.clone(),
+            time_zone: tz,
+            parent_id: body.parent_id,
+            number_taken,
+        };
+        account::decide(state, AccountCommand::Open(command), ctx)
+    })
+    .await?;
+    Ok(created(id, changed))
+}
+
+#[derive(Debug, Deserialize)]
+struct UserBody {
+    username: String,
+    password: String,
+    role: Role,
+    #[serde(default)]
+    account_ids: Vec<AccountId>,
+}
+
+async fn create_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<UserBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("create users")?;
+    password::check_strength(&body.password)?;
+    for account in &body.account_ids {
+        reachable_account(&app, &caller, *account)?;
+    }
+    let id = UserId::new_v7();
+    let username_taken = app.live().read().user_by_name(body.username.trim()).is_some();
+    // The credential first: a user that exists in the log can always log in.
+    let hash = password::hash(body.password.clone()).await?;
+    store::set_password_hash(app.db(), id, &hash, Utc::now()).await?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<User>(&app, &caller, id, &headers, None, |state, ctx| {
+        let command = UserCommand::Create {
+            user_id: id,
+            username: body.username.clone(),
+            role: body.role,
+            account_ids: body.account_ids.clone(),
+            username_taken,
+        };
+        user::decide(state, command, ctx)
+    })
+    .await?;
+    Ok(created(id, changed))
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetBody {
+    new_password: String,
+}
+
+async fn reset_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<UserId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> ApiResult<StatusCode> {
+    caller.require_operator("reset passwords")?;
+    password::check_strength(&body.new_password)?;
+    let hash = password::hash(body.new_password).await?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
+        user::decide(state, UserCommand::ResetPassword, ctx)
+    })
+    .await?;
+    store::set_password_hash(app.db(), user_id, &hash, Utc::now()).await?;
+    store::delete_sessions_of(app.db(), user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_contact(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(details): JsonBody<ContactDetails>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("maintain the directory")?;
+    reachable_account(&app, &caller, account_id)?;
+    let id = ContactId::new_v7();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<Contact>(&app, &caller, id, &headers, None, |state, ctx| {
+        contact::decide(state, ContactCommand::Add { contact_id: id, account_id, details: details.clone() }, ctx)
+    })
+    .await?;
+    Ok(created(id, changed))
+}
+
+#[derive(Debug, Deserialize)]
+struct ScheduleBody {
+    name: String,
+    time_zone: Option<String>,
+}
+
+async fn create_schedule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ScheduleBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("create schedules")?;
+    reachable_account(&app, &caller, account_id)?;
+    let tz = match &body.time_zone {
+        Some(name) => time_zone(name)?,
+        None => app.live().read().account(account_id).map(|a| a.time_zone).unwrap_or(chrono_tz::UTC),
+    };
+    let id = ScheduleId::new_v7();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<Schedule>(&app, &caller, id, &headers, None, |state, ctx| {
+        let command = CreateScheduleCommand { schedule_id: id, account_id, name: body.name.clone(), time_zone: tz };
+        schedule::decide(state, command.into(), ctx)
+    })
+    .await?;
+    Ok(created(id, changed))
+}
+
+#[derive(Debug, Deserialize)]
+struct ShiftBody {
+    start: String,
+    end: String,
+    rank: u32,
+    name: String,
+    role: String,
+}
+
+async fn add_shift(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ShiftBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("create shifts")?;
+    reachable_schedule(&app, &caller, schedule_id)?;
+    let (start, end) = (views::parse_instant("start", &body.start)?, views::parse_instant("end", &body.end)?);
+    let shift_id = ShiftId::new_v7();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, None, |state, ctx| {
+        let command =
+            AddShiftCommand { shift_id, start, end, rank: body.rank, name: body.name.clone(), role: body.role.clone() };
+        schedule::decide(state, command.into(), ctx)
+    })
+    .await?;
+    Ok(created(shift_id, changed))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Unit {
+    Days,
+    Weeks,
+}
+
+/// A series in the schedule's wall-clock time: `first_start` and `first_end`
+/// are local (`2026-03-02T07:30:00`), then every N days or weeks, for a count
+/// or until a local date.
+#[derive(Debug, Deserialize)]
+struct SeriesBody {
+    first_start: NaiveDateTime,
+    first_end: NaiveDateTime,
+    every: u32,
+    unit: Unit,
+    count: Option<u32>,
+    until: Option<NaiveDate>,
+    rank: u32,
+    name: String,
+    role: String,
+}
+
+async fn create_series(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SeriesBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("create shifts")?;
+    reachable_schedule(&app, &caller, schedule_id)?;
+    let end = match (body.count, body.until) {
+        (Some(count), None) => SeriesEnd::Count(count),
+        (None, Some(until)) => SeriesEnd::Until(until),
+        _ => return Err(ApiError::bad_request("A series ends after a count or on an until date: give exactly one.")),
+    };
+    let unit = match body.unit {
+        Unit::Days => RepeatUnit::Days,
+        Unit::Weeks => RepeatUnit::Weeks,
+    };
+    let rule = SeriesRule { first_start: body.first_start, first_end: body.first_end, every: body.every, unit, end };
+    let series_id = SeriesId::new_v7();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let changed = commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, None, |state, ctx| {
+        let command = CreateSeriesCommand {
+            series_id,
+            rule: rule.clone(),
+            rank: body.rank,
+            name: body.name.clone(),
+            role: body.role.clone(),
+        };
+        schedule::decide(state, command.into(), ctx)
+    })
+    .await?;
+    Ok(created(series_id, changed))
+}

@@ -1,0 +1,205 @@
+//! Changing who is on call: assign, override, unassign, swap and comment (clients and operators).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::schedule::{
+    AssignCommand, CommentCommand, ContactFacts, OverrideCommand, Recurrence, SwapCommand, UnassignCommand,
+};
+use vigie_domain::{ContactId, OverrideId, Schedule, ScheduleCommand, ScheduleId, ShiftId, schedule};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::commands::{self, ChangeHeaders, Changed};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::reachable_schedule;
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign", post(assign))
+        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides", post(add_override))
+        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign", post(unassign))
+        .route("/api/v1/schedules/{schedule_id}/swap", post(swap))
+        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/comments", post(comment))
+}
+
+/// What a change answers.
+fn answer(changed: Changed) -> Value {
+    json!({"version": changed.version, "position": changed.position})
+}
+
+/// The directory's facts about a contact, for the schedule's rules; 422 if unknown.
+fn contact_facts(app: &AppState, contact_id: ContactId) -> ApiResult<ContactFacts> {
+    let live = app.live().read();
+    live.contacts.get(contact_id).and_then(|c| c.facts()).ok_or_else(|| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_contact", "There is no such contact in the directory.")
+    })
+}
+
+/// The status of a successful change, and members its answer adds to version and position.
+struct Reply {
+    status: StatusCode,
+    extra: Value,
+}
+
+impl Reply {
+    fn ok() -> Self {
+        Reply { status: StatusCode::OK, extra: json!({}) }
+    }
+}
+
+/// Runs a schedule command for the caller, once per Idempotency-Key.
+async fn change(
+    app: &AppState,
+    caller: &Caller,
+    schedule_id: ScheduleId,
+    headers: &HeaderMap,
+    reason: Option<String>,
+    Reply { status, extra }: Reply,
+    command: impl Fn() -> ScheduleCommand,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_writer()?;
+    reachable_schedule(app, caller, schedule_id)?;
+    let headers = ChangeHeaders::from_headers(headers)?;
+    let (status, body) = commands::once(app, caller, &headers, async {
+        let changed =
+            commands::execute::<Schedule>(app, caller, schedule_id, &headers, reason.clone(), |state, ctx| {
+                schedule::decide(state, command(), ctx)
+            })
+            .await?;
+        let mut body = answer(changed);
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, &extra) {
+            body.extend(extra.clone());
+        }
+        Ok((status, body))
+    })
+    .await?;
+    Ok((status, Json(body)))
+}
+
+#[derive(Debug, Deserialize)]
+struct RecurringBody {
+    every: Option<u32>,
+    until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssignBody {
+    contact_id: ContactId,
+    comment: Option<String>,
+    recurring: Option<RecurringBody>,
+    reason: Option<String>,
+}
+
+async fn assign(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AssignBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let contact = contact_facts(&app, body.contact_id)?;
+    let recurring = body.recurring.map(|r| Recurrence { every: r.every.unwrap_or(1), until: r.until });
+    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+        AssignCommand { shift_id, contact: contact.clone(), comment: body.comment.clone(), recurring }.into()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct OverrideBody {
+    contact_id: ContactId,
+    start: String,
+    end: String,
+    comment: Option<String>,
+    reason: Option<String>,
+}
+
+async fn add_override(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<OverrideBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let start = views::parse_instant("start", &body.start)?;
+    let end = views::parse_instant("end", &body.end)?;
+    let contact = contact_facts(&app, body.contact_id)?;
+    let override_id = OverrideId::new_v7();
+    let reply = Reply { status: StatusCode::CREATED, extra: json!({ "override_id": override_id }) };
+    change(&app, &caller, schedule_id, &headers, body.reason, reply, || {
+        OverrideCommand { override_id, shift_id, contact: contact.clone(), start, end, comment: body.comment.clone() }
+            .into()
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UnassignBody {
+    override_id: Option<OverrideId>,
+    reason: Option<String>,
+}
+
+async fn unassign(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    // The body is optional: without one, the base contact is removed.
+    let body: UnassignBody = if body.iter().all(u8::is_ascii_whitespace) {
+        UnassignBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("The request body does not fit: {e}")))?
+    };
+    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+        UnassignCommand { shift_id, override_id: body.override_id }.into()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct SwapBody {
+    shift_a: ShiftId,
+    shift_b: ShiftId,
+    reason: Option<String>,
+}
+
+async fn swap(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SwapBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+        SwapCommand { shift_a: body.shift_a, shift_b: body.shift_b }.into()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct CommentBody {
+    text: String,
+    reason: Option<String>,
+}
+
+async fn comment(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CommentBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+        CommentCommand { shift_id, text: body.text.clone() }.into()
+    })
+    .await
+}

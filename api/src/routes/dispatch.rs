@@ -1,0 +1,109 @@
+//! The dispatch question: who is on call for an account at an instant, in schedule then rank order.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::{AccountId, ScheduleId, ScheduleState};
+use vigie_projections::live::{LiveModel, schedule_as_of};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::routes::schedules::{ensure_fresh, reachable_account};
+use crate::routes::views;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/accounts/{account_id}/on-call", get(on_call))
+}
+
+#[derive(Debug, Deserialize)]
+struct OnCallQuery {
+    at: Option<String>,
+    as_of: Option<String>,
+    role: Option<String>,
+    schedule_id: Option<ScheduleId>,
+    min_position: Option<u64>,
+}
+
+async fn on_call(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(query): Query<OnCallQuery>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, query.min_position).await?;
+    reachable_account(&app, &caller, account_id)?;
+    let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
+    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let role = query.role.as_deref();
+
+    let schedule_ids: Vec<ScheduleId> = {
+        let live = app.live().read();
+        live.schedules_of(account_id)
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| query.schedule_id.is_none_or(|wanted| wanted == *id))
+            .collect()
+    };
+    let entries = match as_of {
+        // Now: straight from memory, no copy of any schedule.
+        None => {
+            let live = app.live().read();
+            schedule_ids
+                .iter()
+                .filter_map(|id| live.schedules.get(*id).map(|s| (*id, s)))
+                .flat_map(|(id, state)| entries(&live, id, state, at, role))
+                .collect::<Vec<_>>()
+        }
+        // As known at a past record time: each schedule replayed up to then.
+        Some(as_of) => {
+            let mut past = Vec::new();
+            for id in &schedule_ids {
+                past.push((*id, schedule_as_of(app.store(), *id, as_of).await?));
+            }
+            let live = app.live().read();
+            past.iter().flat_map(|(id, state)| entries(&live, *id, state, at, role)).collect()
+        }
+    };
+    let tz = app.live().read().account(account_id).map(|a| a.time_zone).unwrap_or(chrono_tz::UTC);
+    Ok(Json(json!({"at": views::at(at, tz), "account_id": account_id, "entries": entries})))
+}
+
+/// One entry per shift of the schedule covering `at`, in rank order.
+fn entries(
+    live: &LiveModel,
+    id: ScheduleId,
+    state: &ScheduleState,
+    at: DateTime<Utc>,
+    role: Option<&str>,
+) -> Vec<Value> {
+    let tz = state.time_zone();
+    let name = state.info().map(|i| i.name.as_str()).unwrap_or_default();
+    state
+        .on_call_at(at, role)
+        .into_iter()
+        .map(|entry| {
+            let contact = entry.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
+                json!({
+                    "id": c.id, "name": c.details.name, "phones": c.details.phones,
+                    "sms": c.details.sms, "email": c.details.email, "active": c.active,
+                })
+            });
+            json!({
+                "schedule_id": id,
+                "schedule_name": name,
+                "shift_id": entry.shift_id,
+                "rank": entry.rank,
+                "role": entry.role,
+                "shift_name": entry.shift_name,
+                "source": views::source(entry.source),
+                "from": views::at(entry.from, tz),
+                "until": views::at(entry.until, tz),
+                "contact": contact,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,23 @@
+//! The API's routes, one module per part of API.md.
+
+mod admin;
+mod changes;
+mod dispatch;
+mod health;
+mod schedules;
+mod session;
+pub(crate) mod views;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::routes())
+        .merge(session::routes())
+        .merge(schedules::routes())
+        .merge(changes::routes())
+        .merge(dispatch::routes())
+        .merge(admin::routes())
+}

@@ -1,0 +1,222 @@
+//! Reading schedules: the account's schedules and directory, a schedule's shifts, coverage and history.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::{AccountId, ScheduleId, ScheduleState};
+use vigie_eventstore::{Direction, EventLog};
+use vigie_projections::live::schedule_as_of;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::views;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/{account_id}/schedules", get(list_schedules))
+        .route("/api/v1/accounts/{account_id}/contacts", get(list_contacts))
+        .route("/api/v1/schedules/{schedule_id}/shifts", get(shifts))
+        .route("/api/v1/schedules/{schedule_id}/coverage", get(coverage))
+        .route("/api/v1/schedules/{schedule_id}/history", get(history))
+}
+
+/// `min_position`, accepted by every read.
+#[derive(Debug, Default, Deserialize)]
+pub struct Freshness {
+    pub min_position: Option<u64>,
+}
+
+/// Waits until this node has applied `min_position`, or answers 503 with Retry-After.
+pub async fn ensure_fresh(app: &AppState, min_position: Option<u64>) -> ApiResult<()> {
+    let Some(position) = min_position else { return Ok(()) };
+    if app.live().wait_for(position, Duration::from_secs(2)).await {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not_caught_up",
+            format!("This server has not yet applied position {position}; try again shortly."),
+        )
+        .retry_after(1))
+    }
+}
+
+/// The account, if it exists and the caller reaches it (404 otherwise).
+pub fn reachable_account(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiResult<()> {
+    caller.require_account(account_id)?;
+    if app.live().read().account(account_id).is_none() {
+        return Err(ApiError::not_found("account"));
+    }
+    Ok(())
+}
+
+/// The schedule's current state, if the caller reaches its account (404 otherwise).
+pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<ScheduleState> {
+    let live = app.live().read();
+    let state = live.schedules.get(schedule_id).filter(|s| s.info().is_some_and(|i| !i.deleted));
+    match state {
+        Some(state) if state.info().is_some_and(|i| caller.reaches(i.account_id)) => Ok(state.clone()),
+        _ => Err(ApiError::not_found("schedule")),
+    }
+}
+
+async fn list_schedules(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(fresh): Query<Freshness>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, fresh.min_position).await?;
+    reachable_account(&app, &caller, account_id)?;
+    let live = app.live().read();
+    let schedules: Vec<Value> = live
+        .schedules_of(account_id)
+        .into_iter()
+        .map(|(id, state)| {
+            json!({"id": id, "name": state.info().map(|i| &i.name), "time_zone": state.time_zone().name(), "version": state.version()})
+        })
+        .collect();
+    Ok(Json(Value::Array(schedules)))
+}
+
+async fn list_contacts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(fresh): Query<Freshness>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, fresh.min_position).await?;
+    reachable_account(&app, &caller, account_id)?;
+    let live = app.live().read();
+    Ok(Json(Value::Array(live.contacts_of(account_id).into_iter().map(views::contact).collect())))
+}
+
+#[derive(Debug, Deserialize)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+    as_of: Option<String>,
+    min_position: Option<u64>,
+}
+
+/// The schedule now, or as it was known at `as_of`.
+async fn schedule_at(
+    app: &AppState,
+    caller: &Caller,
+    id: ScheduleId,
+    as_of: Option<DateTime<Utc>>,
+) -> ApiResult<ScheduleState> {
+    let current = reachable_schedule(app, caller, id)?;
+    match as_of {
+        None => Ok(current),
+        Some(as_of) => Ok(schedule_as_of(app.store(), id, as_of).await?),
+    }
+}
+
+async fn shifts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    Query(query): Query<RangeQuery>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, query.min_position).await?;
+    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
+    let tz = state.time_zone();
+    let from = match &query.from {
+        Some(v) => views::parse_instant("from", v)?,
+        None => Utc::now() - chrono::Duration::days(7),
+    };
+    let to = match &query.to {
+        Some(v) => views::parse_instant("to", v)?,
+        None => from + chrono::Duration::days(35),
+    };
+    if to <= from {
+        return Err(ApiError::bad_request("to must come after from."));
+    }
+    let live = app.live().read();
+    let shifts: Vec<Value> =
+        state.shifts_overlapping(from, to).into_iter().map(|s| views::shift(&live, s, tz)).collect();
+    let summary = state.summary(from, to);
+    Ok(Json(json!({
+        "schedule": views::schedule_head(schedule_id, &state),
+        "version": state.version(),
+        "as_of": views::at(as_of.unwrap_or_else(Utc::now), tz),
+        "shifts": shifts,
+        "summary": {"assigned": summary.assigned, "unassigned": summary.unassigned, "hours_assigned": summary.hours_assigned},
+    })))
+}
+
+async fn coverage(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    Query(query): Query<RangeQuery>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, query.min_position).await?;
+    let (Some(from), Some(to)) = (&query.from, &query.to) else {
+        return Err(ApiError::bad_request("coverage needs from and to dates, e.g. ?from=2026-05-01&to=2026-05-31."));
+    };
+    let (from, to) = (views::parse_date("from", from)?, views::parse_date("to", to)?);
+    if to < from || (to - from).num_days() > 400 {
+        return Err(ApiError::bad_request("to must be on or after from, and at most 400 days later."));
+    }
+    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
+    let days: Vec<Value> = state
+        .coverage_of_days(from, to)
+        .into_iter()
+        .map(|(date, coverage)| json!({"date": date.to_string(), "status": coverage}))
+        .collect();
+    Ok(Json(json!({"days": days})))
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+    min_position: Option<u64>,
+}
+
+/// Every change of the schedule, oldest first: who, when, why, and the event itself.
+async fn history(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    ensure_fresh(&app, query.min_position).await?;
+    let state = reachable_schedule(&app, &caller, schedule_id)?;
+    let tz = state.time_zone();
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let stream = vigie_domain::schedule::stream_id(schedule_id);
+    // `after` is a version of this schedule: the page starts with the next one.
+    let from_version = query.after.unwrap_or(0) + 1;
+    let events = app.store().read_stream(&stream, from_version, Direction::Forward, limit).await?;
+    let next_after = (events.len() == limit).then(|| events.last().map(|e| e.stream_version)).flatten();
+    let events: Vec<Value> = events.iter().map(|e| history_entry(e, tz)).collect();
+    Ok(Json(json!({"events": events, "next_after": next_after})))
+}
+
+/// One stored event as history shows it.
+pub fn history_entry(event: &vigie_eventstore::StoredEvent, tz: chrono_tz::Tz) -> Value {
+    let data: Value = event.data_as().unwrap_or(Value::Null);
+    json!({
+        "position": event.position,
+        "version": event.stream_version,
+        "stream_id": event.stream_id,
+        "type": event.event_type,
+        "schema_version": event.schema_version,
+        "recorded_at": views::at(event.recorded_at, tz),
+        "actor": {"id": event.metadata.actor_id, "username": event.metadata.actor_name},
+        "request_id": event.metadata.correlation_id,
+        "reason": data.get("reason").cloned().unwrap_or(Value::Null),
+        "data": data,
+    })
+}

@@ -1,0 +1,139 @@
+//! Logging in and out, who am I, and changing one's own password.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use vigie_domain::{User, UserCommand, user};
+
+use crate::app::AppState;
+use crate::auth::{Caller, SESSION_COOKIE, password, store};
+use crate::commands::{self, ChangeHeaders};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", put(change_password))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// One message for an unknown user and a wrong password: no hint which it was.
+fn bad_credentials() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "The username or password is incorrect.")
+}
+
+async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> ApiResult<Response> {
+    let keys = [format!("user:{}", request.username.to_lowercase()), format!("ip:{}", peer.ip())];
+    if let Some(seconds) = app.throttle().blocked(&keys) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many failed logins; wait a few minutes before trying again.",
+        )
+        .retry_after(seconds));
+    }
+    let user = {
+        let live = app.live().read();
+        live.user_by_name(&request.username).and_then(|id| live.users.get(id)).and_then(|u| u.user.clone())
+    };
+    let stored = match &user {
+        Some(user) if user.active => store::password_hash(app.db(), user.id).await?,
+        _ => None,
+    };
+    let verified =
+        password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
+    let (Some(user), Some(_), true) = (user, stored, verified) else {
+        app.throttle().record_failure(&keys);
+        return Err(bad_credentials());
+    };
+    app.throttle().record_success(&keys[0]);
+
+    let now = Utc::now();
+    let expires_at = now + app.settings().session_lifetime;
+    let (token, token_hash) = store::new_token();
+    store::create_session(app.db(), &token_hash, user.id, now, expires_at).await?;
+    let body = json!({
+        "token": token,
+        "expires_at": expires_at.to_rfc3339(),
+        "user": {"id": user.id, "username": user.username, "role": user.role.as_str()},
+    });
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        app.settings().session_lifetime.num_seconds()
+    );
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    Ok(response)
+}
+
+async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    store::delete_session(app.db(), &caller.token_hash).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).map_err(ApiError::internal)?);
+    Ok(response)
+}
+
+async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+    let live = app.live().read();
+    let mut accounts: Vec<_> = if caller.role == vigie_domain::Role::Client {
+        caller.account_ids.iter().filter_map(|id| live.account(*id).map(views::account)).collect()
+    } else {
+        live.accounts.iter().filter_map(|(_, state)| state.account.as_ref().map(views::account)).collect()
+    };
+    accounts.sort_by(|a, b| a["number"].as_str().cmp(&b["number"].as_str()));
+    Ok(Json(json!({
+        "id": caller.user_id,
+        "username": caller.username,
+        "role": caller.role.as_str(),
+        "accounts": accounts,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    password::check_strength(&request.new_password)?;
+    let stored = store::password_hash(app.db(), caller.user_id).await?.ok_or_else(bad_credentials)?;
+    if !password::verify(request.current_password, stored).await {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
+    }
+    let hash = password::hash(request.new_password).await?;
+    // The fact goes in the log (never the hash); then the credential and every session change.
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
+        user::decide(state, UserCommand::ChangePassword, ctx)
+    })
+    .await?;
+    store::set_password_hash(app.db(), caller.user_id, &hash, Utc::now()).await?;
+    store::delete_sessions_of(app.db(), caller.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

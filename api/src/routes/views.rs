@@ -1,0 +1,154 @@
+//! How the API writes things: JSON shapes of API.md, instants in their schedule's or account's zone, and body parsing.
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use vigie_domain::ContactId;
+use vigie_domain::account::AccountOpened;
+use vigie_domain::contact::ContactInfo;
+use vigie_domain::schedule::{ScheduleState, Shift, Source};
+use vigie_projections::live::LiveModel;
+
+use crate::error::ApiError;
+
+/// A JSON body whose rejections are problem+json 400s that say what was wrong.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::JsonDataError(e) => {
+                    ApiError::bad_request(format!("The request body does not fit: {}", e.body_text()))
+                }
+                JsonRejection::JsonSyntaxError(e) => {
+                    ApiError::bad_request(format!("The request body is not valid JSON: {}", e.body_text()))
+                }
+                JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::bad_request("Send the body as JSON, with Content-Type: application/json.")
+                }
+                other => ApiError::bad_request(other.body_text()),
+            }),
+        }
+    }
+}
+
+/// An instant written in the time zone it belongs to.
+pub fn at(instant: DateTime<Utc>, tz: Tz) -> String {
+    instant.with_timezone(&tz).to_rfc3339()
+}
+
+/// Parses an RFC 3339 instant from a query or body field, naming the field when it is wrong.
+pub fn parse_instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        ApiError::bad_request(format!("{field} must be an instant with an offset, e.g. 2026-05-02T03:00:00-04:00."))
+    })
+}
+
+pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02.")))
+}
+
+pub fn account(account: &AccountOpened) -> Value {
+    json!({
+        "id": account.account_id,
+        "number": account.number,
+        "name": account.name,
+        "parent_id": account.parent_id,
+        "time_zone": account.time_zone.name(),
+    })
+}
+
+pub fn contact(contact: &ContactInfo) -> Value {
+    let d = &contact.details;
+    json!({
+        "id": contact.id,
+        "name": d.name,
+        "phones": d.phones,
+        "sms": d.sms,
+        "email": d.email,
+        "notes": d.notes,
+        "active": contact.active,
+    })
+}
+
+/// `{"id", "name"}` of a contact as shifts show it; a deactivated one is flagged.
+pub fn contact_ref(live: &LiveModel, id: ContactId) -> Value {
+    match live.contact(id) {
+        Some(c) if c.active => json!({"id": id, "name": c.details.name}),
+        Some(c) => json!({"id": id, "name": c.details.name, "active": false}),
+        None => json!({"id": id, "name": null}),
+    }
+}
+
+/// A shift as `GET …/shifts` lists it.
+pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> Value {
+    let overrides: Vec<Value> = shift
+        .overrides
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.id, "start": at(o.start, tz), "end": at(o.end, tz),
+                "contact": contact_ref(live, o.contact_id), "comment": o.comment,
+            })
+        })
+        .collect();
+    let comments: Vec<Value> =
+        shift.comments.iter().map(|c| json!({"text": c.text, "at": at(c.at, tz), "by": c.by})).collect();
+    let segments: Vec<Value> = shift
+        .segments()
+        .iter()
+        .map(|s| {
+            json!({
+                "start": at(s.start, tz), "end": at(s.end, tz),
+                "contact": s.contact_id.map(|id| contact_ref(live, id)),
+                "source": source(s.source),
+            })
+        })
+        .collect();
+    json!({
+        "id": shift.id,
+        "start": at(shift.start, tz),
+        "end": at(shift.end, tz),
+        "rank": shift.rank,
+        "name": shift.name,
+        "role": shift.role,
+        "series_id": shift.series_id,
+        "assignee": shift.assignee.map(|id| contact_ref(live, id)),
+        "assign_comment": shift.assign_comment,
+        "overrides": overrides,
+        "comments": comments,
+        "segments": segments,
+    })
+}
+
+pub fn source(source: Source) -> &'static str {
+    match source {
+        Source::Override => "override",
+        Source::Base => "base",
+        Source::None => "none",
+    }
+}
+
+/// `{"id", "name", "time_zone"}` of a schedule.
+pub fn schedule_head(id: vigie_domain::ScheduleId, state: &ScheduleState) -> Value {
+    let info = state.info();
+    json!({
+        "id": id,
+        "name": info.map(|i| i.name.as_str()),
+        "time_zone": state.time_zone().name(),
+        "account_id": info.map(|i| i.account_id),
+    })
+}

@@ -1,0 +1,96 @@
+//! The live model: accounts, users, contacts and schedules in memory on every node, kept current from the log.
+//!
+//! Every node subscribes to the log and applies each event to its own copy,
+//! so "who is on call now" is answered from memory without a database round
+//! trip, and a change made through any node reaches every node's copy as soon
+//! as it is committed (on PostgreSQL, through LISTEN/NOTIFY). The position of
+//! the last applied event is published, so a request can wait until the copy
+//! reflects a change it knows of (`min_position`, read-your-writes).
+
+mod as_of;
+mod model;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use vigie_eventstore::{EventLog, EventStore, StoreError, Subscription};
+
+pub use as_of::schedule_as_of;
+pub use model::{Aggregates, LiveAggregate, LiveModel};
+
+/// A node's live model and the task that keeps it current.
+#[derive(Debug)]
+pub struct Live {
+    model: RwLock<LiveModel>,
+    applied: watch::Sender<u64>,
+    follower: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Live {
+    /// Reads the whole log into memory, then follows it. Returns once the
+    /// model reflects every event committed before the call.
+    pub async fn start(store: &EventStore) -> Result<Arc<Self>, StoreError> {
+        let head = store.head_position().await?;
+        let live = Arc::new(Live {
+            model: RwLock::new(LiveModel::default()),
+            applied: watch::Sender::new(0),
+            follower: std::sync::Mutex::new(None),
+        });
+        let mut subscription = store.subscribe(0);
+        while live.position() < head {
+            match subscription.next_batch().await {
+                Some(batch) => live.apply_batch(&batch),
+                None => break,
+            }
+        }
+        let follower = tokio::spawn(follow(Arc::downgrade(&live), subscription));
+        *live.follower.lock().unwrap_or_else(|e| e.into_inner()) = Some(follower);
+        Ok(live)
+    }
+
+    /// The model as of now. Hold the guard briefly: the log waits for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, LiveModel> {
+        self.model.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The position of the last event applied.
+    pub fn position(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Waits until the model reflects position `position`; false if `timeout` passes first.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        tokio::time::timeout(timeout, applied.wait_for(|&p| p >= position)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    fn apply_batch(&self, batch: &[vigie_eventstore::StoredEvent]) {
+        let Some(last) = batch.last() else { return };
+        {
+            let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+            for event in batch {
+                model.apply(event);
+            }
+        }
+        self.applied.send_replace(last.position);
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(task) = self.follower.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
+/// Applies new events until the live model is dropped.
+async fn follow(live: std::sync::Weak<Live>, mut subscription: Subscription) {
+    while let Some(batch) = subscription.next_batch().await {
+        let Some(live) = live.upgrade() else { return };
+        live.apply_batch(&batch);
+    }
+    tracing::error!("the log's subscription ended; the live model no longer follows the log");
+}

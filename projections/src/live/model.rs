@@ -1,0 +1,214 @@
+//! What the live model holds, and how each event of the log changes it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+use std::str::FromStr;
+
+use vigie_domain::{
+    Account, AccountId, Aggregate, Contact, ContactId, DomainEvent, Schedule, ScheduleId, User, UserId,
+    account::AccountState, contact::ContactState, schedule::ScheduleEvent, user::UserEvent,
+};
+use vigie_eventstore::StoredEvent;
+
+/// Every aggregate of one kind, by id, with the stream version each is at.
+#[derive(Debug)]
+pub struct Aggregates<A: Aggregate> {
+    states: HashMap<A::Id, (A::State, u64)>,
+}
+
+impl<A: Aggregate> Default for Aggregates<A> {
+    fn default() -> Self {
+        Self { states: HashMap::new() }
+    }
+}
+
+impl<A: Aggregate> Aggregates<A>
+where
+    A::Id: Hash + Eq,
+{
+    /// The aggregate's state, if it has any event.
+    pub fn get(&self, id: A::Id) -> Option<&A::State> {
+        self.states.get(&id).map(|(state, _)| state)
+    }
+
+    /// The state and stream version to decide a command against: a missing
+    /// aggregate is the default state at version 0.
+    pub fn for_command(&self, id: A::Id) -> (A::State, u64) {
+        self.states.get(&id).cloned().unwrap_or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&A::Id, &A::State)> {
+        self.states.iter().map(|(id, (state, _))| (id, state))
+    }
+
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
+    fn apply(&mut self, id: A::Id, event: &A::Event, version: u64) {
+        let (state, _) = self.states.remove(&id).unwrap_or_default();
+        self.states.insert(id, (A::evolve(state, event), version));
+    }
+}
+
+/// Accounts, users, contacts and schedules as the log says they are now.
+#[derive(Debug, Default)]
+pub struct LiveModel {
+    pub accounts: Aggregates<Account>,
+    pub users: Aggregates<User>,
+    pub contacts: Aggregates<Contact>,
+    pub schedules: Aggregates<Schedule>,
+    usernames: HashMap<String, UserId>,
+    account_numbers: HashMap<String, AccountId>,
+    contacts_by_account: HashMap<AccountId, BTreeSet<ContactId>>,
+    schedules_by_account: HashMap<AccountId, BTreeSet<ScheduleId>>,
+}
+
+impl LiveModel {
+    /// Applies one event of the log. Events of other categories (messages,
+    /// calls) belong to the SQL read models and are passed over; an event this
+    /// program cannot read is logged and passed over rather than stopping
+    /// every view.
+    pub fn apply(&mut self, stored: &StoredEvent) {
+        let outcome = match stored.stream_id.split_once('-') {
+            Some((Account::CATEGORY, id)) => self.apply_account(id, stored),
+            Some((User::CATEGORY, id)) => self.apply_user(id, stored),
+            Some((Contact::CATEGORY, id)) => self.apply_contact(id, stored),
+            Some((Schedule::CATEGORY, id)) => self.apply_schedule(id, stored),
+            _ => Ok(()),
+        };
+        if let Err(error) = outcome {
+            tracing::error!(position = stored.position, stream = %stored.stream_id, %error, "cannot apply an event");
+        }
+    }
+
+    fn apply_account(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
+        let (id, event) = decode::<Account>(id, stored)?;
+        if let vigie_domain::AccountEvent::AccountOpened(opened) = &event {
+            self.account_numbers.insert(opened.number.clone(), id);
+        }
+        self.accounts.apply(id, &event, stored.stream_version);
+        Ok(())
+    }
+
+    fn apply_user(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
+        let (id, event) = decode::<User>(id, stored)?;
+        if let UserEvent::UserCreated(created) = &event {
+            self.usernames.insert(created.username.to_lowercase(), id);
+        }
+        self.users.apply(id, &event, stored.stream_version);
+        Ok(())
+    }
+
+    fn apply_contact(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
+        let (id, event) = decode::<Contact>(id, stored)?;
+        if let vigie_domain::ContactEvent::ContactAdded(added) = &event {
+            self.contacts_by_account.entry(added.account_id).or_default().insert(id);
+        }
+        self.contacts.apply(id, &event, stored.stream_version);
+        Ok(())
+    }
+
+    fn apply_schedule(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
+        let (id, event) = decode::<Schedule>(id, stored)?;
+        match &event {
+            ScheduleEvent::ScheduleCreated(e) => {
+                self.schedules_by_account.entry(e.account_id).or_default().insert(id);
+            }
+            ScheduleEvent::ScheduleCopied(e) => {
+                self.schedules_by_account.entry(e.account_id).or_default().insert(id);
+            }
+            _ => {}
+        }
+        self.schedules.apply(id, &event, stored.stream_version);
+        Ok(())
+    }
+
+    /// The user with this login name (names are compared without case).
+    pub fn user_by_name(&self, username: &str) -> Option<UserId> {
+        self.usernames.get(&username.to_lowercase()).copied()
+    }
+
+    /// Whether an account already uses this number.
+    pub fn account_by_number(&self, number: &str) -> Option<AccountId> {
+        self.account_numbers.get(number).copied()
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<&vigie_domain::account::AccountOpened> {
+        self.accounts.get(id).and_then(|state: &AccountState| state.account.as_ref())
+    }
+
+    /// The account's contacts, in the order they were added.
+    pub fn contacts_of(&self, account_id: AccountId) -> Vec<&vigie_domain::contact::ContactInfo> {
+        let ids = self.contacts_by_account.get(&account_id);
+        ids.into_iter()
+            .flatten()
+            .filter_map(|id| self.contacts.get(*id).and_then(|c: &ContactState| c.contact.as_ref()))
+            .collect()
+    }
+
+    pub fn contact(&self, id: ContactId) -> Option<&vigie_domain::contact::ContactInfo> {
+        self.contacts.get(id).and_then(|c| c.contact.as_ref())
+    }
+
+    /// The account's schedules that have not been deleted, by name.
+    pub fn schedules_of(&self, account_id: AccountId) -> Vec<(ScheduleId, &vigie_domain::ScheduleState)> {
+        let mut schedules: Vec<_> = self
+            .schedules_by_account
+            .get(&account_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.schedules.get(*id).map(|state| (*id, state)))
+            .filter(|(_, state)| state.info().is_some_and(|info| !info.deleted))
+            .collect();
+        schedules.sort_by(|a, b| {
+            let name = |s: &vigie_domain::ScheduleState| s.info().map(|i| i.name.clone()).unwrap_or_default();
+            name(a.1).cmp(&name(b.1)).then(a.0.cmp(&b.0))
+        });
+        schedules
+    }
+}
+
+/// The aggregate id from the stream id, and the event decoded (and upcast).
+fn decode<A: Aggregate>(id: &str, stored: &StoredEvent) -> Result<(A::Id, A::Event), String>
+where
+    A::Id: FromStr,
+{
+    let id = id.parse::<A::Id>().map_err(|_| format!("stream id {} does not name an aggregate", stored.stream_id))?;
+    let data = stored.data_as::<serde_json::Value>().map_err(|e| e.to_string())?;
+    let event = A::Event::from_stored(&stored.event_type, stored.schema_version, data).map_err(|e| e.to_string())?;
+    Ok((id, event))
+}
+
+/// The aggregates the live model keeps, and where it keeps each kind.
+pub trait LiveAggregate: Aggregate + Sized {
+    fn of(model: &LiveModel) -> &Aggregates<Self>;
+}
+
+impl LiveAggregate for Account {
+    fn of(model: &LiveModel) -> &Aggregates<Self> {
+        &model.accounts
+    }
+}
+
+impl LiveAggregate for User {
+    fn of(model: &LiveModel) -> &Aggregates<Self> {
+        &model.users
+    }
+}
+
+impl LiveAggregate for Contact {
+    fn of(model: &LiveModel) -> &Aggregates<Self> {
+        &model.contacts
+    }
+}
+
+impl LiveAggregate for Schedule {
+    fn of(model: &LiveModel) -> &Aggregates<Self> {
+        &model.schedules
+    }
+}
