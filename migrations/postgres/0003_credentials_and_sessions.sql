@@ -20,7 +20,7 @@ CREATE INDEX sessions_by_user ON sessions (user_id);
 CREATE TABLE idempotency_keys (
     user_id    TEXT NOT NULL,
     key        TEXT NOT NULL,
-    status     INTEGER NOT NULL,
+    status     BIGINT NOT NULL,
     body       TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, key)

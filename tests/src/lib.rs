@@ -120,3 +120,77 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// A Vigie server on a random port of this machine, over a test database, seeded with the demo.
+#[derive(Debug)]
+pub struct TestApp {
+    pub address: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Starts the server exactly as `vigie serve --demo` does, on port 0.
+    pub async fn spawn_demo(db: TestDatabase) -> Self {
+        let settings = vigie_api::app::Settings { session_lifetime: chrono::Duration::hours(1), demo: true };
+        let state = vigie_api::app::AppState::open(&db.url, settings).await.expect("the server opens its database");
+        vigie_api::seed::first_start(&state, true).await.expect("the demo seeds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let address = listener.local_addr().expect("the port's address");
+        let app = vigie_api::app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = tokio::spawn(async move {
+            let _ = axum_serve(listener, app).await;
+        });
+        Self { address, client: reqwest::Client::new(), db, server }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Logs in and answers the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "login as {username} failed");
+        let body: serde_json::Value = response.json().await.expect("a JSON answer");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let response = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("the server answers");
+        answer(response).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response =
+            self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("the server answers");
+        answer(response).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, std::net::SocketAddr>,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).await
+}
+
+/// The status and JSON body of a response (problem+json included); `null` for an empty body.
+pub async fn answer(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}

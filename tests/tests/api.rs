@@ -1,0 +1,202 @@
+//! The API over real HTTP, on the manual's demo: sessions, the walk-through, dispatch and account isolation.
+
+use serde_json::{Value, json};
+use vigie_tests::{TestApp, backend_tests};
+
+const PASSWORD: &str = "vigie-demo";
+
+/// The first account the user reaches, and its first schedule.
+async fn account_and_schedule(app: &TestApp, token: &str) -> (String, String) {
+    let (_, me) = app.get(token, "/api/v1/me").await;
+    let account = me["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let (_, schedules) = app.get(token, &format!("/api/v1/accounts/{account}/schedules")).await;
+    (account, schedules[0]["id"].as_str().unwrap().to_owned())
+}
+
+/// The schedule's shifts from a week ahead on, with their JSON.
+async fn future_shifts(app: &TestApp, token: &str, schedule: &str) -> Vec<Value> {
+    let from = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::days(60)).to_rfc3339();
+    let query = format!("/api/v1/schedules/{schedule}/shifts?from={}&to={}", urlencode(&from), urlencode(&to));
+    let (status, body) = app.get(token, &query).await;
+    assert_eq!(status, 200, "{body}");
+    // Only shifts wholly in the future: clients cannot change a started one.
+    body["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() > chrono::Utc::now())
+        .cloned()
+        .collect()
+}
+
+fn urlencode(value: &str) -> String {
+    value.replace('+', "%2B").replace(':', "%3A")
+}
+
+backend_tests! {
+    async fn a_client_logs_in_sees_only_their_account_and_logs_out(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (status, me) = app.get(&token, "/api/v1/me").await;
+        assert_eq!(status, 200);
+        assert_eq!(me["role"], "client");
+        let accounts: Vec<&str> = me["accounts"].as_array().unwrap().iter().map(|a| a["number"].as_str().unwrap()).collect();
+        assert_eq!(accounts, vec!["4000"]);
+
+        // One message for a wrong password and for an unknown user.
+        for (user, password) in [("4000-TEST", "wrong-password"), ("nobody", PASSWORD)] {
+            let response = app.client.post(app.url("/api/v1/auth/login"))
+                .json(&json!({"username": user, "password": password})).send().await.unwrap();
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            let (status, problem) = vigie_tests::answer(response).await;
+            assert_eq!(status, 401);
+            assert_eq!(problem["detail"], "The username or password is incorrect.");
+        }
+
+        let response = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+        let (status, problem) = app.get(&token, "/api/v1/me").await;
+        assert_eq!(status, 401, "the token still works after logout: {problem}");
+    }
+
+    async fn the_manual_walk_through_assign_override_unassign_swap_comment(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &token).await;
+        let (_, contacts) = app.get(&token, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let contact = |name: &str| contacts.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].clone();
+        let shifts = future_shifts(&app, &token, &schedule).await;
+        let shift = shifts.iter().find(|s| s["rank"] == 0).unwrap();
+        let shift_id = shift["id"].as_str().unwrap();
+        let base = format!("/api/v1/schedules/{schedule}/shifts/{shift_id}");
+
+        // Assign Anthony Giosi as the base contact.
+        let (status, assigned) = app.post(&token, &format!("{base}/assign"), json!({"contact_id": contact("Anthony Giosi"), "comment": "Back from leave"})).await;
+        assert_eq!(status, 200, "{assigned}");
+        assert!(assigned["version"].as_u64().unwrap() > 0 && assigned["position"].as_u64().unwrap() > 0);
+
+        // An override starting before the shift is refused with the manual's words.
+        let start = chrono::DateTime::parse_from_rfc3339(shift["start"].as_str().unwrap()).unwrap();
+        let early = json!({"contact_id": contact("Luc Lambert"), "start": (start - chrono::Duration::hours(1)).to_rfc3339(), "end": (start + chrono::Duration::hours(10)).to_rfc3339()});
+        let (status, problem) = app.post(&token, &format!("{base}/overrides"), early).await;
+        assert_eq!(status, 422);
+        assert_eq!(problem["detail"], "The start time cannot occur before the original shift start time.");
+
+        // A proper override: Luc covers the first 16.5 hours.
+        let cover = json!({"contact_id": contact("Luc Lambert"), "start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(990)).to_rfc3339()});
+        let (status, created) = app.post(&token, &format!("{base}/overrides"), cover.clone()).await;
+        assert_eq!(status, 201, "{created}");
+        let override_id = created["override_id"].as_str().unwrap().to_owned();
+
+        // Another one over the same hours collides, and says with what.
+        let (status, problem) = app.post(&token, &format!("{base}/overrides"), cover).await;
+        assert_eq!(status, 409);
+        assert_eq!(problem["conflicting_override_id"], override_id.as_str());
+
+        // Read your writes: the roster at the change's position shows both contacts in turn.
+        let from = urlencode(&start.to_rfc3339());
+        let to = urlencode(&(start + chrono::Duration::hours(1)).to_rfc3339());
+        let (_, roster) = app.get(&token, &format!("/api/v1/schedules/{schedule}/shifts?from={from}&to={to}&min_position={}", created["position"])).await;
+        let listed = roster["shifts"].as_array().unwrap().iter().find(|s| s["id"] == shift_id).unwrap().clone();
+        assert_eq!(listed["assignee"]["name"], "Anthony Giosi");
+        let segments: Vec<(&str, &str)> = listed["segments"].as_array().unwrap().iter()
+            .map(|s| (s["source"].as_str().unwrap(), s["contact"]["name"].as_str().unwrap_or("-"))).collect();
+        assert_eq!(segments, vec![("override", "Luc Lambert"), ("base", "Anthony Giosi")]);
+
+        // Unassign the override: the base contact covers the whole shift again.
+        let (status, _) = app.post(&token, &format!("{base}/unassign"), json!({"override_id": override_id})).await;
+        assert_eq!(status, 200);
+        let (_, roster) = app.get(&token, &format!("/api/v1/schedules/{schedule}/shifts?from={from}&to={to}")).await;
+        let listed = roster["shifts"].as_array().unwrap().iter().find(|s| s["id"] == shift_id).unwrap().clone();
+        assert_eq!(listed["segments"].as_array().unwrap().len(), 1);
+        assert_eq!(listed["segments"][0]["contact"]["name"], "Anthony Giosi");
+
+        // Swap with the next rank-0 shift, then comment; a comment changes nobody.
+        let other = shifts.iter().filter(|s| s["rank"] == 0).nth(1).unwrap();
+        let (status, _) = app.post(&token, &format!("/api/v1/schedules/{schedule}/swap"), json!({"shift_a": shift_id, "shift_b": other["id"]})).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.post(&token, &format!("{base}/comments"), json!({"text": "Luc Lambert will cover"})).await;
+        assert_eq!(status, 200);
+
+        // The history keeps every change with who made it.
+        let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let mine: Vec<&str> = history["events"].as_array().unwrap().iter()
+            .filter(|e| e["actor"]["username"] == "4000-TEST").map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(mine, vec!["ShiftAssigned", "OverrideAdded", "OverrideRemoved", "ShiftsSwapped", "ShiftCommented"]);
+    }
+
+    async fn a_client_of_one_account_cannot_see_or_touch_another(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let genesis = app.login("4000-TEST", PASSWORD).await;
+        let clinique = app.login("4001-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &genesis).await;
+        let shift = future_shifts(&app, &genesis, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let reads = [
+            format!("/api/v1/accounts/{account}/schedules"),
+            format!("/api/v1/accounts/{account}/contacts"),
+            format!("/api/v1/accounts/{account}/on-call"),
+            format!("/api/v1/schedules/{schedule}/shifts"),
+            format!("/api/v1/schedules/{schedule}/coverage?from=2026-01-01&to=2026-01-31"),
+            format!("/api/v1/schedules/{schedule}/history"),
+        ];
+        for path in reads {
+            let (status, body) = app.get(&clinique, &path).await;
+            assert_eq!(status, 404, "4001-TEST read {path}: {body}");
+        }
+        let (status, _) = app.post(&clinique, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), json!({"text": "hi"})).await;
+        assert_eq!(status, 404);
+        let (_, history) = app.get(&genesis, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        assert!(history["events"].as_array().unwrap().iter().all(|e| e["actor"]["username"] != "4001-TEST"));
+    }
+
+    async fn dispatch_reads_who_is_on_call_in_rank_order_and_changes_nothing(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &client).await;
+        let dispatch = app.login("dispatch", PASSWORD).await;
+        let (status, on_call) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/on-call")).await;
+        assert_eq!(status, 200, "{on_call}");
+        let ranks: Vec<u64> = on_call["entries"].as_array().unwrap().iter().map(|e| e["rank"].as_u64().unwrap()).collect();
+        assert_eq!(ranks, vec![0, 1]);
+        for entry in on_call["entries"].as_array().unwrap() {
+            assert_eq!(entry["schedule_name"], "01 Horaire");
+            assert!(entry["contact"].is_null() || entry["contact"]["phones"].as_array().is_some_and(|p| !p.is_empty()));
+        }
+        let shift = future_shifts(&app, &client, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let (status, problem) = app.post(&dispatch, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), json!({"text": "hi"})).await;
+        assert_eq!(status, 403, "{problem}");
+    }
+
+    async fn a_stale_if_match_is_refused_and_a_repeated_idempotency_key_changes_nothing(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (_, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let path = app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"));
+
+        let stale = app.client.post(&path).bearer_auth(&token).header("If-Match", "\"1\"").json(&json!({"text": "x"})).send().await.unwrap();
+        let (status, problem) = vigie_tests::answer(stale).await;
+        assert_eq!(status, 412, "{problem}");
+
+        let send = || app.client.post(&path).bearer_auth(&token).header("Idempotency-Key", "comment-42").json(&json!({"text": "once"})).send();
+        let (first_status, first) = vigie_tests::answer(send().await.unwrap()).await;
+        let (again_status, again) = vigie_tests::answer(send().await.unwrap()).await;
+        assert_eq!((first_status, again_status), (200, 200));
+        assert_eq!(first, again);
+        let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let comments = history["events"].as_array().unwrap().iter().filter(|e| e["data"]["text"] == "once").count();
+        assert_eq!(comments, 1);
+    }
+
+    async fn repeated_failed_logins_are_throttled(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let response = app.client.post(app.url("/api/v1/auth/login"))
+                .json(&json!({"username": "operator", "password": "not-it-at-all"})).send().await.unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    }
+}
