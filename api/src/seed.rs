@@ -58,8 +58,12 @@ pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
 }
 
 pub fn print_demo_logins(address: SocketAddr) {
-    println!("Demo: open http://{address}/api/v1/openapi.json, or log in with POST http://{address}/api/v1/auth/login");
+    println!("Demo data is ready. Log in with POST http://{address}/api/v1/auth/login, e.g.");
+    println!(
+        "  curl -s http://{address}/api/v1/auth/login -H 'content-type: application/json' \\\n       -d '{{\"username\":\"4000-TEST\",\"password\":\"{DEMO_PASSWORD}\"}}'"
+    );
     println!("  users 4000-TEST and 4001-TEST (clients), operator, dispatch, auditor; password {DEMO_PASSWORD}");
+    println!("  then follow the tour in README.md (GET /api/v1/me with 'authorization: Bearer <token>').");
 }
 
 async fn create_user(
