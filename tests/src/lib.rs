@@ -194,3 +194,54 @@ pub async fn answer(response: reqwest::Response) -> (u16, serde_json::Value) {
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
+
+/// A `vigie serve` child process on a random port; killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub address: std::net::SocketAddr,
+    child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the server binary (`env!("CARGO_BIN_EXE_vigie-server")` in a
+    /// test) on `database_url`, with `--demo` if asked, and waits until it
+    /// says where it listens.
+    pub async fn start(binary: &str, database_url: &str, demo: bool) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut command = tokio::process::Command::new(binary);
+        command.args(["--bind", "127.0.0.1:0", "--database", database_url]);
+        if demo {
+            command.arg("--demo");
+        }
+        let mut child = command
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server process starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let address = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            while let Some(line) = lines.next_line().await.expect("the server's output") {
+                if let Some(rest) = line.strip_prefix("Vigie is listening on http://") {
+                    return rest.split_whitespace().next().expect("an address").parse().expect("a socket address");
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("the server starts within two minutes");
+        // Keep reading its output so the pipe never fills and blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { address, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// SIGKILL: no shutdown, no flushing, as in a power cut of the process.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let _ = self.child.wait().await;
+    }
+}

@@ -1,0 +1,119 @@
+//! Servers as separate processes: two nodes on one database, and a node killed with SIGKILL.
+
+use serde_json::{Value, json};
+use vigie_tests::{ServerProcess, answer, backend_tests};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_vigie-server");
+
+async fn login(client: &reqwest::Client, server: &ServerProcess, user: &str) -> String {
+    let response = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": "vigie-demo"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = answer(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn get(client: &reqwest::Client, server: &ServerProcess, token: &str, path: &str) -> Value {
+    let (status, body) = answer(client.get(server.url(path)).bearer_auth(token).send().await.unwrap()).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// Account 4000's id, its schedule's id and a rank-0 shift starting more than a week ahead.
+async fn a_future_shift(client: &reqwest::Client, server: &ServerProcess, token: &str) -> (String, String, Value) {
+    let me = get(client, server, token, "/api/v1/me").await;
+    let account = me["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let schedules = get(client, server, token, &format!("/api/v1/accounts/{account}/schedules")).await;
+    let schedule = schedules[0]["id"].as_str().unwrap().to_owned();
+    let from = (chrono::Utc::now() + chrono::Duration::days(8)).format("%Y-%m-%dT%H:%M:%SZ");
+    let to = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ");
+    let roster = get(client, server, token, &format!("/api/v1/schedules/{schedule}/shifts?from={from}&to={to}")).await;
+    let shift = roster["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["rank"] == 0
+                && chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() > chrono::Utc::now()
+        })
+        .unwrap()
+        .clone();
+    (account, schedule, shift)
+}
+
+backend_tests! {
+    async fn a_change_through_one_node_reaches_the_dispatch_index_of_another(db) {
+        let first = ServerProcess::start(SERVER, &db.url, true).await;
+        let second = ServerProcess::start(SERVER, &db.url, false).await;
+        let client = reqwest::Client::new();
+        let token = login(&client, &first, "4000-TEST").await;
+        let (account, schedule, shift) = a_future_shift(&client, &first, &token).await;
+        let contacts = get(&client, &first, &token, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let sophie = contacts.as_array().unwrap().iter().find(|c| c["name"] == "Sophie Gagnon").unwrap()["id"].clone();
+
+        let shift_id = shift["id"].as_str().unwrap();
+        let (status, changed) = answer(client
+            .post(first.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift_id}/assign")))
+            .bearer_auth(&token)
+            .json(&json!({"contact_id": sophie}))
+            .send().await.unwrap()).await;
+        assert_eq!(status, 200, "{changed}");
+
+        // The other node learns of it by itself (LISTEN/NOTIFY, or polling on SQLite).
+        let at = chrono::DateTime::parse_from_rfc3339(shift["start"].as_str().unwrap()).unwrap() + chrono::Duration::hours(1);
+        let at = at.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ");
+        let dispatch = login(&client, &second, "dispatch").await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let on_call = get(&client, &second, &dispatch, &format!("/api/v1/accounts/{account}/on-call?at={at}")).await;
+            let rank0 = on_call["entries"].as_array().unwrap().iter().find(|e| e["rank"] == 0).cloned().unwrap_or_default();
+            if rank0["contact"]["name"] == "Sophie Gagnon" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the second node never saw the change: {on_call}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+
+        // And with min_position, the answer reflects the change at once.
+        let on_call = get(&client, &second, &dispatch, &format!("/api/v1/accounts/{account}/on-call?at={at}&min_position={}", changed["position"])).await;
+        assert_eq!(on_call["entries"][0]["contact"]["name"], "Sophie Gagnon");
+        first.kill().await;
+        second.kill().await;
+    }
+
+    async fn every_acknowledged_change_survives_a_server_killed_with_sigkill(db) {
+        let server = ServerProcess::start(SERVER, &db.url, true).await;
+        let client = reqwest::Client::new();
+        let token = login(&client, &server, "4000-TEST").await;
+        let (_, schedule, shift) = a_future_shift(&client, &server, &token).await;
+        let shift_id = shift["id"].as_str().unwrap();
+        let mut acknowledged = Vec::new();
+        for n in 0..25 {
+            let text = format!("note {n}");
+            let (status, _) = answer(client
+                .post(server.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift_id}/comments")))
+                .bearer_auth(&token)
+                .json(&json!({"text": text}))
+                .send().await.unwrap()).await;
+            assert_eq!(status, 200);
+            acknowledged.push(text);
+        }
+        server.kill().await;
+
+        let restarted = ServerProcess::start(SERVER, &db.url, false).await;
+        let token = login(&client, &restarted, "4000-TEST").await;
+        let history = get(&client, &restarted, &token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let kept: Vec<String> = history["events"].as_array().unwrap().iter()
+            .filter(|e| e["type"] == "ShiftCommented" && e["data"]["shift_id"] == shift_id)
+            .filter_map(|e| e["data"]["text"].as_str().map(String::from))
+            .collect();
+        for text in &acknowledged {
+            assert!(kept.contains(text), "{text:?} was acknowledged but lost");
+        }
+        restarted.kill().await;
+    }
+}
