@@ -22,6 +22,7 @@ use crate::store::{EventLog, StoreOptions};
 use crate::subscription::{self, Subscription};
 use crate::validate::{check_append, redact_url};
 
+mod pages;
 mod writer;
 
 use writer::SqliteBatchWriter;
@@ -109,15 +110,11 @@ impl EventLog for SqliteEventStore {
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2");
-        self.fetch_events(sqlx::query(&sql).bind(clamp(after)).bind(clamp(limit as u64))).await
+        pages::read_page(&self.inner.readers, None, after, limit as u64).await
     }
 
     async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE category = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
-        );
-        self.fetch_events(sqlx::query(&sql).bind(category).bind(clamp(after)).bind(clamp(limit as u64))).await
+        pages::read_page(&self.inner.readers, Some(category), after, limit as u64).await
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
