@@ -16,6 +16,17 @@ pub struct Aggregates<A: Aggregate> {
     states: HashMap<A::Id, (A::State, u64)>,
 }
 
+// Two models are equal when they hold the same states at the same versions:
+// how a rebuild from scratch is checked against the incrementally kept one.
+impl<A: Aggregate> PartialEq for Aggregates<A>
+where
+    A::Id: Hash + Eq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.states == other.states
+    }
+}
+
 impl<A: Aggregate> Default for Aggregates<A> {
     fn default() -> Self {
         Self { states: HashMap::new() }
@@ -56,7 +67,7 @@ where
 }
 
 /// Accounts, users, contacts and schedules as the log says they are now.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct LiveModel {
     pub accounts: Aggregates<Account>,
     pub users: Aggregates<User>,
