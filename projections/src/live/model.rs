@@ -176,10 +176,10 @@ impl LiveModel {
             .filter_map(|id| self.schedules.get(*id).map(|state| (*id, state)))
             .filter(|(_, state)| state.info().is_some_and(|info| !info.deleted))
             .collect();
-        schedules.sort_by(|a, b| {
-            let name = |s: &vigie_domain::ScheduleState| s.info().map(|i| i.name.clone()).unwrap_or_default();
-            name(a.1).cmp(&name(b.1)).then(a.0.cmp(&b.0))
-        });
+        fn name(state: &vigie_domain::ScheduleState) -> &str {
+            state.info().map(|i| i.name.as_str()).unwrap_or_default()
+        }
+        schedules.sort_by(|a, b| name(a.1).cmp(name(b.1)).then(a.0.cmp(&b.0)));
         schedules
     }
 }
