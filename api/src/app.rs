@@ -12,6 +12,7 @@ use vigie_eventstore::{EventStore, StoreOptions, redact_url};
 use vigie_projections::db::Db;
 use vigie_projections::live::Live;
 
+use crate::auth::cache::SessionCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeConfig;
 use crate::routes;
@@ -28,6 +29,7 @@ struct Inner {
     db: Db,
     live: Arc<Live>,
     throttle: LoginThrottle,
+    sessions: SessionCache,
     settings: Settings,
     decoy_hash: String,
 }
@@ -49,7 +51,15 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(Self {
-            inner: Arc::new(Inner { store, db, live, throttle: LoginThrottle::default(), settings, decoy_hash }),
+            inner: Arc::new(Inner {
+                store,
+                db,
+                live,
+                throttle: LoginThrottle::default(),
+                sessions: SessionCache::default(),
+                settings,
+                decoy_hash,
+            }),
         })
     }
 
@@ -67,6 +77,11 @@ impl AppState {
 
     pub fn throttle(&self) -> &LoginThrottle {
         &self.inner.throttle
+    }
+
+    /// Sessions checked in the last few seconds.
+    pub fn sessions(&self) -> &SessionCache {
+        &self.inner.sessions
     }
 
     pub fn settings(&self) -> &Settings {

@@ -1,5 +1,6 @@
 //! Who is calling: sessions from a bearer token or cookie, and the checks of role and account.
 
+pub mod cache;
 pub mod password;
 pub mod store;
 pub mod throttle;
@@ -85,8 +86,14 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
         let token_hash = store::token_hash(&token);
-        let (user_id, expires_at) =
-            store::find_session(state.db(), &token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+        let (user_id, expires_at) = match state.sessions().get(&token_hash) {
+            Some(session) => session,
+            None => {
+                let session = store::find_session(state.db(), &token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+                state.sessions().put(&token_hash, session.0, session.1);
+                session
+            }
+        };
         if expires_at <= Utc::now() {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,

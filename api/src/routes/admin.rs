@@ -141,6 +141,7 @@ async fn reset_password(
     .await?;
     store::set_password_hash(app.db(), user_id, &hash, Utc::now()).await?;
     store::delete_sessions_of(app.db(), user_id).await?;
+    app.sessions().forget_user(user_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -87,6 +87,7 @@ async fn login(
 
 async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Response> {
     store::delete_session(app.db(), &caller.token_hash).await?;
+    app.sessions().forget(&caller.token_hash);
     let mut response = StatusCode::NO_CONTENT.into_response();
     let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).map_err(ApiError::internal)?);
@@ -135,5 +136,6 @@ async fn change_password(
     .await?;
     store::set_password_hash(app.db(), caller.user_id, &hash, Utc::now()).await?;
     store::delete_sessions_of(app.db(), caller.user_id).await?;
+    app.sessions().forget_user(caller.user_id);
     Ok(StatusCode::NO_CONTENT)
 }
