@@ -40,29 +40,23 @@ async fn on_call(
     let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
     let role = query.role.as_deref();
 
-    let schedule_ids: Vec<ScheduleId> = {
-        let live = app.live().read();
-        live.schedules_of(account_id)
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| query.schedule_id.is_none_or(|wanted| wanted == *id))
-            .collect()
-    };
+    let wanted = |id: &ScheduleId| query.schedule_id.is_none_or(|wanted| wanted == *id);
     let entries = match as_of {
-        // Now: straight from memory, no copy of any schedule.
+        // Now: straight from memory, under one read lock, copying no schedule.
         None => {
             let live = app.live().read();
-            schedule_ids
-                .iter()
-                .filter_map(|id| live.schedules.get(*id).map(|s| (*id, s)))
+            live.schedules_of(account_id)
+                .filter(|(id, _)| wanted(id))
                 .flat_map(|(id, state)| entries(&live, id, state, at, role))
                 .collect::<Vec<_>>()
         }
         // As known at a past record time: each schedule replayed up to then.
         Some(as_of) => {
+            let ids: Vec<ScheduleId> =
+                app.live().read().schedules_of(account_id).map(|(id, _)| id).filter(wanted).collect();
             let mut past = Vec::new();
-            for id in &schedule_ids {
-                past.push((*id, schedule_as_of(app.store(), *id, as_of).await?));
+            for id in ids {
+                past.push((id, schedule_as_of(app.store(), id, as_of).await?));
             }
             let live = app.live().read();
             past.iter().flat_map(|(id, state)| entries(&live, *id, state, at, role)).collect()

@@ -77,7 +77,6 @@ async fn list_schedules(
     let live = app.live().read();
     let schedules: Vec<Value> = live
         .schedules_of(account_id)
-        .into_iter()
         .map(|(id, state)| {
             json!({"id": id, "name": state.info().map(|i| &i.name), "time_zone": state.time_zone().name(), "version": state.version()})
         })

@@ -76,7 +76,8 @@ pub struct LiveModel {
     usernames: HashMap<String, UserId>,
     account_numbers: HashMap<String, AccountId>,
     contacts_by_account: HashMap<AccountId, BTreeSet<ContactId>>,
-    schedules_by_account: HashMap<AccountId, BTreeSet<ScheduleId>>,
+    /// Each account's live schedules, kept in the order views list them (name, then id).
+    schedules_by_account: HashMap<AccountId, Vec<ScheduleId>>,
 }
 
 impl LiveModel {
@@ -126,17 +127,31 @@ impl LiveModel {
 
     fn apply_schedule(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
         let (id, event) = decode::<Schedule>(id, stored)?;
-        match &event {
-            ScheduleEvent::ScheduleCreated(e) => {
-                self.schedules_by_account.entry(e.account_id).or_default().insert(id);
-            }
-            ScheduleEvent::ScheduleCopied(e) => {
-                self.schedules_by_account.entry(e.account_id).or_default().insert(id);
-            }
-            _ => {}
-        }
         self.schedules.apply(id, &event, stored.stream_version);
+        let listing_changed = matches!(
+            event,
+            ScheduleEvent::ScheduleCreated(_)
+                | ScheduleEvent::ScheduleCopied(_)
+                | ScheduleEvent::ScheduleRenamed(_)
+                | ScheduleEvent::ScheduleDeleted(_)
+        );
+        if listing_changed {
+            self.relist_schedule(id);
+        }
         Ok(())
+    }
+
+    /// Puts a schedule in its account's listing at its place by name, or takes it out once deleted.
+    fn relist_schedule(&mut self, id: ScheduleId) {
+        let Some(info) = self.schedules.get(id).and_then(|s| s.info()) else { return };
+        let listing = self.schedules_by_account.entry(info.account_id).or_default();
+        listing.retain(|listed| *listed != id);
+        if !info.deleted {
+            listing.push(id);
+        }
+        let schedules = &self.schedules;
+        let name = |id: &ScheduleId| schedules.get(*id).and_then(|s| s.info()).map(|i| i.name.as_str()).unwrap_or("");
+        listing.sort_by(|a, b| name(a).cmp(name(b)).then(a.cmp(b)));
     }
 
     /// The user with this login name (names are compared without case).
@@ -166,21 +181,17 @@ impl LiveModel {
         self.contacts.get(id).and_then(|c| c.contact.as_ref())
     }
 
-    /// The account's schedules that have not been deleted, by name.
-    pub fn schedules_of(&self, account_id: AccountId) -> Vec<(ScheduleId, &vigie_domain::ScheduleState)> {
-        let mut schedules: Vec<_> = self
-            .schedules_by_account
+    /// The account's schedules that have not been deleted, by name. Allocates
+    /// nothing: dispatch calls it on every request.
+    pub fn schedules_of(
+        &self,
+        account_id: AccountId,
+    ) -> impl Iterator<Item = (ScheduleId, &vigie_domain::ScheduleState)> + '_ {
+        self.schedules_by_account
             .get(&account_id)
             .into_iter()
             .flatten()
             .filter_map(|id| self.schedules.get(*id).map(|state| (*id, state)))
-            .filter(|(_, state)| state.info().is_some_and(|info| !info.deleted))
-            .collect();
-        fn name(state: &vigie_domain::ScheduleState) -> &str {
-            state.info().map(|i| i.name.as_str()).unwrap_or_default()
-        }
-        schedules.sort_by(|a, b| name(a.1).cmp(name(b.1)).then(a.0.cmp(&b.0)));
-        schedules
     }
 }
 
