@@ -3,6 +3,7 @@
 //! Both renderers work from a [`Roster`]: a plain copy of what the range shows, taken from the live
 //! model under its read lock, so that rendering (the slow part) holds no lock.
 
+pub mod feeds;
 pub mod ical;
 pub mod pdf;
 
