@@ -177,3 +177,109 @@ pub(crate) fn sample_roster() -> Roster {
         summary: Summary { assigned: 0, unassigned: 2, hours_assigned: 16.5 },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+    use vigie_domain::schedule::{
+        OverrideAdded, ScheduleCreated, ScheduleEvent, ShiftAdded, ShiftAssigned, ShiftCommented, Source,
+    };
+    use vigie_domain::{AccountId, Aggregate, Contact, ContactId, OverrideId, Schedule, ScheduleId, ShiftId};
+    use vigie_eventstore::{Metadata, StoredEvent};
+    use vigie_projections::live::LiveModel;
+
+    use super::Roster;
+
+    /// A contact as the log records it, for the live model to learn its name and phones.
+    fn contact_added(id: ContactId, account_id: AccountId, name: &str, phone: &str) -> StoredEvent {
+        let data = json!({"contact_id": id, "account_id": account_id, "name": name, "phones": [phone],
+                          "sms": null, "email": null, "notes": null});
+        StoredEvent {
+            position: 1,
+            event_id: uuid::Uuid::now_v7(),
+            stream_id: Contact::stream_id(id),
+            stream_version: 1,
+            event_type: "ContactAdded".into(),
+            schema_version: 1,
+            data: serde_json::value::to_raw_value(&data).expect("JSON"),
+            metadata: Metadata::default(),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_override_splits_its_shift_into_rows_with_their_own_contact_and_comment() {
+        let tz = chrono_tz::America::Toronto;
+        let at = |day, hour| tz.with_ymd_and_hms(2026, 5, day, hour, 30, 0).unwrap().with_timezone(&Utc);
+        let (account_id, anthony, luc) = (AccountId::new_v7(), ContactId::new_v7(), ContactId::new_v7());
+        let mut live = LiveModel::default();
+        live.apply(&contact_added(anthony, account_id, "Anthony Giosi", "514-555-0145"));
+        live.apply(&contact_added(luc, account_id, "Luc Lambert", "438-555-0167"));
+
+        let shift_id = ShiftId::new_v7();
+        let schedule_id = ScheduleId::new_v7();
+        let events = [
+            ScheduleEvent::ScheduleCreated(ScheduleCreated {
+                schedule_id,
+                account_id,
+                name: "01 Horaire".into(),
+                time_zone: tz,
+            }),
+            ScheduleEvent::ShiftAdded(ShiftAdded {
+                shift_id,
+                start: at(4, 7),
+                end: at(11, 7),
+                rank: 0,
+                name: "Rotation".into(),
+                role: "OC".into(),
+            }),
+            ScheduleEvent::ShiftAssigned(ShiftAssigned {
+                shift_id,
+                contact_id: anthony,
+                comment: Some("Back from leave".into()),
+                reason: None,
+            }),
+            ScheduleEvent::OverrideAdded(OverrideAdded {
+                override_id: OverrideId::new_v7(),
+                shift_id,
+                contact_id: luc,
+                start: at(5, 7),
+                end: at(6, 7),
+                comment: Some("Dentist".into()),
+                reason: None,
+            }),
+            ScheduleEvent::ShiftCommented(ShiftCommented {
+                shift_id,
+                text: "Cell phone first after 22:00".into(),
+                by: "4000-TEST".into(),
+                at: at(1, 9),
+                reason: None,
+            }),
+        ];
+        let state = Schedule::replay(&events);
+        let roster = Roster::new(&live, &state, at(1, 0), at(31, 0));
+
+        let rows: Vec<(&str, Source, Option<&str>)> = roster
+            .rows
+            .iter()
+            .map(|r| (r.contact.as_ref().map_or("", |c| c.name.as_str()), r.source, r.comment.as_deref()))
+            .collect();
+        let notes = Some("Back from leave; Cell phone first after 22:00");
+        assert_eq!(
+            rows,
+            [
+                ("Anthony Giosi", Source::Base, notes),
+                ("Luc Lambert", Source::Override, Some("Dentist")),
+                ("Anthony Giosi", Source::Base, notes),
+            ]
+        );
+        assert_eq!(roster.rows[1].contact.as_ref().map(|c| c.phones.clone()), Some(vec!["438-555-0167".to_owned()]));
+        assert_eq!(super::summary_line(&roster.summary), "1 assigned 0 unassigned · Total hours assigned: 168.00");
+
+        // A range ending inside the override leaves out what comes after it.
+        let part = Roster::new(&live, &state, at(1, 0), at(5, 19));
+        assert_eq!(part.rows.len(), 2);
+        assert_eq!(part.summary.hours_assigned, 36.0);
+    }
+}
