@@ -113,8 +113,10 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only: query strings may carry tokens (the iCalendar feed).
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            // The path only: query strings may carry tokens. A calendar feed's path is its secret token.
+            let path = request.uri().path();
+            let path = if path.starts_with("/api/v1/calendar/") { "/api/v1/calendar/(token)" } else { path };
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }

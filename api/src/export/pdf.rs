@@ -1,0 +1,474 @@
+//! A schedule range as a printable PDF, like the portal's screen: the shifts table, the summary and the coverage calendar.
+//!
+//! The PDF uses Helvetica, one of the fonts every PDF reader has built in, so nothing is embedded
+//! or fetched and accented names (WinAnsi) print as typed. Pages are A4 landscape; the table's
+//! header is repeated on every page, and the calendar follows the table.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use printpdf::{
+    BuiltinFont, Color, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
+    Rect, Rgb, TextItem,
+};
+use vigie_domain::schedule::{Coverage, Source};
+
+use crate::export::{Roster, Row, summary_line};
+
+const PAGE_WIDTH: f32 = 297.0;
+const PAGE_HEIGHT: f32 = 210.0;
+const MARGIN: f32 = 12.0;
+/// Where content stops, leaving room for the page footer.
+const BOTTOM: f32 = PAGE_HEIGHT - MARGIN - 6.0;
+const ROW_HEIGHT: f32 = 6.0;
+const TEXT_SIZE: f32 = 9.0;
+
+/// The table's columns: heading and width in millimetres (they add up to the printable width).
+const COLUMNS: [(&str, f32); 7] = [
+    ("Start", 40.0),
+    ("End", 40.0),
+    ("Rank", 12.0),
+    ("Shift", 30.0),
+    ("Role", 16.0),
+    ("Contact", 62.0),
+    ("Comment", 73.0),
+];
+
+/// A month in the calendar: 7 columns of this width, 6 rows of this height.
+const CELL_WIDTH: f32 = 10.0;
+const CELL_HEIGHT: f32 = 7.0;
+const MONTH_GAP: f32 = 16.0;
+const MONTH_HEIGHT: f32 = 7.0 + 5.0 + 6.0 * CELL_HEIGHT;
+
+const BLACK: (f32, f32, f32) = (0.0, 0.0, 0.0);
+const GREY: (f32, f32, f32) = (0.45, 0.45, 0.45);
+const HEADER_FILL: (f32, f32, f32) = (0.86, 0.88, 0.91);
+const STRIPE_FILL: (f32, f32, f32) = (0.96, 0.96, 0.97);
+const GAP_TEXT: (f32, f32, f32) = (0.75, 0.1, 0.1);
+const GREEN: (f32, f32, f32) = (0.47, 0.78, 0.42);
+const YELLOW: (f32, f32, f32) = (1.0, 0.84, 0.3);
+const RED: (f32, f32, f32) = (0.92, 0.4, 0.36);
+
+/// The PDF of a roster and the coverage of its days; `printed_at` goes in the footer.
+pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateTime<Utc>) -> Vec<u8> {
+    let mut layout = Layout::default();
+    layout.title(roster);
+    layout.table(roster);
+    layout.calendar(days);
+    let footer = format!(
+        "{} · {} · printed {}",
+        roster.account,
+        roster.schedule,
+        printed_at.with_timezone(&roster.time_zone).format("%Y-%m-%d %H:%M %Z")
+    );
+    let count = layout.pages.len();
+    let pages: Vec<PdfPage> = layout
+        .pages
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut ops)| {
+            let y = PAGE_HEIGHT - MARGIN + 2.0;
+            text(&mut ops, MARGIN, y, Font::Regular, 7.5, GREY, &footer);
+            let number = format!("Page {} of {count}", n + 1);
+            let x = PAGE_WIDTH - MARGIN - Font::Regular.width(&number, 7.5);
+            text(&mut ops, x, y, Font::Regular, 7.5, GREY, &number);
+            PdfPage::new(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), ops)
+        })
+        .collect();
+    let title = format!("{} – {}", roster.schedule, roster.account);
+    PdfDocument::new(&title).with_pages(pages).save(&PdfSaveOptions::default(), &mut Vec::new())
+}
+
+/// Pages being filled from the top; `y` is the next free line, in millimetres from the top edge.
+#[derive(Debug, Default)]
+struct Layout {
+    pages: Vec<Vec<Op>>,
+    y: f32,
+}
+
+impl Layout {
+    fn page(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        self.pages.last_mut().expect("a page was just added")
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = MARGIN;
+    }
+
+    /// Whether `height` more millimetres fit on the current page.
+    fn fits(&self, height: f32) -> bool {
+        !self.pages.is_empty() && self.y + height <= BOTTOM
+    }
+
+    fn title(&mut self, roster: &Roster) {
+        let tz = roster.time_zone;
+        let first = roster.from.with_timezone(&tz).date_naive();
+        // `to` is exclusive: the last day shown is the one before it.
+        let last = (roster.to - chrono::Duration::microseconds(1)).with_timezone(&tz).date_naive();
+        let heading = format!("{} — on-call schedule", roster.schedule);
+        let details = format!(
+            "Account {} · {} to {} · times in {}",
+            roster.account,
+            first.format("%a %Y-%m-%d"),
+            last.format("%a %Y-%m-%d"),
+            tz.name()
+        );
+        let summary = summary_line(&roster.summary);
+        let page = self.page();
+        text(page, MARGIN, MARGIN + 6.0, Font::Bold, 16.0, BLACK, &heading);
+        text(page, MARGIN, MARGIN + 12.5, Font::Regular, 10.0, BLACK, &details);
+        text(page, MARGIN, MARGIN + 18.5, Font::Bold, 10.0, BLACK, &summary);
+        self.y = MARGIN + 23.0;
+    }
+
+    fn table(&mut self, roster: &Roster) {
+        self.table_header();
+        if roster.rows.is_empty() {
+            let (y, page) = (self.y, self.page());
+            text(page, MARGIN + 1.5, y + 4.2, Font::Regular, TEXT_SIZE, GREY, "No shift in this range.");
+            self.y += ROW_HEIGHT;
+        }
+        for (n, row) in roster.rows.iter().enumerate() {
+            if !self.fits(ROW_HEIGHT) {
+                self.new_page();
+                self.table_header();
+            }
+            let cells = cells(row, roster.time_zone);
+            let (y, page) = (self.y, self.page());
+            if n % 2 == 1 {
+                fill(page, MARGIN, y, PAGE_WIDTH - 2.0 * MARGIN, ROW_HEIGHT, STRIPE_FILL);
+            }
+            let mut x = MARGIN;
+            for (column, ((_, width), cell)) in COLUMNS.iter().zip(cells).enumerate() {
+                let colour = if column == 5 && row.contact.is_none() { GAP_TEXT } else { BLACK };
+                let cell = Font::Regular.fit(&cell, TEXT_SIZE, width - 3.0);
+                text(page, x + 1.5, y + 4.2, Font::Regular, TEXT_SIZE, colour, &cell);
+                x += width;
+            }
+            self.y += ROW_HEIGHT;
+        }
+        let y = self.y;
+        rule(self.page(), MARGIN, PAGE_WIDTH - MARGIN, y);
+    }
+
+    fn table_header(&mut self) {
+        let (y, page) = (self.y, self.page());
+        fill(page, MARGIN, y, PAGE_WIDTH - 2.0 * MARGIN, ROW_HEIGHT, HEADER_FILL);
+        let mut x = MARGIN;
+        for (heading, width) in COLUMNS {
+            text(page, x + 1.5, y + 4.2, Font::Bold, TEXT_SIZE, BLACK, heading);
+            x += width;
+        }
+        self.y += ROW_HEIGHT;
+    }
+
+    /// The coverage calendar: a legend, then one grid per month, three months to a line.
+    fn calendar(&mut self, days: &[(NaiveDate, Coverage)]) {
+        let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) else { return };
+        let legend_height = 16.0;
+        if !self.fits(legend_height + MONTH_HEIGHT) {
+            self.new_page();
+        } else {
+            self.y += 8.0;
+        }
+        let (y, page) = (self.y, self.page());
+        text(page, MARGIN, y + 5.0, Font::Bold, 12.0, BLACK, "Coverage");
+        let legend = [
+            (GREEN, "Full: every shift of the day has a contact"),
+            (YELLOW, "Partial: part of the day has nobody on call"),
+            (RED, "None: nobody on call, or no shift"),
+        ];
+        let mut x = MARGIN;
+        for (colour, label) in legend {
+            fill(page, x, y + 8.5, 5.0, 4.0, colour);
+            text(page, x + 7.0, y + 11.8, Font::Regular, 8.5, BLACK, label);
+            x += 9.0 + Font::Regular.width(label, 8.5) + 8.0;
+        }
+        self.y += legend_height;
+
+        let months = months_between(*first, *last);
+        for line_of_months in months.chunks(3) {
+            if !self.fits(MONTH_HEIGHT) {
+                self.new_page();
+            }
+            for (n, month) in line_of_months.iter().enumerate() {
+                let x = MARGIN + n as f32 * (7.0 * CELL_WIDTH + MONTH_GAP);
+                let y = self.y;
+                month_grid(self.page(), x, y, *month, days);
+            }
+            self.y += MONTH_HEIGHT + 6.0;
+        }
+    }
+}
+
+/// The texts of a row's cells, in the columns' order.
+fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
+    let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
+    let contact = match &row.contact {
+        None => "Not covered".to_owned(),
+        Some(c) => {
+            let mut name = c.name.clone();
+            if row.source == Source::Override {
+                name.push_str(" (override)");
+            }
+            if !c.active {
+                name.push_str(" (deactivated)");
+            }
+            name
+        }
+    };
+    [
+        when(row.start),
+        when(row.end),
+        row.rank.to_string(),
+        row.shift_name.clone(),
+        row.role.clone(),
+        contact,
+        row.comment.clone().unwrap_or_default(),
+    ]
+}
+
+/// The first day of every month from `first`'s to `last`'s.
+fn months_between(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+    let mut month = first.with_day(1).unwrap_or(first);
+    let mut months = Vec::new();
+    while month <= last {
+        months.push(month);
+        month = month.checked_add_months(chrono::Months::new(1)).unwrap_or(NaiveDate::MAX);
+    }
+    months
+}
+
+/// One month's grid at (`x`, `y`) from the top left: weeks start on Monday; days outside the range stay white.
+fn month_grid(page: &mut Vec<Op>, x: f32, y: f32, month: NaiveDate, days: &[(NaiveDate, Coverage)]) {
+    text(page, x, y + 5.0, Font::Bold, 10.0, BLACK, &month.format("%B %Y").to_string());
+    for (n, weekday) in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().enumerate() {
+        text(page, x + n as f32 * CELL_WIDTH + 1.0, y + 10.5, Font::Regular, 7.5, GREY, weekday);
+    }
+    let top = y + 12.0;
+    let offset = month.weekday().num_days_from_monday();
+    let in_month = month.iter_days().take_while(|d| d.month() == month.month());
+    for (n, day) in in_month.enumerate() {
+        let slot = offset + n as u32;
+        let (column, week) = ((slot % 7) as f32, (slot / 7) as f32);
+        let (cx, cy) = (x + column * CELL_WIDTH, top + week * CELL_HEIGHT);
+        let coverage = days.iter().find(|(d, _)| *d == day).map(|(_, c)| *c);
+        if let Some(coverage) = coverage {
+            let colour = match coverage {
+                Coverage::Full => GREEN,
+                Coverage::Partial => YELLOW,
+                Coverage::None => RED,
+            };
+            fill(page, cx, cy, CELL_WIDTH, CELL_HEIGHT, colour);
+        }
+        outline(page, cx, cy, CELL_WIDTH, CELL_HEIGHT);
+        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let font = if weekend { Font::Bold } else { Font::Regular };
+        let colour = if coverage.is_some() { BLACK } else { GREY };
+        text(page, cx + 1.2, cy + 4.6, font, 8.0, colour, &day.day().to_string());
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Font {
+    Regular,
+    Bold,
+}
+
+/// The built-in fonts' glyph widths, read once from the font programs printpdf ships for them.
+static METRICS: LazyLock<[Option<ParsedFont>; 2]> =
+    LazyLock::new(|| [BuiltinFont::Helvetica.get_parsed_font(), BuiltinFont::HelveticaBold.get_parsed_font()]);
+
+impl Font {
+    fn builtin(self) -> BuiltinFont {
+        match self {
+            Font::Regular => BuiltinFont::Helvetica,
+            Font::Bold => BuiltinFont::HelveticaBold,
+        }
+    }
+
+    /// The width of `s` at `size` points, in millimetres.
+    fn width(self, s: &str, size: f32) -> f32 {
+        let metrics = &METRICS[self as usize];
+        let em: f32 = s
+            .chars()
+            .map(|c| {
+                metrics
+                    .as_ref()
+                    .and_then(|f| {
+                        let width = f.get_glyph_width(f.lookup_glyph_index(c as u32)?)?;
+                        Some(f32::from(width) / f32::from(f.units_per_em.max(1)))
+                    })
+                    // Helvetica's average width, should a glyph be missing from the metrics.
+                    .unwrap_or(0.556)
+            })
+            .sum();
+        Mm::from(Pt(em * size)).0
+    }
+
+    /// `s`, cut short with an ellipsis if it is wider than `width` millimetres.
+    fn fit(self, s: &str, size: f32, width: f32) -> String {
+        if self.width(s, size) <= width {
+            return s.to_owned();
+        }
+        let mut cut: String = s.to_owned();
+        while !cut.is_empty() && self.width(&format!("{cut}…"), size) > width {
+            cut.pop();
+        }
+        format!("{}…", cut.trim_end())
+    }
+}
+
+fn rgb((r, g, b): (f32, f32, f32)) -> Color {
+    Color::Rgb(Rgb { r, g, b, icc_profile: None })
+}
+
+/// Millimetres from the top edge to PDF points from the bottom edge.
+fn point(x: f32, y_from_top: f32) -> Point {
+    Point::new(Mm(x), Mm(PAGE_HEIGHT - y_from_top))
+}
+
+/// Writes `s` with its baseline at (`x`, `y`) from the top left.
+fn text(page: &mut Vec<Op>, x: f32, y: f32, font: Font, size: f32, colour: (f32, f32, f32), s: &str) {
+    page.extend([
+        Op::StartTextSection,
+        Op::SetFont { font: PdfFontHandle::Builtin(font.builtin()), size: Pt(size) },
+        Op::SetFillColor { col: rgb(colour) },
+        Op::SetTextCursor { pos: point(x, y) },
+        Op::ShowText { items: vec![TextItem::Text(s.to_owned())] },
+        Op::EndTextSection,
+    ]);
+}
+
+fn rect(x: f32, y: f32, width: f32, height: f32, mode: PaintMode) -> Op {
+    let corner = point(x, y + height);
+    Op::DrawRectangle {
+        rectangle: Rect {
+            x: corner.x,
+            y: corner.y,
+            width: Mm(width).into(),
+            height: Mm(height).into(),
+            mode: Some(mode),
+            winding_order: None,
+        },
+    }
+}
+
+fn fill(page: &mut Vec<Op>, x: f32, y: f32, width: f32, height: f32, colour: (f32, f32, f32)) {
+    page.extend([Op::SetFillColor { col: rgb(colour) }, rect(x, y, width, height, PaintMode::Fill)]);
+}
+
+fn outline(page: &mut Vec<Op>, x: f32, y: f32, width: f32, height: f32) {
+    page.extend([
+        Op::SetOutlineColor { col: rgb((0.6, 0.6, 0.6)) },
+        Op::SetOutlineThickness { pt: Pt(0.4) },
+        rect(x, y, width, height, PaintMode::Stroke),
+    ]);
+}
+
+/// A horizontal rule from `x1` to `x2` at `y` from the top.
+fn rule(page: &mut Vec<Op>, x1: f32, x2: f32, y: f32) {
+    page.extend([
+        Op::SetOutlineColor { col: rgb(GREY) },
+        Op::SetOutlineThickness { pt: Pt(0.6) },
+        Op::DrawLine {
+            line: printpdf::Line {
+                points: vec![
+                    printpdf::LinePoint { p: point(x1, y), bezier: false },
+                    printpdf::LinePoint { p: point(x2, y), bezier: false },
+                ],
+                is_closed: false,
+            },
+        },
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use vigie_domain::schedule::Coverage;
+
+    use crate::export::sample_roster;
+
+    /// Every page's text, as a reader copying it out of the PDF would get it.
+    fn text_of(pdf: &[u8]) -> String {
+        let document = lopdf::Document::load_mem(pdf).expect("a PDF that parses");
+        let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+        document.extract_text(&pages).expect("text that extracts")
+    }
+
+    fn march_coverage() -> Vec<(NaiveDate, Coverage)> {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("a March day");
+        (2..=15)
+            .map(|d| {
+                (
+                    day(d),
+                    if d < 11 {
+                        Coverage::Full
+                    } else if d == 11 {
+                        Coverage::Partial
+                    } else {
+                        Coverage::None
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_pdf_shows_the_contacts_the_summary_and_the_calendar() {
+        let printed = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let pdf = super::render(&sample_roster(), &march_coverage(), printed);
+        assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+        if let Ok(path) = std::env::var("VIGIE_PDF_SAMPLE") {
+            std::fs::write(path, &pdf).expect("the sample is written");
+        }
+        let text = text_of(&pdf);
+        for expected in [
+            "01 Horaire",
+            "4000 Demo Genesis",
+            "America/Toronto",
+            "Anthony Giosi",
+            "Luc Lambert (override)",
+            "Rémi Côté",
+            "Not covered",
+            "Back from leave",
+            "0 assigned 2 unassigned",
+            "Total hours assigned: 16.50",
+            "Mon 2026-03-02 07:30",
+            "March 2026",
+            "Coverage",
+            "Page 1 of 1",
+        ] {
+            assert!(text.contains(expected), "{expected:?} is missing from the PDF's text:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_range_runs_over_several_pages_with_the_header_on_each() {
+        let mut roster = sample_roster();
+        let row = roster.rows[0].clone();
+        roster.rows = (0..80).map(|_| row.clone()).collect();
+        let pdf = super::render(&roster, &march_coverage(), Utc::now());
+        let document = lopdf::Document::load_mem(&pdf).expect("a PDF that parses");
+        let pages = document.get_pages().len();
+        assert!(pages >= 3, "80 rows and a calendar fit on {pages} pages");
+        let last = document.extract_text(&[pages as u32]).expect("text that extracts");
+        assert!(last.contains(&format!("Page {pages} of {pages}")), "{last}");
+        let second = document.extract_text(&[2]).expect("text that extracts");
+        assert!(second.contains("Contact") && second.contains("Comment"), "no table header on page 2: {second}");
+    }
+
+    #[test]
+    fn long_texts_are_cut_to_their_column() {
+        let long = "A very long comment that goes on and on about who replaces whom and why it matters so much";
+        let cut = super::Font::Regular.fit(long, 9.0, 40.0);
+        assert!(cut.ends_with('…') && cut.len() < long.len(), "{cut}");
+        assert!(super::Font::Regular.width(&cut, 9.0) <= 40.0);
+        assert_eq!(super::Font::Regular.fit("Luc Lambert", 9.0, 40.0), "Luc Lambert");
+    }
+}

@@ -1,0 +1,191 @@
+//! Exports of a schedule: the PDF download, and iCalendar feeds behind secret URLs for calendar apps.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+use vigie_domain::schedule::series::start_of_day;
+use vigie_domain::{Role, ScheduleId};
+
+use crate::app::AppState;
+use crate::auth::{Caller, store};
+use crate::error::{ApiError, ApiResult};
+use crate::export::{Roster, feeds, ical, pdf};
+use crate::routes::schedules::{ensure_fresh, reachable_schedule};
+use crate::routes::views;
+
+/// The longest range one PDF covers.
+const MAX_PDF_DAYS: i64 = 366;
+/// What a feed shows around the moment it is fetched.
+const FEED_DAYS_BACK: i64 = 30;
+const FEED_DAYS_AHEAD: i64 = 180;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/schedules/{schedule_id}/export.pdf", get(export_pdf))
+        .route("/api/v1/schedules/{schedule_id}/calendar-feeds", post(create_feed).get(list_feeds))
+        .route("/api/v1/schedules/{schedule_id}/calendar-feeds/{feed_id}", delete(revoke_feed))
+        .route("/api/v1/calendar/{file}", get(calendar_feed))
+}
+
+#[derive(Debug, Deserialize)]
+struct PdfQuery {
+    from: Option<String>,
+    to: Option<String>,
+    min_position: Option<u64>,
+}
+
+/// The schedule from `from` to `to` (local dates, both included) as a PDF download.
+async fn export_pdf(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    Query(query): Query<PdfQuery>,
+) -> ApiResult<Response> {
+    ensure_fresh(&app, query.min_position).await?;
+    let state = reachable_schedule(&app, &caller, schedule_id)?;
+    let tz = state.time_zone();
+    let from = match &query.from {
+        Some(v) => views::parse_date("from", v)?,
+        None => Utc::now().with_timezone(&tz).date_naive(),
+    };
+    let to = match &query.to {
+        Some(v) => views::parse_date("to", v)?,
+        None => from + Duration::days(30),
+    };
+    if to < from || (to - from).num_days() >= MAX_PDF_DAYS {
+        return Err(ApiError::bad_request(format!(
+            "to must be on or after from, and the range at most {MAX_PDF_DAYS} days, e.g. ?from=2026-05-01&to=2026-05-31."
+        )));
+    }
+    let end = to.succ_opt().ok_or_else(|| ApiError::bad_request("to is too far in the future."))?;
+    let (roster, days) = {
+        let live = app.live().read();
+        let roster = Roster::new(&live, &state, start_of_day(tz, from), start_of_day(tz, end));
+        (roster, state.coverage_of_days(from, to))
+    };
+    // Laying out a long range takes a while: keep it off the threads that answer requests.
+    let bytes = tokio::task::spawn_blocking(move || pdf::render(&roster, &days, Utc::now()))
+        .await
+        .map_err(ApiError::internal)?;
+    let name = state.info().map(|i| i.name.as_str()).unwrap_or("schedule");
+    let disposition = format!("attachment; filename=\"{}-{from}-{to}.pdf\"", file_name(name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(ApiError::internal)?),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A schedule's name made safe for a file name: letters, digits and dashes.
+fn file_name(name: &str) -> String {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let safe = safe.trim_matches('-');
+    if safe.is_empty() { "schedule".to_owned() } else { safe.to_owned() }
+}
+
+/// Creates a secret feed URL for the caller. The token is shown only in this answer.
+async fn create_feed(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    reachable_schedule(&app, &caller, schedule_id)?;
+    caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
+    let (token, token_hash) = store::new_token();
+    let feed = feeds::Feed { id: Uuid::now_v7(), schedule_id, user_id: caller.user_id };
+    feeds::create(app.db(), feed, &token_hash, Utc::now()).await?;
+    tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": feed.id, "schedule_id": schedule_id, "url": format!("/api/v1/calendar/{token}.ics")})),
+    ))
+}
+
+/// The feeds that still work, without their tokens (shown only once): the caller's own, or all for operators.
+async fn list_feeds(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let state = reachable_schedule(&app, &caller, schedule_id)?;
+    caller.require_role(&[Role::Client, Role::Operator], "list calendar feeds")?;
+    let whose = (caller.role != Role::Operator).then_some(caller.user_id);
+    let found = feeds::list(app.db(), schedule_id, whose).await?;
+    let live = app.live().read();
+    let list: Vec<serde_json::Value> = found
+        .into_iter()
+        .map(|(feed, created_at)| {
+            let username = live.users.get(feed.user_id).and_then(|u| u.user.as_ref()).map(|u| u.username.clone());
+            json!({
+                "id": feed.id,
+                "created_at": views::at(created_at, state.time_zone()),
+                "created_by": {"id": feed.user_id, "username": username},
+            })
+        })
+        .collect();
+    Ok(Json(json!({"feeds": list})))
+}
+
+/// Revokes a feed: its URL answers 404 from now on. Clients revoke their own feeds; operators any.
+async fn revoke_feed(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, feed_id)): Path<(ScheduleId, Uuid)>,
+) -> ApiResult<StatusCode> {
+    reachable_schedule(&app, &caller, schedule_id)?;
+    caller.require_role(&[Role::Client, Role::Operator], "revoke calendar feeds")?;
+    let feed = feeds::get(app.db(), schedule_id, feed_id).await?;
+    let feed = feed
+        .filter(|f| caller.role == Role::Operator || f.user_id == caller.user_id)
+        .ok_or_else(|| ApiError::not_found("calendar feed"))?;
+    feeds::revoke(app.db(), feed.id, Utc::now()).await?;
+    tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The feed itself: no session, the token in the URL is the credential. Anything wrong is a plain
+/// 404, so that the URL tells a stranger nothing.
+async fn calendar_feed(State(app): State<AppState>, Path(file): Path<String>) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found("calendar feed");
+    let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
+    let feed = feeds::find(app.db(), &store::token_hash(token)).await?.ok_or_else(not_found)?;
+    let now = Utc::now();
+    let body = {
+        let live = app.live().read();
+        // The feed carries its creator's rights as they are now: a deactivated user, or one who
+        // lost the account, no longer feeds anyone's calendar.
+        let creator = live.users.get(feed.user_id).and_then(|u| u.user.as_ref()).filter(|u| u.active);
+        let state = live.schedules.get(feed.schedule_id).filter(|s| s.exists());
+        let (Some(creator), Some(state)) = (creator, state) else { return Err(not_found()) };
+        let account_id = state.info().map(|i| i.account_id);
+        if creator.role == Role::Client && !account_id.is_some_and(|a| creator.account_ids.contains(&a)) {
+            return Err(not_found());
+        }
+        let roster =
+            Roster::new(&live, state, now - Duration::days(FEED_DAYS_BACK), now + Duration::days(FEED_DAYS_AHEAD));
+        ical::render(&roster, now)
+    };
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"))], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn file_names_keep_letters_and_digits_only() {
+        assert_eq!(file_name("01 Horaire"), "01-Horaire");
+        assert_eq!(file_name("../../etc"), "etc");
+        assert_eq!(file_name("\"; rm"), "rm");
+        assert_eq!(file_name("ééé"), "schedule");
+    }
+}

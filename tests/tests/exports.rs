@@ -1,0 +1,159 @@
+//! Schedule exports over real HTTP on the demo: the PDF download and the iCalendar feed's lifecycle.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use vigie_tests::{TestApp, backend_tests};
+
+const PASSWORD: &str = "vigie-demo";
+
+/// Account 4000's first schedule ("01 Horaire"), as its client sees it.
+async fn genesis_schedule(app: &TestApp, token: &str) -> String {
+    let (_, me) = app.get(token, "/api/v1/me").await;
+    let account = me["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let (_, schedules) = app.get(token, &format!("/api/v1/accounts/{account}/schedules")).await;
+    assert_eq!(schedules[0]["name"], "01 Horaire");
+    schedules[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// The names of everyone on call in the schedule between two instants, as the JSON roster lists them.
+async fn names_on_call(app: &TestApp, token: &str, schedule: &str, from: &str, to: &str) -> BTreeSet<String> {
+    let encode = |v: &str| v.replace('+', "%2B").replace(':', "%3A");
+    let path = format!("/api/v1/schedules/{schedule}/shifts?from={}&to={}", encode(from), encode(to));
+    let (status, body) = app.get(token, &path).await;
+    assert_eq!(status, 200, "{body}");
+    body["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["segments"].as_array().unwrap().iter())
+        .filter_map(|segment| segment["contact"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let document = lopdf::Document::load_mem(bytes).expect("the download is a PDF");
+    let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+    document.extract_text(&pages).expect("the PDF's text extracts")
+}
+
+async fn download(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).bearer_auth(token).send().await.expect("the server answers")
+}
+
+/// Fetches a feed URL the way a calendar app does: no session at all.
+async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String) {
+    let response = app.client.get(app.url(url)).send().await.expect("the server answers");
+    (response.status().as_u16(), response.text().await.unwrap_or_default())
+}
+
+async fn delete(app: &TestApp, token: &str, path: &str) -> u16 {
+    app.client.delete(app.url(path)).bearer_auth(token).send().await.expect("the server answers").status().as_u16()
+}
+
+backend_tests! {
+    async fn a_client_downloads_a_month_of_the_schedule_as_a_pdf(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+        let today = Utc::now().date_naive();
+        let (from, to) = (today - Duration::days(7), today + Duration::days(28));
+
+        let response = download(&app, &token, &format!("/api/v1/schedules/{schedule}/export.pdf?from={from}&to={to}")).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        assert_eq!(
+            response.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"01-Horaire-{from}-{to}.pdf\"")
+        );
+        let bytes = response.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF"));
+        let text = pdf_text(&bytes);
+        assert!(text.contains("01 Horaire") && text.contains("4000 Demo Genesis"), "{text}");
+        assert!(text.contains("Total hours assigned: ") && text.contains(" unassigned"), "{text}");
+        // This week's override in the demo, and everyone the JSON roster shows inside the range.
+        assert!(text.contains("(override)"), "{text}");
+        let inside = names_on_call(&app, &token, &schedule, &(Utc::now() - Duration::days(5)).to_rfc3339(), &(Utc::now() + Duration::days(25)).to_rfc3339()).await;
+        assert!(inside.len() >= 2, "the demo has fewer contacts on call than expected: {inside:?}");
+        for name in inside {
+            assert!(text.contains(&name), "{name} is on call but missing from the PDF:\n{text}");
+        }
+
+        // A range the other way round is refused with a message saying what to send.
+        let response = download(&app, &token, &format!("/api/v1/schedules/{schedule}/export.pdf?from={to}&to={from}")).await;
+        assert_eq!(response.status(), 400);
+        let (_, problem) = vigie_tests::answer(response).await;
+        assert!(problem["detail"].as_str().unwrap().contains("to must be on or after from"), "{problem}");
+
+        // Without a session, nothing.
+        let response = app.client.get(app.url(&format!("/api/v1/schedules/{schedule}/export.pdf"))).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+    }
+
+    async fn a_calendar_feed_works_without_a_session_until_it_is_revoked(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+
+        let (status, feed) = app.post(&token, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+        assert_eq!(status, 201, "{feed}");
+        let url = feed["url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with("/api/v1/calendar/") && url.ends_with(".ics"), "{url}");
+
+        let response = app.client.get(app.url(&url)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/calendar; charset=utf-8");
+        let calendar = response.text().await.unwrap();
+        assert!(calendar.starts_with("BEGIN:VCALENDAR\r\n"), "{calendar}");
+        assert!(calendar.matches("BEGIN:VEVENT").count() >= 10, "a 7-month window of weekly shifts has few events:\n{calendar}");
+        assert!(calendar.contains("SUMMARY:On call: ") && calendar.contains("(Rotation\\, rank 0)"), "{calendar}");
+        assert!(calendar.contains("SUMMARY:Not covered"), "the demo's empty weeks are missing:\n{calendar}");
+
+        // Dispatch reads schedules but makes no feeds.
+        let dispatch = app.login("dispatch", PASSWORD).await;
+        let (status, _) = app.post(&dispatch, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+        assert_eq!(status, 403);
+
+        // The feed is listed, without its token.
+        let (status, listed) = app.get(&token, &format!("/api/v1/schedules/{schedule}/calendar-feeds")).await;
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed["feeds"][0]["id"], feed["id"]);
+        assert_eq!(listed["feeds"][0]["created_by"]["username"], "4000-TEST");
+        assert!(!listed.to_string().contains(url.trim_start_matches("/api/v1/calendar/").trim_end_matches(".ics")));
+
+        let feed_path = format!("/api/v1/schedules/{schedule}/calendar-feeds/{}", feed["id"].as_str().unwrap());
+        assert_eq!(delete(&app, &token, &feed_path).await, 204);
+        let (_, listed) = app.get(&token, &format!("/api/v1/schedules/{schedule}/calendar-feeds")).await;
+        assert_eq!(listed["feeds"], serde_json::json!([]), "a revoked feed is still listed");
+        assert_eq!(fetch_feed(&app, &url).await.0, 404, "a revoked feed still answers");
+        assert_eq!(delete(&app, &token, &feed_path).await, 404, "a feed was revoked twice");
+
+        // Tokens nobody issued, or URLs of the wrong shape, are unknown feeds.
+        assert_eq!(fetch_feed(&app, "/api/v1/calendar/not-a-token.ics").await.0, 404);
+        assert_eq!(fetch_feed(&app, &url.replace(".ics", "")).await.0, 404);
+    }
+
+    async fn a_client_of_4001_cannot_export_or_subscribe_to_4000s_schedule(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let genesis = app.login("4000-TEST", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &genesis).await;
+        let (_, feed) = app.post(&genesis, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+
+        let clinique = app.login("4001-TEST", PASSWORD).await;
+        let response = download(&app, &clinique, &format!("/api/v1/schedules/{schedule}/export.pdf")).await;
+        assert_eq!(response.status(), 404);
+        let (status, body) = app.post(&clinique, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = app.get(&clinique, &format!("/api/v1/schedules/{schedule}/calendar-feeds")).await;
+        assert_eq!(status, 404, "{body}");
+        let feed_path = format!("/api/v1/schedules/{schedule}/calendar-feeds/{}", feed["id"].as_str().unwrap());
+        assert_eq!(delete(&app, &clinique, &feed_path).await, 404);
+
+        // 4000's feed is untouched, and an operator may revoke it.
+        assert_eq!(fetch_feed(&app, feed["url"].as_str().unwrap()).await.0, 200);
+        let operator = app.login("operator", PASSWORD).await;
+        assert_eq!(delete(&app, &operator, &feed_path).await, 204);
+        assert_eq!(fetch_feed(&app, feed["url"].as_str().unwrap()).await.0, 404);
+    }
+}
