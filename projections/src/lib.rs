@@ -4,6 +4,11 @@
 //!   node, kept current by a subscription to the log. It answers the roster,
 //!   coverage and dispatch questions without a database round trip.
 //! - [`db`]: the pool the SQL read models (and credentials) use.
+//! - [`sql`]: checkpointed, rebuildable SQL projections, their runner and retention.
+//! - [`inbox`]: the messages read model, on SQL.
 
 pub mod db;
 pub mod live;
+
+pub mod inbox;
+pub mod sql;
