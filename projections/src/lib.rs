@@ -5,10 +5,11 @@
 //!   coverage and dispatch questions without a database round trip.
 //! - [`db`]: the pool the SQL read models (and credentials) use.
 //! - [`sql`]: checkpointed, rebuildable SQL projections, their runner and retention.
-//! - [`inbox`]: the messages read model, on SQL.
+//! - [`inbox`] and [`call_log`]: the messages and calls read models, on SQL.
 
 pub mod db;
 pub mod live;
 
+pub mod call_log;
 pub mod inbox;
 pub mod sql;

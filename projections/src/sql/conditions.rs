@@ -27,6 +27,12 @@ impl Conditions {
         self
     }
 
+    /// Adds a condition written with placeholders already bound by [`bind`](Self::bind).
+    pub(crate) fn push(&mut self, condition: String) -> &mut Self {
+        self.clauses.push(condition);
+        self
+    }
+
     /// Adds a parameter without a condition (for LIMIT and OFFSET); answers its placeholder.
     pub(crate) fn bind(&mut self, value: impl Into<SqlValue>) -> String {
         self.values.push(value.into());

@@ -10,7 +10,7 @@
 //! - [`purge_expired`]: the retention of messages and calls, in the log and in
 //!   the read models.
 //!
-//! The projections themselves live beside this module ([`crate::inbox`], …).
+//! The projections themselves are [`crate::inbox`] and [`crate::call_log`].
 
 mod checkpoint;
 mod conditions;
@@ -35,31 +35,38 @@ pub use rebuild::{RebuildOutcome, rebuild};
 pub use retention::{PurgeOutcome, purge_expired, retention_max_age};
 pub use runner::{ProjectionRunner, RunnerOptions};
 
+use crate::call_log::CallLogProjection;
 use crate::db::Db;
 use crate::inbox::InboxProjection;
 
 /// The names `vigie projections rebuild NAME` accepts.
-pub const SQL_PROJECTIONS: &[&str] = &[InboxProjection::NAME];
+pub const SQL_PROJECTIONS: &[&str] = &[InboxProjection::NAME, CallLogProjection::NAME];
 
 /// The runners of every SQL projection on this node.
 #[derive(Debug)]
 pub struct SqlProjections {
     pub inbox: ProjectionRunner,
+    pub call_log: ProjectionRunner,
 }
 
 impl SqlProjections {
     /// Starts a runner per SQL projection (on PostgreSQL, each leads only where it holds the lock).
     pub fn start<L: EventLog>(store: L, db: Db, options: RunnerOptions) -> Self {
-        Self { inbox: ProjectionRunner::spawn(store, db, InboxProjection, options) }
+        Self {
+            inbox: ProjectionRunner::spawn(store.clone(), db.clone(), InboxProjection, options.clone()),
+            call_log: ProjectionRunner::spawn(store, db, CallLogProjection, options),
+        }
     }
 
     /// Waits until every SQL read model reflects `position`; false if `timeout` passes first.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
-        self.inbox.wait_for(position, timeout).await
+        let (inbox, call_log) =
+            tokio::join!(self.inbox.wait_for(position, timeout), self.call_log.wait_for(position, timeout));
+        inbox && call_log
     }
 
     pub async fn stop(self) {
-        self.inbox.stop().await;
+        tokio::join!(self.inbox.stop(), self.call_log.stop());
     }
 }
 
@@ -77,6 +84,9 @@ pub async fn rebuild_named<L: EventLog>(
     let mut outcomes = Vec::new();
     if wanted(InboxProjection::NAME) {
         outcomes.push(rebuild(store, db, &InboxProjection, batch_size).await?);
+    }
+    if wanted(CallLogProjection::NAME) {
+        outcomes.push(rebuild(store, db, &CallLogProjection, batch_size).await?);
     }
     Ok(outcomes)
 }
