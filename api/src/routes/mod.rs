@@ -4,6 +4,7 @@ mod admin;
 mod changes;
 mod dispatch;
 mod health;
+mod inbox;
 mod schedules;
 mod session;
 pub(crate) mod views;
@@ -20,4 +21,5 @@ pub fn router() -> Router<AppState> {
         .merge(changes::routes())
         .merge(dispatch::routes())
         .merge(admin::routes())
+        .merge(inbox::routes())
 }

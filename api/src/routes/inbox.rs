@@ -1,0 +1,402 @@
+//! The inbox and the call log: filtered reads and the CSV download from the SQL read models, and the changes to messages and calls.
+//!
+//! Messages and calls are not in the live model: a change is decided against
+//! the state replayed from its own stream, and appended with the version that
+//! replay ended at, kept only for the retention period.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::calls::{CallKind, LogCallCommand};
+use vigie_domain::inbox::TakeMessageCommand;
+use vigie_domain::{
+    AccountId, Aggregate, Call, CallCommand, CallId, CommandContext, DomainError, DomainEvent, Message, MessageCommand,
+    MessageId,
+};
+use vigie_eventstore::{AppendRequest, Direction, EventLog, ExpectedVersion, StoreError};
+use vigie_projections::call_log::CallQuery;
+use vigie_projections::inbox::{InboxQuery, MessageStatus, Window};
+use vigie_projections::sql::{ProjectionError, retention_max_age};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::commands::{self, ChangeHeaders};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::reachable_account;
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/{account_id}/messages", get(list_messages).post(take_message))
+        .route("/api/v1/accounts/{account_id}/messages.csv", get(messages_csv))
+        .route("/api/v1/messages/{message_id}/close", post(close_message))
+        .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
+        .route("/api/v1/accounts/{account_id}/calls", get(search_calls).post(log_call))
+        .route("/api/v1/accounts/{account_id}/calls/{call_id}", get(one_call))
+}
+
+/// The most messages one page holds.
+const MAX_PAGE: u32 = 500;
+
+/// The account's time zone, once the caller is known to reach the account (404 otherwise).
+fn account_zone(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiResult<Tz> {
+    reachable_account(app, caller, account_id)?;
+    Ok(app.live().read().account(account_id).map_or(chrono_tz::UTC, |a| a.time_zone))
+}
+
+fn projection_error(error: ProjectionError) -> ApiError {
+    match error {
+        ProjectionError::InvalidQuery(detail) => ApiError::bad_request(format!("{}.", capitalized(&detail))),
+        other => ApiError::internal(other),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The inbox query of `?window=&from=&to=&status=&urgent=&q=&limit=&offset=`, every field checked.
+fn inbox_query(
+    params: &HashMap<String, String>,
+    account_id: AccountId,
+    zone: Tz,
+    retention_days: u32,
+) -> ApiResult<InboxQuery> {
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
+    let now = Utc::now();
+    let window = match (param("window"), date("from")?, date("to")?) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ApiError::bad_request("Give either window or from and to, not both."));
+        }
+        (Some("today"), ..) => Window::Today,
+        (Some("yesterday"), ..) => Window::Yesterday,
+        (Some("last_week"), ..) => Window::LastWeek,
+        (Some("last_month"), ..) => Window::LastMonth,
+        (Some(_), ..) => {
+            return Err(ApiError::bad_request("window is one of today, yesterday, last_week or last_month."));
+        }
+        (None, None, None) => Window::All,
+        (None, from, to) => {
+            let today = now.with_timezone(&zone).date_naive();
+            let to = to.unwrap_or(today);
+            let oldest = to - chrono::Days::new(u64::from(retention_days));
+            Window::Range { from: from.unwrap_or(oldest), to }
+        }
+    };
+    let status = match param("status") {
+        None => None,
+        Some("open") => Some(MessageStatus::Open),
+        Some("closed") => Some(MessageStatus::Closed),
+        Some(_) => return Err(ApiError::bad_request("status is open or closed.")),
+    };
+    let number = |name: &str, default: u32| match param(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u32>().map_err(|_| ApiError::bad_request(format!("{name} is a whole number."))),
+    };
+    let limit = number("limit", 50)?;
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit is between 1 and {MAX_PAGE}.")));
+    }
+    Ok(InboxQuery {
+        window,
+        status,
+        urgent: param("urgent").map(parse_bool("urgent")).transpose()?,
+        text: param("q").map(str::to_owned),
+        limit,
+        offset: number("offset", 0)?,
+        ..InboxQuery::new(account_id, zone, now)
+    })
+}
+
+fn parse_bool(name: &'static str) -> impl Fn(&str) -> ApiResult<bool> {
+    move |value| match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("{name} is true or false."))),
+    }
+}
+
+fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
+    params
+        .get("min_position")
+        .map(|v| v.parse().map_err(|_| ApiError::bad_request("min_position is a log position, a whole number.")))
+        .transpose()
+}
+
+async fn list_messages(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let page = app.read_models().inbox().query(&query).await.map_err(projection_error)?;
+    Ok(Json(json!({
+        "messages": page.messages,
+        "total": page.total,
+        "limit": query.limit,
+        "offset": query.offset,
+    })))
+}
+
+async fn messages_csv(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let csv = app.read_models().inbox().export_csv(&query).await.map_err(projection_error)?;
+    let number = app.live().read().account(account_id).map(|a| a.number.clone()).unwrap_or_default();
+    let today = query.now.with_timezone(&zone).date_naive();
+    // The account number is digits and letters chosen by operators; keep the file name plain.
+    let number: String = number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let disposition = format!("attachment; filename=\"messages-{number}-{today}.csv\"");
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(ApiError::internal)?);
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct TakeMessageBody {
+    /// Defaults to now.
+    taken_at: Option<String>,
+    agent: String,
+    caller_name: Option<String>,
+    caller_number: Option<String>,
+    text: String,
+    #[serde(default)]
+    urgent: bool,
+}
+
+async fn take_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<TakeMessageBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("record messages")?;
+    account_zone(&app, &caller, account_id)?;
+    let taken_at = body.taken_at.as_deref().map(|v| views::parse_instant("taken_at", v)).transpose()?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let (status, body) = commands::once(&app, &caller, &headers, async {
+        let message_id = MessageId::new_v7();
+        let changed = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+            let take = TakeMessageCommand {
+                message_id,
+                account_id,
+                taken_at: taken_at.unwrap_or(ctx.now),
+                agent: body.agent.clone(),
+                caller_name: body.caller_name.clone(),
+                caller_number: body.caller_number.clone(),
+                text: body.text.clone(),
+                urgent: body.urgent,
+            };
+            vigie_domain::inbox::decide(state, MessageCommand::Take(take), ctx)
+        })
+        .await?;
+        Ok((StatusCode::CREATED, json!({"id": message_id, "version": changed.0, "position": changed.1})))
+    })
+    .await?;
+    Ok((status, Json(body)))
+}
+
+async fn close_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    change_message(app, caller, message_id, headers, || MessageCommand::Close).await
+}
+
+async fn reopen_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    change_message(app, caller, message_id, headers, || MessageCommand::Reopen).await
+}
+
+/// Closes or reopens a message of an account the caller reaches (clients and operators).
+async fn change_message(
+    app: AppState,
+    caller: Caller,
+    message_id: MessageId,
+    headers: HeaderMap,
+    command: impl Fn() -> MessageCommand,
+) -> ApiResult<Json<Value>> {
+    caller.require_writer()?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let (_, body) = commands::once(&app, &caller, &headers, async {
+        let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+            // A message of an account the caller does not reach is, to them, no message at all.
+            match &state.message {
+                Some(m) if caller.reaches(m.taken.account_id) => vigie_domain::inbox::decide(state, command(), ctx),
+                _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),
+            }
+        })
+        .await?;
+        Ok((StatusCode::OK, json!({"version": version, "position": position})))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+async fn search_calls(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
+    let query = CallQuery {
+        from: date("from")?,
+        to: date("to")?,
+        caller_id: param("caller_id").map(str::to_owned),
+        ..CallQuery::new(account_id, zone, Utc::now())
+    };
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let view = app.read_models().call_log().search(&query).await.map_err(projection_error)?;
+    Ok(Json(json!({"recent": view.recent, "archive": view.archive})))
+}
+
+async fn one_call(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((account_id, call_id)): Path<(AccountId, CallId)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let call = app.read_models().call_log().call(account_id, call_id, zone, Utc::now()).await;
+    match call.map_err(projection_error)? {
+        Some(call) => Ok(Json(json!(call))),
+        None => Err(ApiError::not_found("call")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LogCallBody {
+    call_number: String,
+    started_at: String,
+    duration_seconds: u32,
+    agent: String,
+    caller_id: Option<String>,
+    kind: CallKind,
+}
+
+async fn log_call(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<LogCallBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("record calls")?;
+    account_zone(&app, &caller, account_id)?;
+    let started_at: DateTime<Utc> = views::parse_instant("started_at", &body.started_at)?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let (status, body) = commands::once(&app, &caller, &headers, async {
+        let call_id = CallId::new_v7();
+        let (version, position) = on_stream::<Call>(&app, &caller, call_id, &headers, |state, ctx| {
+            let log = LogCallCommand {
+                call_id,
+                account_id,
+                call_number: body.call_number.clone(),
+                started_at,
+                duration_seconds: body.duration_seconds,
+                agent: body.agent.clone(),
+                caller_id: body.caller_id.clone(),
+                kind: body.kind,
+            };
+            vigie_domain::calls::decide(state, CallCommand::Log(log), ctx)
+        })
+        .await?;
+        Ok((StatusCode::CREATED, json!({"id": call_id, "version": version, "position": position})))
+    })
+    .await?;
+    Ok((status, Json(body)))
+}
+
+/// How often a change is decided again when another change to the same message landed first.
+const ATTEMPTS: usize = 3;
+
+/// Decides against the state replayed from the aggregate's stream and appends
+/// with the version it ended at, kept for the retention period; answers the
+/// stream's new version and the log position of its last event, once the read
+/// models show it.
+async fn on_stream<A: Aggregate>(
+    app: &AppState,
+    caller: &Caller,
+    id: A::Id,
+    headers: &ChangeHeaders,
+    decide: impl Fn(&A::State, &CommandContext) -> Result<Vec<A::Event>, DomainError>,
+) -> ApiResult<(u64, u64)> {
+    let stream_id = A::stream_id(id);
+    for attempt in 1..=ATTEMPTS {
+        let (state, version) = replay::<A>(app, &stream_id).await?;
+        if let Some(expected) = headers.if_match
+            && expected != version
+        {
+            return Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                format!("This was changed since version {expected}; it is now at version {version}."),
+            )
+            .with("version", version));
+        }
+        let events = decide(&state, &CommandContext::new(caller.actor(), Utc::now()))?;
+        if events.is_empty() {
+            return Ok((version, app.store().head_position().await?));
+        }
+        let new_events = commands::to_new_events(&events, caller, headers)?;
+        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exactly(version) };
+        let max_age = retention_max_age(app.read_models().retention_days());
+        let request = AppendRequest::new(stream_id.clone(), expected, new_events).with_max_age(max_age);
+        match app.store().append(request).await {
+            Ok(outcome) => {
+                app.read_models().settle(outcome.last_position).await;
+                return Ok((outcome.stream_version, outcome.last_position));
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS && headers.if_match.is_none() => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again."))
+}
+
+/// The aggregate's state and version, from its stream's events.
+async fn replay<A: Aggregate>(app: &AppState, stream_id: &str) -> ApiResult<(A::State, u64)> {
+    let stored = app.store().read_stream(stream_id, 1, Direction::Forward, usize::MAX).await?;
+    let mut state = A::State::default();
+    let mut version = 0;
+    for event in &stored {
+        let data = event.data_as::<Value>().map_err(ApiError::internal)?;
+        let decoded =
+            A::Event::from_stored(&event.event_type, event.schema_version, data).map_err(ApiError::internal)?;
+        state = A::evolve(state, &decoded);
+        version = event.stream_version;
+    }
+    Ok((state, version))
+}
