@@ -5,11 +5,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::Utc;
 use tokio::task::JoinHandle;
-use vigie_eventstore::EventStore;
+use vigie_eventstore::{EventStore, StoreOptions};
 use vigie_projections::call_log::CallLog;
 use vigie_projections::db::Db;
 use vigie_projections::inbox::Inbox;
-use vigie_projections::sql::{RunnerOptions, SqlProjections, purge_expired};
+use vigie_projections::sql::{RebuildOutcome, RunnerOptions, SqlProjections, purge_expired, rebuild_named};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -104,4 +104,14 @@ async fn purge_periodically(store: EventStore, db: Db, retention_days: u32) {
             Err(error) => tracing::warn!(%error, "could not purge expired messages and calls; will try again"),
         }
     }
+}
+
+/// Rebuilds the SQL projection `name` (every one when `None`) of the database
+/// at `database_url` from the start of the log. A server running on the same
+/// database keeps serving the old generation until each new one is complete,
+/// then reads switch to it at once.
+pub async fn rebuild(database_url: &str, name: Option<&str>, batch_size: usize) -> anyhow::Result<Vec<RebuildOutcome>> {
+    let store = EventStore::open(database_url, StoreOptions::default()).await?;
+    let db = Db::connect(database_url, 2).await?;
+    Ok(rebuild_named(&store, &db, name, batch_size).await?)
 }

@@ -193,4 +193,34 @@ backend_tests! {
         let own = demo_account_of(&app, &clinique).await;
         assert_ne!(own, account);
     }
+
+    async fn a_rebuild_of_every_projection_leaves_the_server_answering_throughout(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let account = demo_account_of(&app, &client).await;
+        let inbox = format!("/api/v1/accounts/{account}/messages?limit=1");
+
+        // What `vigie projections rebuild` runs, 10 events per transaction, while the server reads.
+        let rebuild = vigie_api::read_models::rebuild(&app.db.url, None, 10);
+        let reads = async {
+            let mut reads = 0;
+            for _ in 0..20 {
+                let (status, page) = app.get(&client, &inbox).await;
+                assert_eq!((status, page["total"].as_u64()), (200, Some(18)), "a read during the rebuild: {page}");
+                reads += 1;
+            }
+            reads
+        };
+        let (rebuilt, reads) = tokio::join!(rebuild, reads);
+        let rebuilt = rebuilt.expect("the rebuild succeeds");
+        assert_eq!(rebuilt.iter().map(|o| (o.name, o.generation)).collect::<Vec<_>>(), [("inbox", 2), ("call_log", 2)]);
+        assert_eq!(reads, 20);
+
+        // The server's runners carry on with the new generation.
+        let (status, taken) = app.post(&operator, &format!("/api/v1/accounts/{account}/messages"), json!({"agent": "Nadia", "text": "After the rebuild"})).await;
+        assert_eq!(status, 201, "{taken}");
+        let (_, page) = app.get(&client, &format!("{inbox}&min_position={}", taken["position"])).await;
+        assert_eq!((page["total"].as_u64(), page["messages"][0]["text"].as_str()), (Some(19), Some("After the rebuild")));
+    }
 }
