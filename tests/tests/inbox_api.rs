@@ -117,6 +117,28 @@ backend_tests! {
         let (status, reopened) = app.post(&client, &format!("/api/v1/messages/{id}/reopen"), json!({})).await;
         assert_eq!((status, reopened["version"].as_u64()), (200, Some(3)), "{reopened}");
 
+        // Operators record deliveries, to a contact of the message's account or to anyone by name.
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, contacts) = app.get(&client, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let patrick = contacts[0]["id"].as_str().unwrap().to_owned();
+        let deliveries = format!("/api/v1/messages/{id}/deliveries");
+        let (status, _) = app.post(&operator, &deliveries, json!({"contact_id": patrick})).await;
+        assert_eq!(status, 200);
+        let (status, delivered) = app.post(&operator, &deliveries, json!({"name": "Dr. Roy"})).await;
+        assert_eq!(status, 200, "{delivered}");
+        let (_, page) = app.get(&client, &format!("/api/v1/accounts/{account}/messages?q=&min_position={}", delivered["position"])).await;
+        let message = page["messages"].as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap();
+        assert_eq!(message["delivered_to"], "Patrick Tremblay, Dr. Roy");
+        let clinique = app.login("4001-TEST", PASSWORD).await;
+        let other_account = account_of(&app, &clinique).await;
+        let (_, other_contacts) = app.get(&clinique, &format!("/api/v1/accounts/{other_account}/contacts")).await;
+        let (status, _) = app.post(&operator, &deliveries, json!({"contact_id": other_contacts[0]["id"]})).await;
+        assert_eq!(status, 404, "a contact of another account");
+        let (status, _) = app.post(&operator, &deliveries, json!({})).await;
+        assert_eq!(status, 400);
+        let (status, _) = app.post(&client, &deliveries, json!({"name": "me"})).await;
+        assert_eq!(status, 403, "only operators record deliveries");
+
         for reader in ["dispatch", "auditor"] {
             let token = app.login(reader, PASSWORD).await;
             let (status, _) = app.post(&token, &format!("/api/v1/messages/{id}/close"), json!({})).await;

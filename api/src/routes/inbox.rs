@@ -16,10 +16,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::calls::{CallKind, LogCallCommand};
-use vigie_domain::inbox::TakeMessageCommand;
+use vigie_domain::inbox::{Recipient, TakeMessageCommand};
 use vigie_domain::{
-    AccountId, Aggregate, Call, CallCommand, CallId, CommandContext, DomainError, DomainEvent, Message, MessageCommand,
-    MessageId,
+    AccountId, Aggregate, Call, CallCommand, CallId, CommandContext, ContactId, DomainError, DomainEvent, Message,
+    MessageCommand, MessageId,
 };
 use vigie_eventstore::{AppendRequest, Direction, EventLog, ExpectedVersion, StoreError};
 use vigie_projections::call_log::CallQuery;
@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/accounts/{account_id}/messages.csv", get(messages_csv))
         .route("/api/v1/messages/{message_id}/close", post(close_message))
         .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
+        .route("/api/v1/messages/{message_id}/deliveries", post(deliver_message))
         .route("/api/v1/accounts/{account_id}/calls", get(search_calls).post(log_call))
         .route("/api/v1/accounts/{account_id}/calls/{call_id}", get(one_call))
 }
@@ -224,7 +225,7 @@ async fn close_message(
     Path(message_id): Path<MessageId>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    change_message(app, caller, message_id, headers, || MessageCommand::Close).await
+    change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Close)).await
 }
 
 async fn reopen_message(
@@ -233,16 +234,54 @@ async fn reopen_message(
     Path(message_id): Path<MessageId>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    change_message(app, caller, message_id, headers, || MessageCommand::Reopen).await
+    change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Reopen)).await
 }
 
-/// Closes or reopens a message of an account the caller reaches (clients and operators).
+#[derive(Debug, Deserialize)]
+struct DeliveryBody {
+    /// A contact of the message's account…
+    contact_id: Option<ContactId>,
+    /// …or someone outside the directory, by name.
+    name: Option<String>,
+}
+
+/// Operators record to whom a message was delivered.
+async fn deliver_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<DeliveryBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require_operator("record deliveries")?;
+    let to = match (body.contact_id, body.name) {
+        (Some(contact_id), None) => Recipient::Contact { contact_id },
+        (None, Some(name)) => Recipient::Other { name },
+        _ => return Err(ApiError::bad_request("Give either contact_id or name.")),
+    };
+    let contact_account = match &to {
+        Recipient::Contact { contact_id } => {
+            let contact = app.live().read().contact(*contact_id).map(|c| c.account_id);
+            Some(contact.ok_or_else(|| ApiError::not_found("contact"))?)
+        }
+        Recipient::Other { .. } => None,
+    };
+    change_message(app, caller, message_id, headers, move |message_account| {
+        if contact_account.is_some_and(|account| account != message_account) {
+            return Err(DomainError::NotFound(vigie_domain::error::Entity::Contact));
+        }
+        Ok(MessageCommand::Deliver { to: to.clone() })
+    })
+    .await
+}
+
+/// Changes a message of an account the caller reaches; `command` gets the message's account.
 async fn change_message(
     app: AppState,
     caller: Caller,
     message_id: MessageId,
     headers: HeaderMap,
-    command: impl Fn() -> MessageCommand,
+    command: impl Fn(AccountId) -> Result<MessageCommand, DomainError>,
 ) -> ApiResult<Json<Value>> {
     caller.require_writer()?;
     let headers = ChangeHeaders::from_headers(&headers)?;
@@ -250,7 +289,9 @@ async fn change_message(
         let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
             // A message of an account the caller does not reach is, to them, no message at all.
             match &state.message {
-                Some(m) if caller.reaches(m.taken.account_id) => vigie_domain::inbox::decide(state, command(), ctx),
+                Some(m) if caller.reaches(m.taken.account_id) => {
+                    vigie_domain::inbox::decide(state, command(m.taken.account_id)?, ctx)
+                }
                 _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),
             }
         })
