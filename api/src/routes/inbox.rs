@@ -1,8 +1,11 @@
-//! The inbox and the call log: filtered reads and the CSV download from the SQL read models, and the changes to messages and calls.
+//! The inbox and the call log over HTTP: filtered reads and the CSV download from the SQL read models, and the changes to messages and calls.
 //!
 //! Messages and calls are not in the live model: a change is decided against
 //! the state replayed from its own stream, and appended with the version that
-//! replay ended at, kept only for the retention period.
+//! replay ended at, kept only for the retention period (see [`stream`]).
+
+mod calls;
+mod stream;
 
 use std::collections::HashMap;
 
@@ -11,21 +14,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vigie_domain::calls::{CallKind, LogCallCommand};
 use vigie_domain::inbox::{Recipient, TakeMessageCommand};
-use vigie_domain::{
-    AccountId, Aggregate, Call, CallCommand, CallId, CommandContext, ContactId, DomainError, DomainEvent, Message,
-    MessageCommand, MessageId,
-};
-use vigie_eventstore::{AppendRequest, Direction, EventLog, ExpectedVersion, StoreError};
-use vigie_projections::call_log::CallQuery;
+use vigie_domain::{AccountId, ContactId, DomainError, Message, MessageCommand, MessageId};
 use vigie_projections::inbox::{InboxQuery, MessageStatus, Window};
-use vigie_projections::sql::{ProjectionError, retention_max_age};
+use vigie_projections::sql::ProjectionError;
 
+use self::stream::on_stream;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders};
@@ -40,8 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/messages/{message_id}/close", post(close_message))
         .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
         .route("/api/v1/messages/{message_id}/deliveries", post(deliver_message))
-        .route("/api/v1/accounts/{account_id}/calls", get(search_calls).post(log_call))
-        .route("/api/v1/accounts/{account_id}/calls/{call_id}", get(one_call))
+        .merge(calls::routes())
 }
 
 /// The most messages one page holds.
@@ -300,144 +297,4 @@ async fn change_message(
     })
     .await?;
     Ok(Json(body))
-}
-
-async fn search_calls(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(account_id): Path<AccountId>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let zone = account_zone(&app, &caller, account_id)?;
-    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
-    let query = CallQuery {
-        from: date("from")?,
-        to: date("to")?,
-        caller_id: param("caller_id").map(str::to_owned),
-        ..CallQuery::new(account_id, zone, Utc::now())
-    };
-    app.read_models().ensure_fresh(min_position(&params)?).await?;
-    let view = app.read_models().call_log().search(&query).await.map_err(projection_error)?;
-    Ok(Json(json!({"recent": view.recent, "archive": view.archive})))
-}
-
-async fn one_call(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path((account_id, call_id)): Path<(AccountId, CallId)>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let zone = account_zone(&app, &caller, account_id)?;
-    app.read_models().ensure_fresh(min_position(&params)?).await?;
-    let call = app.read_models().call_log().call(account_id, call_id, zone, Utc::now()).await;
-    match call.map_err(projection_error)? {
-        Some(call) => Ok(Json(json!(call))),
-        None => Err(ApiError::not_found("call")),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct LogCallBody {
-    call_number: String,
-    started_at: String,
-    duration_seconds: u32,
-    agent: String,
-    caller_id: Option<String>,
-    kind: CallKind,
-}
-
-async fn log_call(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(account_id): Path<AccountId>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<LogCallBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require_operator("record calls")?;
-    account_zone(&app, &caller, account_id)?;
-    let started_at: DateTime<Utc> = views::parse_instant("started_at", &body.started_at)?;
-    let headers = ChangeHeaders::from_headers(&headers)?;
-    let (status, body) = commands::once(&app, &caller, &headers, async {
-        let call_id = CallId::new_v7();
-        let (version, position) = on_stream::<Call>(&app, &caller, call_id, &headers, |state, ctx| {
-            let log = LogCallCommand {
-                call_id,
-                account_id,
-                call_number: body.call_number.clone(),
-                started_at,
-                duration_seconds: body.duration_seconds,
-                agent: body.agent.clone(),
-                caller_id: body.caller_id.clone(),
-                kind: body.kind,
-            };
-            vigie_domain::calls::decide(state, CallCommand::Log(log), ctx)
-        })
-        .await?;
-        Ok((StatusCode::CREATED, json!({"id": call_id, "version": version, "position": position})))
-    })
-    .await?;
-    Ok((status, Json(body)))
-}
-
-/// How often a change is decided again when another change to the same message landed first.
-const ATTEMPTS: usize = 3;
-
-/// Decides against the state replayed from the aggregate's stream and appends
-/// with the version it ended at, kept for the retention period; answers the
-/// stream's new version and the log position of its last event, once the read
-/// models show it.
-async fn on_stream<A: Aggregate>(
-    app: &AppState,
-    caller: &Caller,
-    id: A::Id,
-    headers: &ChangeHeaders,
-    decide: impl Fn(&A::State, &CommandContext) -> Result<Vec<A::Event>, DomainError>,
-) -> ApiResult<(u64, u64)> {
-    let stream_id = A::stream_id(id);
-    for attempt in 1..=ATTEMPTS {
-        let (state, version) = replay::<A>(app, &stream_id).await?;
-        if let Some(expected) = headers.if_match
-            && expected != version
-        {
-            return Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "stale_version",
-                format!("This was changed since version {expected}; it is now at version {version}."),
-            )
-            .with("version", version));
-        }
-        let events = decide(&state, &CommandContext::new(caller.actor(), Utc::now()))?;
-        if events.is_empty() {
-            return Ok((version, app.store().head_position().await?));
-        }
-        let new_events = commands::to_new_events(&events, caller, headers)?;
-        let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exactly(version) };
-        let max_age = retention_max_age(app.read_models().retention_days());
-        let request = AppendRequest::new(stream_id.clone(), expected, new_events).with_max_age(max_age);
-        match app.store().append(request).await {
-            Ok(outcome) => {
-                app.read_models().settle(outcome.last_position).await;
-                return Ok((outcome.stream_version, outcome.last_position));
-            }
-            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS && headers.if_match.is_none() => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again."))
-}
-
-/// The aggregate's state and version, from its stream's events.
-async fn replay<A: Aggregate>(app: &AppState, stream_id: &str) -> ApiResult<(A::State, u64)> {
-    let stored = app.store().read_stream(stream_id, 1, Direction::Forward, usize::MAX).await?;
-    let mut state = A::State::default();
-    let mut version = 0;
-    for event in &stored {
-        let data = event.data_as::<Value>().map_err(ApiError::internal)?;
-        let decoded =
-            A::Event::from_stored(&event.event_type, event.schema_version, data).map_err(ApiError::internal)?;
-        state = A::evolve(state, &decoded);
-        version = event.stream_version;
-    }
-    Ok((state, version))
 }
