@@ -309,13 +309,13 @@ impl Inbox {
             csv.write_record([
                 m.id.to_string(),
                 time(Some(m.taken_at)),
-                m.agent,
-                m.caller_name.unwrap_or_default(),
-                m.caller_number.unwrap_or_default(),
-                m.text,
+                inert(m.agent),
+                inert(m.caller_name.unwrap_or_default()),
+                inert(m.caller_number.unwrap_or_default()),
+                inert(m.text),
                 if m.urgent { "yes" } else { "no" }.to_owned(),
                 m.status.as_sql().to_owned(),
-                m.delivered_to.unwrap_or_default(),
+                inert(m.delivered_to.unwrap_or_default()),
                 time(m.delivered_at),
                 time(m.closed_at),
             ])?;
@@ -356,6 +356,13 @@ impl Inbox {
             crate::on_db!(&self.db, |pool| bind_values!(sqlx::query_as(&sql), values).fetch_all(pool).await)?;
         rows.into_iter().map(|row| row.view(zone)).collect()
     }
+}
+
+/// Text a spreadsheet will not run: a cell that starts like a formula (a
+/// caller's "name" such as `=HYPERLINK(…)`, or `+1 418…`) gets a leading `'`,
+/// as OWASP advises against CSV injection.
+fn inert(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -304,8 +304,13 @@ backend_tests! {
         assert_eq!(field("delivered_to"), "Luc Lambert, Dr. Roy");
         assert_eq!(field("delivered_at"), "2026-11-25T23:40:00-05:00");
 
+        let (_, formula) = take(&store, account, toronto(2026, 11, 25, 8, 0), "=HYPERLINK(\"http://evil\")", false).await;
+        assert!(runner.wait_for(formula, Duration::from_secs(10)).await);
+        let today = inbox.export_csv(&InboxQuery { window: Window::Today, text: Some("hyperlink".into()), ..query(account) }).await.unwrap();
+        assert!(today.contains("'=HYPERLINK"), "a spreadsheet would run the formula: {today}");
+
         let everything = inbox.export_csv(&InboxQuery { limit: 1, ..query(account) }).await.unwrap();
-        assert_eq!(csv::Reader::from_reader(everything.as_bytes()).records().count(), 2, "the page size does not limit the export");
+        assert_eq!(csv::Reader::from_reader(everything.as_bytes()).records().count(), 3, "the page size does not limit the export");
         runner.stop().await;
     }
 
