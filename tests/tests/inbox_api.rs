@@ -186,6 +186,11 @@ backend_tests! {
         assert_eq!(status, 403, "only operators log calls");
         let (status, _) = app.get(&client, &format!("{base}?from=2026-11-20&to=2026-11-01")).await;
         assert_eq!(status, 400);
+
+        // A position the log has not reached: the read waits briefly, then says when to retry.
+        let response = app.client.get(app.url(&format!("{base}?min_position=999999999"))).bearer_auth(&client).send().await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
     }
 
     async fn a_client_of_4001_gets_404_on_the_messages_and_calls_of_4000(db) {
