@@ -15,6 +15,7 @@ use vigie_projections::live::Live;
 use crate::auth::cache::SessionCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeConfig;
+use crate::read_models::ReadModels;
 use crate::routes;
 
 /// What every request handler can reach. Cheap to clone.
@@ -28,6 +29,7 @@ struct Inner {
     store: EventStore,
     db: Db,
     live: Arc<Live>,
+    read_models: ReadModels,
     throttle: LoginThrottle,
     sessions: SessionCache,
     settings: Settings,
@@ -39,6 +41,8 @@ struct Inner {
 pub struct Settings {
     pub session_lifetime: chrono::Duration,
     pub demo: bool,
+    /// How many days messages and calls are kept.
+    pub retention_days: u32,
 }
 
 impl AppState {
@@ -47,6 +51,7 @@ impl AppState {
         let store = EventStore::open(database_url, StoreOptions::default()).await?;
         let db = Db::connect(database_url, 8).await?;
         let live = Live::start(&store).await?;
+        let read_models = ReadModels::start(&store, &db, settings.retention_days);
         let decoy_hash = crate::auth::password::hash(uuid::Uuid::now_v7().to_string())
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -55,6 +60,7 @@ impl AppState {
                 store,
                 db,
                 live,
+                read_models,
                 throttle: LoginThrottle::default(),
                 sessions: SessionCache::default(),
                 settings,
@@ -73,6 +79,11 @@ impl AppState {
 
     pub fn live(&self) -> &Live {
         &self.inner.live
+    }
+
+    /// The inbox and the call log, and the runners that keep them current.
+    pub fn read_models(&self) -> &ReadModels {
+        &self.inner.read_models
     }
 
     pub fn throttle(&self) -> &LoginThrottle {
@@ -123,8 +134,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens everything, seeds what an empty database needs, and serves until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let settings =
-        Settings { session_lifetime: chrono::Duration::minutes(config.session_minutes as i64), demo: config.demo };
+    let settings = Settings {
+        session_lifetime: chrono::Duration::minutes(config.session_minutes as i64),
+        demo: config.demo,
+        retention_days: config.retention_days,
+    };
     let state = AppState::open(&config.database, settings).await?;
     crate::seed::first_start(&state, config.demo).await?;
     let listener = TcpListener::bind(config.bind).await?;

@@ -21,6 +21,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIGIE_SESSION_MINUTES", default_value_t = 12 * 60)]
     pub session_minutes: u32,
 
+    /// How many days messages and calls are kept (they hold callers' personal
+    /// data): older ones leave the views and their events are purged.
+    #[arg(long, env = "VIGIE_RETENTION_DAYS", default_value_t = vigie_domain::inbox::DEFAULT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: u32,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -1,8 +1,9 @@
-//! The `vigie` command: runs the server.
+//! The `vigie` command: runs the server, and maintains its read models.
 
 use clap::{Parser, Subcommand};
 
 use vigie_api::config::ServeConfig;
+use vigie_projections::sql::SQL_PROJECTIONS;
 
 #[derive(Debug, Parser)]
 #[command(name = "vigie", version, about = "Event-sourced on-call scheduling for answering services")]
@@ -15,6 +16,28 @@ struct Cli {
 enum Command {
     /// Start the HTTP server.
     Serve(ServeConfig),
+    /// Maintain the SQL read models (inbox, call log).
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Rebuild one SQL projection, or all of them, from the start of the log.
+    ///
+    /// A server running on the same database keeps serving the old rows
+    /// until the new ones are complete, then switches to them at once.
+    Rebuild {
+        /// The projection to rebuild; all of them when left out.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(SQL_PROJECTIONS))]
+        name: Option<String>,
+        /// The event log: `sqlite://PATH` or `postgres://USER@HOST/DATABASE`.
+        #[arg(long, env = "VIGIE_DATABASE_URL", default_value = "sqlite://vigie.db")]
+        database: String,
+        /// Events applied per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+    },
 }
 
 #[tokio::main]
@@ -24,6 +47,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => {
             vigie_api::telemetry::init(&config.log_format);
             vigie_api::app::serve(config).await
+        }
+        Command::Projections(ProjectionsCommand::Rebuild { name, database, batch_size }) => {
+            vigie_api::telemetry::init("text");
+            let outcomes = vigie_api::read_models::rebuild(&database, name.as_deref(), batch_size).await?;
+            for outcome in outcomes {
+                println!(
+                    "Rebuilt {} up to log position {}: generation {} is live (generation {} was removed).",
+                    outcome.name, outcome.position, outcome.generation, outcome.previous_generation
+                );
+            }
+            Ok(())
         }
     }
 }

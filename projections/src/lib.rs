@@ -4,6 +4,12 @@
 //!   node, kept current by a subscription to the log. It answers the roster,
 //!   coverage and dispatch questions without a database round trip.
 //! - [`db`]: the pool the SQL read models (and credentials) use.
+//! - [`sql`]: checkpointed, rebuildable SQL projections, their runner and retention.
+//! - [`inbox`] and [`call_log`]: the messages and calls read models, on SQL.
 
 pub mod db;
 pub mod live;
+
+pub mod call_log;
+pub mod inbox;
+pub mod sql;

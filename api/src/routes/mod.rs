@@ -5,6 +5,7 @@ mod changes;
 mod dispatch;
 mod export;
 mod health;
+mod inbox;
 mod schedules;
 mod session;
 pub(crate) mod views;
@@ -22,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .merge(dispatch::routes())
         .merge(admin::routes())
         .merge(export::routes())
+        .merge(inbox::routes())
 }

@@ -1,0 +1,300 @@
+//! The inbox and the call log over HTTP: filtered reads and the CSV download from the SQL read models, and the changes to messages and calls.
+//!
+//! Messages and calls are not in the live model: a change is decided against
+//! the state replayed from its own stream, and appended with the version that
+//! replay ended at, kept only for the retention period (see [`stream`]).
+
+mod calls;
+mod stream;
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::inbox::{Recipient, TakeMessageCommand};
+use vigie_domain::{AccountId, ContactId, DomainError, Message, MessageCommand, MessageId};
+use vigie_projections::inbox::{InboxQuery, MessageStatus, Window};
+use vigie_projections::sql::ProjectionError;
+
+use self::stream::on_stream;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::commands::{self, ChangeHeaders};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::reachable_account;
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/{account_id}/messages", get(list_messages).post(take_message))
+        .route("/api/v1/accounts/{account_id}/messages.csv", get(messages_csv))
+        .route("/api/v1/messages/{message_id}/close", post(close_message))
+        .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
+        .route("/api/v1/messages/{message_id}/deliveries", post(deliver_message))
+        .merge(calls::routes())
+}
+
+/// The most messages one page holds.
+const MAX_PAGE: u32 = 500;
+
+/// The account's time zone, once the caller is known to reach the account (404 otherwise).
+fn account_zone(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiResult<Tz> {
+    reachable_account(app, caller, account_id)?;
+    Ok(app.live().read().account(account_id).map_or(chrono_tz::UTC, |a| a.time_zone))
+}
+
+fn projection_error(error: ProjectionError) -> ApiError {
+    match error {
+        ProjectionError::InvalidQuery(detail) => ApiError::bad_request(format!("{}.", capitalized(&detail))),
+        other => ApiError::internal(other),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The inbox query of `?window=&from=&to=&status=&urgent=&q=&limit=&offset=`, every field checked.
+fn inbox_query(
+    params: &HashMap<String, String>,
+    account_id: AccountId,
+    zone: Tz,
+    retention_days: u32,
+) -> ApiResult<InboxQuery> {
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
+    let now = Utc::now();
+    let window = match (param("window"), date("from")?, date("to")?) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ApiError::bad_request("Give either window or from and to, not both."));
+        }
+        (Some("today"), ..) => Window::Today,
+        (Some("yesterday"), ..) => Window::Yesterday,
+        (Some("last_week"), ..) => Window::LastWeek,
+        (Some("last_month"), ..) => Window::LastMonth,
+        (Some(_), ..) => {
+            return Err(ApiError::bad_request("window is one of today, yesterday, last_week or last_month."));
+        }
+        (None, None, None) => Window::All,
+        (None, from, to) => {
+            let today = now.with_timezone(&zone).date_naive();
+            let to = to.unwrap_or(today);
+            let oldest = to - chrono::Days::new(u64::from(retention_days));
+            Window::Range { from: from.unwrap_or(oldest), to }
+        }
+    };
+    let status = match param("status") {
+        None => None,
+        Some("open") => Some(MessageStatus::Open),
+        Some("closed") => Some(MessageStatus::Closed),
+        Some(_) => return Err(ApiError::bad_request("status is open or closed.")),
+    };
+    let number = |name: &str, default: u32| match param(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u32>().map_err(|_| ApiError::bad_request(format!("{name} is a whole number."))),
+    };
+    let limit = number("limit", 50)?;
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit is between 1 and {MAX_PAGE}.")));
+    }
+    Ok(InboxQuery {
+        window,
+        status,
+        urgent: param("urgent").map(parse_bool("urgent")).transpose()?,
+        text: param("q").map(str::to_owned),
+        limit,
+        offset: number("offset", 0)?,
+        ..InboxQuery::new(account_id, zone, now)
+    })
+}
+
+fn parse_bool(name: &'static str) -> impl Fn(&str) -> ApiResult<bool> {
+    move |value| match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("{name} is true or false."))),
+    }
+}
+
+fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
+    params
+        .get("min_position")
+        .map(|v| v.parse().map_err(|_| ApiError::bad_request("min_position is a log position, a whole number.")))
+        .transpose()
+}
+
+async fn list_messages(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let page = app.read_models().inbox().query(&query).await.map_err(projection_error)?;
+    Ok(Json(json!({
+        "messages": page.messages,
+        "total": page.total,
+        "limit": query.limit,
+        "offset": query.offset,
+    })))
+}
+
+async fn messages_csv(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let zone = account_zone(&app, &caller, account_id)?;
+    let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
+    app.read_models().ensure_fresh(min_position(&params)?).await?;
+    let csv = app.read_models().inbox().export_csv(&query).await.map_err(projection_error)?;
+    let number = app.live().read().account(account_id).map(|a| a.number.clone()).unwrap_or_default();
+    let today = query.now.with_timezone(&zone).date_naive();
+    // The account number is digits and letters chosen by operators; keep the file name plain.
+    let number: String = number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let disposition = format!("attachment; filename=\"messages-{number}-{today}.csv\"");
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(ApiError::internal)?);
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct TakeMessageBody {
+    /// Defaults to now.
+    taken_at: Option<String>,
+    agent: String,
+    caller_name: Option<String>,
+    caller_number: Option<String>,
+    text: String,
+    #[serde(default)]
+    urgent: bool,
+}
+
+async fn take_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<TakeMessageBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("record messages")?;
+    account_zone(&app, &caller, account_id)?;
+    let taken_at = body.taken_at.as_deref().map(|v| views::parse_instant("taken_at", v)).transpose()?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let (status, body) = commands::once(&app, &caller, &headers, async {
+        let message_id = MessageId::new_v7();
+        let changed = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+            let take = TakeMessageCommand {
+                message_id,
+                account_id,
+                taken_at: taken_at.unwrap_or(ctx.now),
+                agent: body.agent.clone(),
+                caller_name: body.caller_name.clone(),
+                caller_number: body.caller_number.clone(),
+                text: body.text.clone(),
+                urgent: body.urgent,
+            };
+            vigie_domain::inbox::decide(state, MessageCommand::Take(take), ctx)
+        })
+        .await?;
+        Ok((StatusCode::CREATED, json!({"id": message_id, "version": changed.0, "position": changed.1})))
+    })
+    .await?;
+    Ok((status, Json(body)))
+}
+
+async fn close_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Close)).await
+}
+
+async fn reopen_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Reopen)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveryBody {
+    /// A contact of the message's account…
+    contact_id: Option<ContactId>,
+    /// …or someone outside the directory, by name.
+    name: Option<String>,
+}
+
+/// Operators record to whom a message was delivered.
+async fn deliver_message(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<MessageId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<DeliveryBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require_operator("record deliveries")?;
+    let to = match (body.contact_id, body.name) {
+        (Some(contact_id), None) => Recipient::Contact { contact_id },
+        (None, Some(name)) => Recipient::Other { name },
+        _ => return Err(ApiError::bad_request("Give either contact_id or name.")),
+    };
+    let contact_account = match &to {
+        Recipient::Contact { contact_id } => {
+            let contact = app.live().read().contact(*contact_id).map(|c| c.account_id);
+            Some(contact.ok_or_else(|| ApiError::not_found("contact"))?)
+        }
+        Recipient::Other { .. } => None,
+    };
+    change_message(app, caller, message_id, headers, move |message_account| {
+        if contact_account.is_some_and(|account| account != message_account) {
+            return Err(DomainError::NotFound(vigie_domain::error::Entity::Contact));
+        }
+        Ok(MessageCommand::Deliver { to: to.clone() })
+    })
+    .await
+}
+
+/// Changes a message of an account the caller reaches; `command` gets the message's account.
+async fn change_message(
+    app: AppState,
+    caller: Caller,
+    message_id: MessageId,
+    headers: HeaderMap,
+    command: impl Fn(AccountId) -> Result<MessageCommand, DomainError>,
+) -> ApiResult<Json<Value>> {
+    caller.require_writer()?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let (_, body) = commands::once(&app, &caller, &headers, async {
+        let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+            // A message of an account the caller does not reach is, to them, no message at all.
+            match &state.message {
+                Some(m) if caller.reaches(m.taken.account_id) => {
+                    vigie_domain::inbox::decide(state, command(m.taken.account_id)?, ctx)
+                }
+                _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),
+            }
+        })
+        .await?;
+        Ok((StatusCode::OK, json!({"version": version, "position": position})))
+    })
+    .await?;
+    Ok(Json(body))
+}

@@ -1,0 +1,51 @@
+//! Retention: messages and calls hold callers' personal data, so past the retention period they leave the log and the views.
+//!
+//! Message and call streams must be appended with
+//! `AppendRequest::with_max_age(retention_max_age(days))`: the log purges only
+//! streams that carry a max age. The views already hide anything older than
+//! the retention period; [`purge_expired`] also deletes the events and rows.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use vigie_eventstore::EventLog;
+
+use super::days::retention_cutoff;
+use super::error::ProjectionError;
+use crate::db::{Db, to_micros};
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeOutcome {
+    pub events: u64,
+    pub messages: u64,
+    pub calls: u64,
+}
+
+/// The max age to append message and call streams with, for a retention of `retention_days`.
+pub fn retention_max_age(retention_days: u32) -> Duration {
+    Duration::from_secs(u64::from(retention_days) * 24 * 60 * 60)
+}
+
+/// Purges expired events from the log (those of streams appended with a max
+/// age, see [`retention_max_age`]) and deletes messages taken and calls started
+/// more than `retention_days` before `now` from the read models, every
+/// generation included.
+pub async fn purge_expired<L: EventLog>(
+    store: &L,
+    db: &Db,
+    now: DateTime<Utc>,
+    retention_days: u32,
+) -> Result<PurgeOutcome, ProjectionError> {
+    // Events first: a rebuild running meanwhile then cannot bring the rows back.
+    let events = store.purge_expired(now).await?;
+    let cutoff = to_micros(retention_cutoff(now, retention_days));
+    let messages = delete_before(db, "DELETE FROM inbox_messages WHERE taken_at < $1", cutoff).await?;
+    let calls = delete_before(db, "DELETE FROM call_log WHERE started_at < $1", cutoff).await?;
+    Ok(PurgeOutcome { events, messages, calls })
+}
+
+async fn delete_before(db: &Db, sql: &str, cutoff: i64) -> Result<u64, ProjectionError> {
+    let done = crate::on_db!(db, |pool| sqlx::query(sql).bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}
