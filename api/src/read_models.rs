@@ -103,6 +103,11 @@ async fn purge_periodically(store: EventStore, db: Db, retention_days: u32) {
             ),
             Err(error) => tracing::warn!(%error, "could not purge expired messages and calls; will try again"),
         }
+        match crate::routes::purge_recordings(&db, retention_days).await {
+            Ok(0) => {}
+            Ok(recordings) => tracing::info!(recordings, retention_days, "purged expired call recordings"),
+            Err(error) => tracing::warn!(%error, "could not purge expired recordings; will try again"),
+        }
     }
 }
 

@@ -265,10 +265,59 @@ async fn demo_messages_and_calls(app: &AppState, by: &Caller, account: AccountId
             caller_id: Some(number.into()),
             kind: if n % 2 == 0 { CallKind::Voice } else { CallKind::Details },
         };
-        let events = calls::decide(&Default::default(), CallCommand::Log(log), &ctx)?;
+        let voice = log.kind == CallKind::Voice;
+        let mut events = calls::decide(&Default::default(), CallCommand::Log(log), &ctx)?;
+        if voice {
+            // A real, playable recording: a short tone, as WAV.
+            let audio = demo_recording(n);
+            let recording_id = vigie_domain::RecordingId::new_v7();
+            let sha256: String = sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &audio))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            crate::routes::store_audio(app.db(), recording_id, account, call_id, "audio/wav", &sha256, &audio)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let logged = events.iter().fold(calls::CallState::default(), calls::evolve);
+            let attach = calls::RecordingAttached {
+                recording_id,
+                content_type: "audio/wav".into(),
+                bytes: audio.len() as u64,
+                sha256: Some(sha256),
+            };
+            events.extend(calls::decide(&logged, CallCommand::AttachRecording(attach), &ctx)?);
+        }
         append_kept::<calls::Call>(app, by, call_id, events).await?;
     }
     Ok(())
+}
+
+/// Two seconds of a tone (its pitch varies with `n`) as a 16-bit mono WAV at 8 kHz.
+fn demo_recording(n: u32) -> Vec<u8> {
+    const RATE: u32 = 8000;
+    let samples = RATE * 2;
+    let pitch = 330.0 + 55.0 * f64::from(n % 5);
+    let mut wav = Vec::with_capacity(44 + samples as usize * 2);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes()); // format chunk size
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes()); // bytes per second
+    wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples * 2).to_le_bytes());
+    for i in 0..samples {
+        let t = f64::from(i) / f64::from(RATE);
+        // Fade in and out over 50 ms so the tone does not click.
+        let envelope = (t / 0.05).min(1.0).min((2.0 - t) / 0.05).max(0.0);
+        let sample = (envelope * 0.3 * (2.0 * std::f64::consts::PI * pitch * t).sin() * f64::from(i16::MAX)) as i16;
+        wav.extend_from_slice(&sample.to_le_bytes());
+    }
+    wav
 }
 
 async fn seed_demo(app: &AppState, by: &Caller) -> anyhow::Result<()> {

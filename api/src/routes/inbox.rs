@@ -5,6 +5,7 @@
 //! replay ended at, kept only for the retention period (see [`stream`]).
 
 mod calls;
+pub(crate) mod recordings;
 mod stream;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
         .route("/api/v1/messages/{message_id}/deliveries", post(deliver_message))
         .merge(calls::routes())
+        .merge(recordings::routes())
 }
 
 /// The most messages one page holds.

@@ -12,6 +12,9 @@ pub(crate) mod views;
 
 use axum::Router;
 
+pub use inbox::recordings::purge_recordings;
+pub(crate) use inbox::recordings::store_audio;
+
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -1,0 +1,247 @@
+//! Call recordings: operators upload the audio, clients listen with seeking (HTTP Range) or download it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use vigie_domain::calls::{Call, CallCommand, RecordingAttached};
+use vigie_domain::{AccountId, CallId, RecordingId, calls};
+use vigie_projections::db::{Db, to_micros};
+use vigie_projections::on_db;
+
+use super::stream::on_stream;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::commands::ChangeHeaders;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::reachable_account;
+
+/// The largest recording accepted.
+pub const MAX_RECORDING_BYTES: usize = 20 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/{account_id}/calls/{call_id}/recording", get(play).put(upload))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_RECORDING_BYTES))
+}
+
+/// The stored audio of a call of the account.
+async fn load(db: &Db, account_id: AccountId, call_id: CallId) -> ApiResult<Option<(String, Vec<u8>)>> {
+    let row: Option<(String, Vec<u8>)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT content_type, audio FROM recordings WHERE call_id = $1 AND account_id = $2"
+    )
+    .bind(call_id.to_string())
+    .bind(account_id.to_string())
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PlayQuery {
+    /// `?download=true` asks the browser to save the file rather than play it.
+    download: Option<bool>,
+}
+
+/// Plays or downloads a recording. A `Range: bytes=…` request gets 206 with
+/// that part, which is what lets a browser's audio player seek.
+async fn play(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((account_id, call_id)): Path<(AccountId, CallId)>,
+    Query(query): Query<PlayQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    reachable_account(&app, &caller, account_id)?;
+    let (content_type, audio) =
+        load(app.db(), account_id, call_id).await?.ok_or_else(|| ApiError::not_found("recording"))?;
+    let total = audio.len() as u64;
+    let disposition = if query.download.unwrap_or(false) { "attachment" } else { "inline" };
+    let mut response = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => (StatusCode::OK, audio).into_response(),
+        Some(range) => match byte_range(range, total) {
+            Some((first, last)) => {
+                let part = audio[first as usize..=last as usize].to_vec();
+                let mut partial = (StatusCode::PARTIAL_CONTENT, part).into_response();
+                let content_range = format!("bytes {first}-{last}/{total}");
+                partial.headers_mut().insert(header::CONTENT_RANGE, header_value(&content_range)?);
+                partial
+            }
+            None => {
+                let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                refused.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{total}"))?);
+                return Ok(refused);
+            }
+        },
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header_value(&content_type)?);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let file = format!("{disposition}; filename=\"call-{call_id}.{}\"", extension(&content_type));
+    headers.insert(header::CONTENT_DISPOSITION, header_value(&file)?);
+    Ok(response)
+}
+
+fn header_value(value: &str) -> ApiResult<HeaderValue> {
+    HeaderValue::from_str(value).map_err(ApiError::internal)
+}
+
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "audio/webm" => "webm",
+        _ => "bin",
+    }
+}
+
+/// The first and last byte of one `bytes=` range of a file of `total`
+/// bytes, or `None` when it cannot be served (416). Several ranges at once
+/// are not served; players ask for one.
+pub fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (first, last) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let length: u64 = suffix.parse().ok()?;
+            (total.saturating_sub(length), total - 1)
+        }
+        (start, "") => (start.parse().ok()?, total - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(total - 1)),
+    };
+    (first <= last && first < total).then_some((first, last))
+}
+
+/// Operators attach the audio of a Voice call, once.
+async fn upload(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((account_id, call_id)): Path<(AccountId, CallId)>,
+    headers: HeaderMap,
+    audio: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require_operator("upload recordings")?;
+    reachable_account(&app, &caller, account_id)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    if !content_type.starts_with("audio/") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_audio",
+            "Send the recording's bytes with an audio Content-Type, e.g. audio/wav.",
+        ));
+    }
+    if audio.is_empty() {
+        return Err(ApiError::bad_request("The recording is empty."));
+    }
+    let recording_id = RecordingId::new_v7();
+    let sha256: String = Sha256::digest(&audio).iter().map(|b| format!("{b:02x}")).collect();
+    let change = ChangeHeaders::from_headers(&headers)?;
+    // The event is the record; the bytes go in first so an attached recording can always be played.
+    store_audio(app.db(), recording_id, account_id, call_id, &content_type, &sha256, &audio).await?;
+    let attached = RecordingAttached {
+        recording_id,
+        content_type: content_type.clone(),
+        bytes: audio.len() as u64,
+        sha256: Some(sha256),
+    };
+    let outcome = on_stream::<Call>(&app, &caller, call_id, &change, |state, ctx| {
+        match state.call.as_ref() {
+            Some(call) if call.account_id == account_id => {}
+            _ => return Err(vigie_domain::DomainError::NotFound(vigie_domain::Entity::Call)),
+        }
+        calls::decide(state, CallCommand::AttachRecording(attached.clone()), ctx)
+    })
+    .await;
+    let (version, position) = match outcome {
+        Ok(done) => done,
+        Err(error) => {
+            // Refused (no such call, a Details call, already attached): the bytes must not linger.
+            forget_audio(app.db(), recording_id).await?;
+            return Err(error);
+        }
+    };
+    Ok((StatusCode::CREATED, Json(json!({"recording_id": recording_id, "version": version, "position": position}))))
+}
+
+pub(crate) async fn store_audio(
+    db: &Db,
+    recording_id: RecordingId,
+    account_id: AccountId,
+    call_id: CallId,
+    content_type: &str,
+    sha256: &str,
+    audio: &[u8],
+) -> ApiResult<()> {
+    on_db!(db, |pool| sqlx::query(
+        "INSERT INTO recordings (recording_id, call_id, account_id, content_type, sha256, audio, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(recording_id.to_string())
+    .bind(call_id.to_string())
+    .bind(account_id.to_string())
+    .bind(content_type)
+    .bind(sha256)
+    .bind(audio)
+    .bind(to_micros(Utc::now()))
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))
+    .map_err(|error| match error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            ApiError::new(StatusCode::CONFLICT, "recording_exists", "This call already has a recording.")
+        }
+        other => ApiError::from(other),
+    })?;
+    Ok(())
+}
+
+async fn forget_audio(db: &Db, recording_id: RecordingId) -> ApiResult<()> {
+    on_db!(db, |pool| sqlx::query("DELETE FROM recordings WHERE recording_id = $1")
+        .bind(recording_id.to_string())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// Removes recordings older than the retention period; answers how many.
+pub async fn purge_recordings(db: &Db, retention_days: u32) -> Result<u64, sqlx::Error> {
+    let cutoff = to_micros(Utc::now() - chrono::Duration::days(i64::from(retention_days)));
+    on_db!(db, |pool| sqlx::query("DELETE FROM recordings WHERE created_at < $1")
+        .bind(cutoff)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_a_player_asks_for_are_served() {
+        assert_eq!(byte_range("bytes=0-", 1000), Some((0, 999)));
+        assert_eq!(byte_range("bytes=100-199", 1000), Some((100, 199)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=900-5000", 1000), Some((900, 999)));
+    }
+
+    #[test]
+    fn ranges_outside_the_file_are_refused() {
+        assert_eq!(byte_range("bytes=1000-", 1000), None);
+        assert_eq!(byte_range("bytes=5-1", 1000), None);
+        assert_eq!(byte_range("bytes=0-1,5-9", 1000), None);
+        assert_eq!(byte_range("items=0-1", 1000), None);
+    }
+}

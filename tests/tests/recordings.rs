@@ -1,0 +1,93 @@
+//! Call recordings over HTTP: playing with seeking (Range), downloading, uploading, and who may.
+
+use serde_json::{Value, json};
+use vigie_tests::{TestApp, answer, backend_tests};
+
+const PASSWORD: &str = "vigie-demo";
+
+async fn account_of(app: &TestApp, token: &str) -> String {
+    let (_, me) = app.get(token, "/api/v1/me").await;
+    me["accounts"][0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Every call the account's log lists, recent and archive together.
+async fn calls(app: &TestApp, token: &str, account: &str) -> Vec<Value> {
+    let (status, log) = app.get(token, &format!("/api/v1/accounts/{account}/calls")).await;
+    assert_eq!(status, 200, "{log}");
+    let mut all = log["recent"].as_array().unwrap().clone();
+    all.extend(log["archive"].as_array().unwrap().iter().cloned());
+    all
+}
+
+backend_tests! {
+    async fn a_client_plays_a_recording_with_seeking_and_downloads_it(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let account = account_of(&app, &token).await;
+        let call = calls(&app, &token, &account).await.into_iter().find(|c| !c["recording_id"].is_null()).expect("a recorded demo call");
+        let bytes = call["bytes"].as_u64().unwrap();
+        let path = app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", call["id"].as_str().unwrap()));
+
+        let whole = app.client.get(&path).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(whole.status(), 200);
+        assert_eq!(whole.headers()["content-type"], "audio/wav");
+        assert_eq!(whole.headers()["accept-ranges"], "bytes");
+        let audio = whole.bytes().await.unwrap();
+        assert_eq!(audio.len() as u64, bytes);
+        assert_eq!(&audio[..4], b"RIFF", "a real WAV file");
+
+        // What a browser's player asks for when the user seeks.
+        let part = app.client.get(&path).bearer_auth(&token).header("Range", "bytes=1000-1999").send().await.unwrap();
+        assert_eq!(part.status(), 206);
+        assert_eq!(part.headers()["content-range"], format!("bytes 1000-1999/{bytes}").as_str());
+        assert_eq!(part.bytes().await.unwrap(), audio.slice(1000..2000));
+        let past_the_end = app.client.get(&path).bearer_auth(&token).header("Range", format!("bytes={bytes}-")).send().await.unwrap();
+        assert_eq!(past_the_end.status(), 416);
+
+        let download = app.client.get(format!("{path}?download=true")).bearer_auth(&token).send().await.unwrap();
+        assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+
+        // Account 4001's client learns nothing of it.
+        let other = app.login("4001-TEST", PASSWORD).await;
+        let refused = app.client.get(&path).bearer_auth(&other).send().await.unwrap();
+        assert_eq!(refused.status(), 404);
+    }
+
+    async fn operators_attach_a_recording_once_to_a_voice_call_only(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let account = account_of(&app, &client).await;
+        let log = |kind: &str| json!({"call_number": "990001", "started_at": chrono::Utc::now().to_rfc3339(), "duration_seconds": 30, "agent": "Nadia", "caller_id": "514-555-0000", "kind": kind});
+        let (status, voice) = app.post(&operator, &format!("/api/v1/accounts/{account}/calls"), log("voice")).await;
+        assert_eq!(status, 201, "{voice}");
+        let (_, details) = app.post(&operator, &format!("/api/v1/accounts/{account}/calls"), log("details")).await;
+        let upload = |token: &str, call: &Value, content_type: &str| {
+            app.client
+                .put(app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", call["id"].as_str().unwrap())))
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(vec![7u8; 4096])
+                .send()
+        };
+
+        let (status, problem) = answer(upload(&client, &voice, "audio/wav").await.unwrap()).await;
+        assert_eq!(status, 403, "a client uploaded: {problem}");
+        let (status, _) = answer(upload(&operator, &voice, "text/plain").await.unwrap()).await;
+        assert_eq!(status, 415);
+        let (status, attached) = answer(upload(&operator, &voice, "audio/wav").await.unwrap()).await;
+        assert_eq!(status, 201, "{attached}");
+        let (status, _) = answer(upload(&operator, &voice, "audio/wav").await.unwrap()).await;
+        assert_eq!(status, 409, "a second recording was accepted");
+        let (status, problem) = answer(upload(&operator, &details, "audio/wav").await.unwrap()).await;
+        assert_eq!(status, 422, "{problem}");
+
+        let listed = calls(&app, &client, &account).await.into_iter().find(|c| c["id"] == voice["id"]).unwrap();
+        assert_eq!(listed["recording_id"], attached["recording_id"]);
+        assert_eq!(listed["bytes"], 4096);
+        let played = app.client
+            .get(app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", voice["id"].as_str().unwrap())))
+            .bearer_auth(&client).send().await.unwrap();
+        assert_eq!(played.bytes().await.unwrap().to_vec(), vec![7u8; 4096]);
+    }
+}
