@@ -3,6 +3,7 @@
 mod admin;
 mod changes;
 mod dispatch;
+mod events;
 mod health;
 mod schedules;
 mod session;
@@ -20,4 +21,5 @@ pub fn router() -> Router<AppState> {
         .merge(changes::routes())
         .merge(dispatch::routes())
         .merge(admin::routes())
+        .merge(events::routes())
 }
