@@ -5,6 +5,7 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod seed;
 pub mod telemetry;

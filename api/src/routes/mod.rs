@@ -5,6 +5,7 @@ mod changes;
 mod dispatch;
 mod events;
 mod health;
+mod metrics;
 mod schedules;
 mod session;
 pub(crate) mod views;
@@ -22,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .merge(dispatch::routes())
         .merge(admin::routes())
         .merge(events::routes())
+        .merge(metrics::routes())
 }
