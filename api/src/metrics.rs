@@ -1,4 +1,4 @@
-//! Prometheus metrics: what requests, logins and appends add to, and the text a scrape reads.
+//! Prometheus metrics: what requests, logins, appends and live streams add to, and the text a scrape reads.
 //!
 //! The `metrics` facade records from anywhere with one line; the Prometheus recorder is installed
 //! once per process (tests start several servers in one process, and they share it).
@@ -18,6 +18,7 @@ const APPENDS: &str = "vigie_appends_total";
 const APPENDED_EVENTS: &str = "vigie_appended_events_total";
 const HEAD_POSITION: &str = "vigie_log_head_position";
 const APPLIED_POSITION: &str = "vigie_live_applied_position";
+const OPEN_STREAMS: &str = "vigie_event_streams_open";
 
 /// Latency buckets in seconds: most reads answer from memory in well under a millisecond, while a
 /// change waits for an fsync.
@@ -64,6 +65,7 @@ fn describe() {
     metrics::describe_counter!(LOGIN_FAILURES, "Logins refused for a wrong username or password.");
     metrics::describe_counter!(APPENDS, "Changes appended to the log by this process, by aggregate category.");
     metrics::describe_counter!(APPENDED_EVENTS, "Events appended to the log by this process, by aggregate category.");
+    metrics::describe_gauge!(OPEN_STREAMS, "Server-Sent Event streams open on this process.");
 }
 
 /// The middleware that counts and times every request by its route template (never the raw path,
@@ -104,6 +106,29 @@ pub fn login_failed() {
 pub fn appended(category: &'static str, events: usize) {
     metrics::counter!(APPENDS, "category" => category).increment(1);
     metrics::counter!(APPENDED_EVENTS, "category" => category).increment(events as u64);
+}
+
+/// Counts an open event stream for as long as it lives.
+#[derive(Debug)]
+pub struct OpenStream(());
+
+impl OpenStream {
+    pub fn new() -> Self {
+        metrics::gauge!(OPEN_STREAMS).increment(1.0);
+        OpenStream(())
+    }
+}
+
+impl Default for OpenStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!(OPEN_STREAMS).decrement(1.0);
+    }
 }
 
 /// The Prometheus text, with the log's head and this server's live model position as of now.

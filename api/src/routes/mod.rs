@@ -3,6 +3,7 @@
 mod admin;
 mod changes;
 mod dispatch;
+mod event_stream;
 mod events;
 mod health;
 mod metrics;
@@ -23,5 +24,6 @@ pub fn router() -> Router<AppState> {
         .merge(dispatch::routes())
         .merge(admin::routes())
         .merge(events::routes())
+        .merge(event_stream::routes())
         .merge(metrics::routes())
 }
