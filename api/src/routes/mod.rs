@@ -1,6 +1,7 @@
 //! The API's routes, one module per part of API.md.
 
 mod admin;
+mod admin_more;
 mod changes;
 mod dispatch;
 mod event_stream;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(changes::routes())
         .merge(dispatch::routes())
         .merge(admin::routes())
+        .merge(admin_more::routes())
         .merge(events::routes())
         .merge(event_stream::routes())
         .merge(metrics::routes())
