@@ -164,6 +164,25 @@ backend_tests! {
         }
     }
 
+    async fn a_stream_ends_within_a_minute_once_its_user_is_deactivated(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, _, _) = account_schedule_shift(&app, &token).await;
+        let mut stream = EventStream::open(&app, &token, &account, None).await;
+        stream.next(WAIT).await.expect("an opening frame");
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, users) = app.get(&operator, "/api/v1/users").await;
+        let user = users.as_array().unwrap().iter().find(|u| u["username"] == "4000-TEST").unwrap()["id"].as_str().unwrap().to_owned();
+        let (status, _) = app.post(&operator, &format!("/api/v1/users/{user}/deactivate"), json!({})).await;
+        assert_eq!(status, 200);
+        // The stream still sends keep-alives until the next check of the session, then closes.
+        let ended = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(_)) = stream.response.chunk().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream of a deactivated user is still open after a minute");
+    }
+
     async fn an_idle_stream_sends_keep_alive_comments(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("auditor", PASSWORD).await;

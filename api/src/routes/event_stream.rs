@@ -3,13 +3,14 @@
 //! The stream follows the log from a position (the live model's, or `Last-Event-ID` when a client
 //! resumes) and passes on the events of the account's schedules, contacts and the account itself.
 //! Each SSE event's id is the log position, so a browser's `EventSource` resumes where it stopped.
-//! Which account an event belongs to is read from the live model once it has applied that event,
-//! so a schedule created a moment ago is already known. Every half minute the session is checked
-//! again: a logout, a deactivation or a lost account ends the stream.
+//! It reads the log only after the live model has applied new events, so an idle stream costs no
+//! query, and the live model already knows which account each event belongs to (a schedule created
+//! a moment ago included). Every half minute the session is checked again: a logout, a
+//! deactivation or a lost account ends the stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -22,7 +23,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use vigie_domain::{AccountId, ContactId, Role, ScheduleId};
-use vigie_eventstore::{EventLog, StoredEvent, Subscription};
+use vigie_eventstore::{EventLog, StoredEvent};
 use vigie_projections::live::LiveModel;
 
 use crate::app::AppState;
@@ -35,8 +36,8 @@ use crate::routes::views;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often the stream checks that the session may still see the account.
 const RECHECK: Duration = Duration::from_secs(30);
-/// How long to wait for the live model to apply an event before classifying it anyway.
-const LIVE_WAIT: Duration = Duration::from_secs(5);
+/// How many events one read of the log takes.
+const PAGE: usize = 1000;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/accounts/{account_id}/events/stream", get(stream_changes))
@@ -83,55 +84,66 @@ struct Follower {
     app: AppState,
     caller: Caller,
     account_id: AccountId,
-    subscription: Subscription,
+    /// The position up to which the log has been looked at.
+    after: u64,
     ready: VecDeque<Event>,
-    recheck: tokio::time::Interval,
+    /// When the session was last found to still reach the account.
+    checked: Instant,
     _open: crate::metrics::OpenStream,
 }
 
 impl Follower {
     fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64) -> Self {
-        let subscription = app.store().subscribe(after);
-        let start = tokio::time::Instant::now() + RECHECK;
-        let recheck = tokio::time::interval_at(start, RECHECK);
         let open = crate::metrics::OpenStream::new();
-        Follower { app, caller, account_id, subscription, ready: VecDeque::new(), recheck, _open: open }
+        Follower { app, caller, account_id, after, ready: VecDeque::new(), checked: Instant::now(), _open: open }
     }
 
-    /// The next SSE event for the account; `None` ends the stream.
+    /// The next SSE event for the account; `None` ends the stream (the client then reconnects
+    /// with `Last-Event-ID`, so nothing is lost).
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
+            if self.checked.elapsed() >= RECHECK {
+                if !self.still_allowed().await {
+                    return None;
+                }
+                self.checked = Instant::now();
+            }
             if let Some(event) = self.ready.pop_front() {
                 return Some((Ok(event), self));
             }
-            tokio::select! {
-                batch = self.subscription.next_batch() => {
-                    let batch = batch?;
-                    self.take(&batch).await;
-                }
-                _ = self.recheck.tick() => {
-                    if !self.still_allowed().await {
-                        return None;
-                    }
-                }
+            // An idle stream costs nothing but this wait: the log is read only once the live
+            // model has applied something new.
+            let until_check = RECHECK.saturating_sub(self.checked.elapsed());
+            if self.app.live().wait_for(self.after + 1, until_check).await && !self.read().await {
+                return None;
             }
         }
     }
 
-    /// Queues the batch's events that belong to the account.
-    async fn take(&mut self, batch: &[StoredEvent]) {
-        let Some(last) = batch.last() else { return };
-        if !self.app.live().wait_for(last.position, LIVE_WAIT).await {
-            tracing::warn!(position = last.position, "the live model lags; classifying events with what it knows");
-        }
+    /// Reads what the live model has applied since `after`, and queues what belongs to the
+    /// account; false if the log could not be read.
+    async fn read(&mut self) -> bool {
+        let applied = self.app.live().position();
+        let batch = match self.app.store().read_all(self.after, PAGE).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(%error, after = self.after, "an event stream could not read the log; it ends");
+                return false;
+            }
+        };
         let live = self.app.live().read();
         let tz = live.account(self.account_id).map_or(chrono_tz::UTC, |a| a.time_zone);
-        for event in batch {
+        for event in &batch {
             if let Some(subject) = subject_of(&live, event).filter(|s| s.account_id == self.account_id) {
                 let data = change(event, subject.ids, tz);
                 self.ready.push_back(Event::default().id(event.position.to_string()).data(data.to_string()));
             }
         }
+        // A short page read everything up to what was applied, even positions no read returns
+        // (purged messages); a full page goes on from its last event.
+        let last = batch.last().map_or(0, |e| e.position);
+        self.after = if batch.len() < PAGE { last.max(applied).max(self.after) } else { last };
+        true
     }
 
     /// Whether the session still exists, its user is active and still reaches the account.
