@@ -74,6 +74,9 @@ backend_tests! {
         assert_eq!(status, 409, "{problem}");
         assert!(problem["detail"].as_str().unwrap().starts_with("This shift overlaps shift"), "{problem}");
 
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({}))).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (400, "Give at least one of start, end, rank, name or role to change."));
+
         // Clients may not edit shifts at all.
         let client = app.login("4000-TEST", PASSWORD).await;
         let (status, problem) = send(&app, Method::PATCH, &client, &path, Some(json!({"name": "Mine"}))).await;

@@ -154,6 +154,13 @@ struct ShiftEdit {
     role: Option<String>,
 }
 
+impl ShiftEdit {
+    fn changes_nothing(&self) -> bool {
+        let ShiftEdit { start, end, rank, name, role } = self;
+        start.is_none() && end.is_none() && rank.is_none() && name.is_none() && role.is_none()
+    }
+}
+
 async fn edit_shift(
     State(app): State<AppState>,
     caller: Caller,
@@ -161,6 +168,10 @@ async fn edit_shift(
     headers: HeaderMap,
     JsonBody(body): JsonBody<ShiftEdit>,
 ) -> Answer {
+    caller.require_operator("edit shifts")?;
+    if body.changes_nothing() {
+        return Err(ApiError::bad_request("Give at least one of start, end, rank, name or role to change."));
+    }
     let start = body.start.as_deref().map(|v| views::parse_instant("start", v)).transpose()?;
     let end = body.end.as_deref().map(|v| views::parse_instant("end", v)).transpose()?;
     schedule_change(&app, &caller, schedule_id, &headers, "edit shifts", || {
