@@ -31,6 +31,7 @@ impl EventStream {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
+        assert_eq!(response.headers()["x-accel-buffering"], "no", "a proxy would hold events back");
         EventStream { response, buffer: String::new() }
     }
 

@@ -12,12 +12,12 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use axum::{Router, http::StatusCode};
 use chrono::Utc;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
@@ -33,7 +33,7 @@ use crate::routes::schedules::reachable_account;
 use crate::routes::views;
 
 /// How often an idle stream sends a comment, so that proxies keep the connection open.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often the stream checks that the session may still see the account.
 const RECHECK: Duration = Duration::from_secs(30);
 /// How many events one read of the log takes.
@@ -55,7 +55,7 @@ async fn stream_changes(
     Path(account_id): Path<AccountId>,
     headers: HeaderMap,
     query: Result<Query<StreamQuery>, QueryRejection>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<([(HeaderName, HeaderValue); 1], Sse<impl Stream<Item = Result<Event, Infallible>>>)> {
     reachable_account(&app, &caller, account_id)?;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let after = match last_event_id(&headers)?.or(query.after) {
@@ -67,16 +67,16 @@ async fn stream_changes(
         .retry(Duration::from_secs(3));
     let follower = Follower::new(app, caller, account_id, after);
     let events = stream::once(async { Ok(opening) }).chain(stream::unfold(follower, Follower::next));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    // Reverse proxies such as nginx would otherwise hold events back to fill their buffers.
+    let unbuffered = [(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))];
+    Ok((unbuffered, Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
 }
 
 /// The position a reconnecting client last received, from `Last-Event-ID`.
 fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     let Some(value) = headers.get("last-event-id") else { return Ok(None) };
     let position = value.to_str().ok().and_then(|v| v.trim().parse().ok());
-    position.map(Some).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", "Last-Event-ID is a log position, e.g. 1234.")
-    })
+    position.map(Some).ok_or_else(|| ApiError::bad_request("Last-Event-ID is a log position, e.g. 1234."))
 }
 
 /// One client's stream: the log from a position, filtered to one account.
