@@ -99,6 +99,7 @@ where
         let expected = if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exactly(version) };
         match app.store().append(AppendRequest::new(A::stream_id(id), expected, new_events)).await {
             Ok(outcome) => {
+                crate::metrics::appended(A::CATEGORY, events.len());
                 app.live().wait_for(outcome.last_position, Duration::from_secs(5)).await;
                 return Ok(Changed { version: outcome.stream_version, position: outcome.last_position });
             }

@@ -1,11 +1,15 @@
 //! The API's routes, one module per part of API.md.
 
 mod admin;
+mod admin_more;
 mod changes;
 mod dispatch;
+mod event_stream;
+mod events;
 mod export;
 mod health;
 mod inbox;
+mod metrics;
 mod schedules;
 mod session;
 pub(crate) mod views;
@@ -27,4 +31,8 @@ pub fn router() -> Router<AppState> {
         .merge(admin::routes())
         .merge(export::routes())
         .merge(inbox::routes())
+        .merge(admin_more::routes())
+        .merge(events::routes())
+        .merge(event_stream::routes())
+        .merge(metrics::routes())
 }

@@ -63,6 +63,7 @@ async fn login(
         password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
     let (Some(user), Some(_), true) = (user, stored, verified) else {
         app.throttle().record_failure(&keys);
+        crate::metrics::login_failed();
         return Err(bad_credentials());
     };
     app.throttle().record_success(&keys[0]);

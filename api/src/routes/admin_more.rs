@@ -1,0 +1,338 @@
+//! Operators' administration beyond creation: edit and remove future shifts, rename, delete and copy
+//! schedules, maintain contacts, rename accounts, and change or deactivate users.
+//!
+//! Corrections of ended shifts need no route of their own: the change routes of `changes.rs` take a
+//! `"reason"`, and the domain lets operators (never clients) change an ended shift only with one.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, patch, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::contact::ContactDetails;
+use vigie_domain::schedule::{CopyScheduleCommand, DeleteScheduleCommand, EditShiftCommand, RemoveShiftCommand};
+use vigie_domain::schedule::{RenameScheduleCommand, ScheduleCommand};
+use vigie_domain::{
+    Account, AccountCommand, AccountId, Contact, ContactCommand, ContactId, Schedule, ScheduleId, ShiftId, User,
+    UserCommand, UserId, account, contact, schedule, user,
+};
+
+use crate::app::AppState;
+use crate::auth::{Caller, store};
+use crate::commands::{self, ChangeHeaders, Changed};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::{reachable_account, reachable_schedule};
+use crate::routes::views::{self, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/schedules/{schedule_id}", patch(rename_schedule).delete(delete_schedule))
+        .route("/api/v1/schedules/{schedule_id}/copy", post(copy_schedule))
+        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}", patch(edit_shift).delete(remove_shift))
+        .route("/api/v1/contacts/{contact_id}", put(update_contact))
+        .route("/api/v1/contacts/{contact_id}/deactivate", post(deactivate_contact))
+        .route("/api/v1/contacts/{contact_id}/reactivate", post(reactivate_contact))
+        .route("/api/v1/accounts/{account_id}", patch(rename_account))
+        .route("/api/v1/users", get(list_users))
+        .route("/api/v1/users/{user_id}/accounts", put(change_accounts))
+        .route("/api/v1/users/{user_id}/deactivate", post(deactivate_user))
+}
+
+type Answer = ApiResult<(StatusCode, Json<Value>)>;
+
+/// Runs a change once per `Idempotency-Key` and answers `{"version", "position"}` plus `extra`.
+async fn answer(
+    app: &AppState,
+    caller: &Caller,
+    headers: &ChangeHeaders,
+    status: StatusCode,
+    extra: Value,
+    change: impl Future<Output = ApiResult<Changed>>,
+) -> Answer {
+    let (status, body) = commands::once(app, caller, headers, async {
+        let changed = change.await?;
+        let mut body = json!({"version": changed.version, "position": changed.position});
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+            body.extend(extra);
+        }
+        Ok((status, body))
+    })
+    .await?;
+    Ok((status, Json(body)))
+}
+
+/// Runs one schedule command for an operator on a schedule the caller reaches.
+async fn schedule_change(
+    app: &AppState,
+    caller: &Caller,
+    schedule_id: ScheduleId,
+    headers: &HeaderMap,
+    action: &str,
+    command: impl Fn() -> ScheduleCommand,
+) -> Answer {
+    caller.require_operator(action)?;
+    reachable_schedule(app, caller, schedule_id)?;
+    let headers = ChangeHeaders::from_headers(headers)?;
+    let change = commands::execute::<Schedule>(app, caller, schedule_id, &headers, None, |state, ctx| {
+        schedule::decide(state, command(), ctx)
+    });
+    answer(app, caller, &headers, StatusCode::OK, json!({}), change).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    name: String,
+}
+
+async fn rename_schedule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NameBody>,
+) -> Answer {
+    schedule_change(&app, &caller, schedule_id, &headers, "rename schedules", || {
+        RenameScheduleCommand { name: body.name.clone() }.into()
+    })
+    .await
+}
+
+/// Deleting keeps the schedule's history (auditors still read it in the global feed); the
+/// schedule leaves every listing and answers 404 from then on.
+async fn delete_schedule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
+) -> Answer {
+    schedule_change(&app, &caller, schedule_id, &headers, "delete schedules", || DeleteScheduleCommand.into()).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyBody {
+    name: String,
+    #[serde(default)]
+    with_assignments: bool,
+}
+
+/// A new schedule of the same account with the source's shifts and series, and with
+/// `with_assignments` its base contacts and overrides too. Answers 201 with the new id.
+async fn copy_schedule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(source_id): Path<ScheduleId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CopyBody>,
+) -> Answer {
+    caller.require_operator("copy schedules")?;
+    let source = reachable_schedule(&app, &caller, source_id)?;
+    let new_id = ScheduleId::new_v7();
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let change = commands::execute::<Schedule>(&app, &caller, new_id, &headers, None, |state, ctx| {
+        let command = CopyScheduleCommand {
+            schedule_id: new_id,
+            name: body.name.clone(),
+            source: source.clone(),
+            with_assignments: body.with_assignments,
+        };
+        schedule::decide(state, command.into(), ctx)
+    });
+    answer(&app, &caller, &headers, StatusCode::CREATED, json!({"id": new_id}), change).await
+}
+
+/// The fields of a shift to change; an absent field keeps its value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShiftEdit {
+    start: Option<String>,
+    end: Option<String>,
+    rank: Option<u32>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+impl ShiftEdit {
+    fn changes_nothing(&self) -> bool {
+        let ShiftEdit { start, end, rank, name, role } = self;
+        start.is_none() && end.is_none() && rank.is_none() && name.is_none() && role.is_none()
+    }
+}
+
+async fn edit_shift(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ShiftEdit>,
+) -> Answer {
+    caller.require_operator("edit shifts")?;
+    if body.changes_nothing() {
+        return Err(ApiError::bad_request("Give at least one of start, end, rank, name or role to change."));
+    }
+    let start = body.start.as_deref().map(|v| views::parse_instant("start", v)).transpose()?;
+    let end = body.end.as_deref().map(|v| views::parse_instant("end", v)).transpose()?;
+    schedule_change(&app, &caller, schedule_id, &headers, "edit shifts", || {
+        EditShiftCommand { shift_id, start, end, rank: body.rank, name: body.name.clone(), role: body.role.clone() }
+            .into()
+    })
+    .await
+}
+
+async fn remove_shift(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
+    headers: HeaderMap,
+) -> Answer {
+    schedule_change(&app, &caller, schedule_id, &headers, "remove shifts", || RemoveShiftCommand { shift_id }.into())
+        .await
+}
+
+/// Runs one contact command for an operator on a contact of an account the caller reaches.
+async fn contact_change(
+    app: &AppState,
+    caller: &Caller,
+    contact_id: ContactId,
+    headers: &HeaderMap,
+    command: impl Fn() -> ContactCommand,
+) -> Answer {
+    caller.require_operator("maintain the directory")?;
+    let account_id = app.live().read().contact(contact_id).map(|c| c.account_id);
+    match account_id {
+        Some(account_id) if caller.reaches(account_id) => {}
+        _ => return Err(ApiError::not_found("contact")),
+    }
+    let headers = ChangeHeaders::from_headers(headers)?;
+    let change = commands::execute::<Contact>(app, caller, contact_id, &headers, None, |state, ctx| {
+        contact::decide(state, command(), ctx)
+    });
+    answer(app, caller, &headers, StatusCode::OK, json!({}), change).await
+}
+
+/// Replaces a contact's details with the ones given, in full (as `POST …/contacts` takes them).
+async fn update_contact(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(contact_id): Path<ContactId>,
+    headers: HeaderMap,
+    JsonBody(details): JsonBody<ContactDetails>,
+) -> Answer {
+    contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Update { details: details.clone() }).await
+}
+
+async fn deactivate_contact(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(contact_id): Path<ContactId>,
+    headers: HeaderMap,
+) -> Answer {
+    contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Deactivate).await
+}
+
+async fn reactivate_contact(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(contact_id): Path<ContactId>,
+    headers: HeaderMap,
+) -> Answer {
+    contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Reactivate).await
+}
+
+async fn rename_account(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<AccountId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NameBody>,
+) -> Answer {
+    caller.require_operator("rename accounts")?;
+    reachable_account(&app, &caller, account_id)?;
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let change = commands::execute::<Account>(&app, &caller, account_id, &headers, None, |state, ctx| {
+        account::decide(state, AccountCommand::Rename(account::RenameAccountCommand { name: body.name.clone() }), ctx)
+    });
+    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+}
+
+/// Every user, by username, so that operators can find whom to change.
+async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require_operator("list users")?;
+    let live = app.live().read();
+    let mut users: Vec<Value> = live
+        .users
+        .iter()
+        .filter_map(|(_, state)| state.user.as_ref())
+        .map(|u| {
+            json!({"id": u.id, "username": u.username, "role": u.role.as_str(), "account_ids": u.account_ids, "active": u.active})
+        })
+        .collect();
+    users.sort_by(|a, b| a["username"].as_str().cmp(&b["username"].as_str()));
+    Ok(Json(Value::Array(users)))
+}
+
+/// The user, if it exists (404 otherwise).
+fn known_user(app: &AppState, user_id: UserId) -> ApiResult<()> {
+    if app.live().read().users.get(user_id).is_some_and(|u| u.user.is_some()) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("user"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountsBody {
+    account_ids: Vec<AccountId>,
+}
+
+/// Sets the accounts a user reaches, in full; their open sessions see the change at once.
+async fn change_accounts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<UserId>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AccountsBody>,
+) -> Answer {
+    caller.require_operator("change a user's accounts")?;
+    known_user(&app, user_id)?;
+    for account in &body.account_ids {
+        reachable_account(&app, &caller, *account)?;
+    }
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let change = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
+        user::decide(state, UserCommand::ChangeAccounts { account_ids: body.account_ids.clone() }, ctx)
+    });
+    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+}
+
+/// Deactivates a user and ends every session they have. An operator cannot deactivate themself,
+/// so the service team always keeps someone who can log in.
+async fn deactivate_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<UserId>,
+    headers: HeaderMap,
+) -> Answer {
+    caller.require_operator("deactivate users")?;
+    known_user(&app, user_id)?;
+    if user_id == caller.user_id {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot_deactivate_yourself",
+            "You cannot deactivate yourself; ask another operator.",
+        ));
+    }
+    let headers = ChangeHeaders::from_headers(&headers)?;
+    let change = async {
+        let changed = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
+            user::decide(state, UserCommand::Deactivate, ctx)
+        })
+        .await?;
+        store::delete_sessions_of(app.db(), user_id).await?;
+        Ok(changed)
+    };
+    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+}

@@ -1,0 +1,44 @@
+//! The global event feed for auditors and operators: every event of the log, in position order.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigie_domain::Role;
+use vigie_eventstore::EventLog;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::schedules::history_entry;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/events", get(feed))
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    /// A log position: the page starts with the event after it.
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `{"events": [...], "next_after": N|null}`: a page of the whole log, oldest first. Instants are
+/// in UTC, since the log spans every account and time zone. `next_after` is the position to ask
+/// after for the next page, or null on the last page for now.
+async fn feed(
+    State(app): State<AppState>,
+    caller: Caller,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    // Clients see only their own accounts, and dispatch needs only who is on call now.
+    caller.require_role(&[Role::Auditor, Role::Operator], "read the whole event log")?;
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
+    let next_after = (events.len() == limit).then(|| events.last().map(|e| e.position)).flatten();
+    let events: Vec<Value> = events.iter().map(|e| history_entry(e, chrono_tz::UTC)).collect();
+    Ok(Json(json!({"events": events, "next_after": next_after})))
+}

@@ -1,0 +1,272 @@
+//! Operators' administration over real HTTP, on the demo: shifts, schedules, the directory, accounts, users and corrections.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use vigie_tests::{TestApp, backend_tests};
+
+const PASSWORD: &str = "vigie-demo";
+
+/// Sends any request and answers the status and JSON body; a refusal must be problem+json.
+async fn send(app: &TestApp, method: Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    if !response.status().is_success() {
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+    }
+    vigie_tests::answer(response).await
+}
+
+/// Demo account 4000's id, its schedule's id, and its contacts by name.
+async fn genesis(app: &TestApp, token: &str) -> (String, String, Value) {
+    let (_, me) = app.get(token, "/api/v1/me").await;
+    let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, schedules) = app.get(token, &format!("/api/v1/accounts/{account}/schedules")).await;
+    let schedule = schedules[0]["id"].as_str().unwrap().to_owned();
+    let (_, contacts) = app.get(token, &format!("/api/v1/accounts/{account}/contacts")).await;
+    (account, schedule, contacts)
+}
+
+fn contact_id(contacts: &Value, name: &str) -> String {
+    contacts.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// The schedule's shifts overlapping `[now + from_days, now + to_days)`.
+async fn shifts(app: &TestApp, token: &str, schedule: &str, from_days: i64, to_days: i64) -> Vec<Value> {
+    let at = |days| (chrono::Utc::now() + chrono::Duration::days(days)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let path = format!("/api/v1/schedules/{schedule}/shifts?from={}&to={}", at(from_days), at(to_days));
+    let (status, body) = app.get(token, &path).await;
+    assert_eq!(status, 200, "{body}");
+    body["shifts"].as_array().unwrap().clone()
+}
+
+fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
+}
+
+backend_tests! {
+    async fn an_operator_edits_and_removes_future_shifts_but_not_started_ones(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, schedule, _) = genesis(&app, &operator).await;
+        let future = shifts(&app, &operator, &schedule, 60, 90).await;
+        let shift = future.iter().find(|s| s["rank"] == 1).unwrap();
+        let path = format!("/api/v1/schedules/{schedule}/shifts/{}", shift["id"].as_str().unwrap());
+
+        // Shorten it by an hour and rename it.
+        let end = instant(&shift["end"]) - chrono::Duration::hours(1);
+        let (status, edited) = send(&app, Method::PATCH, &operator, &path, Some(json!({"end": end.to_rfc3339(), "name": "Relève"}))).await;
+        assert_eq!(status, 200, "{edited}");
+        assert!(edited["version"].as_u64().is_some() && edited["position"].as_u64().is_some());
+        let listed = shifts(&app, &operator, &schedule, 60, 90).await;
+        let listed = listed.iter().find(|s| s["id"] == shift["id"]).unwrap();
+        assert_eq!(listed["name"], "Relève");
+        assert_eq!(instant(&listed["end"]), end);
+        assert_eq!(listed["start"], shift["start"]);
+
+        // Moving it into rank 0's lane overlaps the rank-0 shift of the same week.
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 0}))).await;
+        assert_eq!(status, 409, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().starts_with("This shift overlaps shift"), "{problem}");
+
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({}))).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (400, "Give at least one of start, end, rank, name or role to change."));
+
+        // Clients may not edit shifts at all.
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (status, problem) = send(&app, Method::PATCH, &client, &path, Some(json!({"name": "Mine"}))).await;
+        assert_eq!(status, 403, "{problem}");
+
+        // The shift on call now has started: it can be neither edited nor removed.
+        let current = shifts(&app, &operator, &schedule, 0, 1).await;
+        let current = current.iter().find(|s| instant(&s["start"]) < chrono::Utc::now()).unwrap();
+        let started = format!("/api/v1/schedules/{schedule}/shifts/{}", current["id"].as_str().unwrap());
+        let (status, problem) = send(&app, Method::PATCH, &operator, &started, Some(json!({"name": "Trop tard"}))).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "You cannot edit or remove a shift that has started or ended."));
+        let (status, problem) = send(&app, Method::DELETE, &operator, &started, None).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "You cannot edit or remove a shift that has started or ended."));
+
+        // Removing the future one takes it off the schedule; removing it again finds nothing.
+        let (status, removed) = send(&app, Method::DELETE, &operator, &path, None).await;
+        assert_eq!(status, 200, "{removed}");
+        assert!(shifts(&app, &operator, &schedule, 60, 90).await.iter().all(|s| s["id"] != shift["id"]));
+        let (status, problem) = send(&app, Method::DELETE, &operator, &path, None).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (404, "This shift does not exist."));
+    }
+
+    async fn an_operator_renames_copies_and_deletes_schedules(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (account, schedule, _) = genesis(&app, &operator).await;
+        let (status, _) = send(&app, Method::PATCH, &operator, &format!("/api/v1/schedules/{schedule}"), Some(json!({"name": "01 Horaire principal"}))).await;
+        assert_eq!(status, 200);
+        let (status, problem) = send(&app, Method::PATCH, &operator, &format!("/api/v1/schedules/{schedule}"), Some(json!({"name": "  "}))).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "The schedule name cannot be empty."));
+
+        // A copy with assignments keeps who is on call; one without keeps only the shifts.
+        let copy = |name: &str, with_assignments: bool| json!({"name": name, "with_assignments": with_assignments});
+        let (status, full) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/copy"), copy("Été", true)).await;
+        assert_eq!(status, 201, "{full}");
+        let (status, bare) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/copy"), copy("Vide", false)).await;
+        assert_eq!(status, 201, "{bare}");
+        let original = shifts(&app, &operator, &schedule, 7, 60).await;
+        let full_shifts = shifts(&app, &operator, full["id"].as_str().unwrap(), 7, 60).await;
+        let bare_shifts = shifts(&app, &operator, bare["id"].as_str().unwrap(), 7, 60).await;
+        assert_eq!(original.len(), full_shifts.len());
+        assert_eq!(original.len(), bare_shifts.len());
+        let names = |list: &[Value]| list.iter().map(|s| s["assignee"]["name"].clone()).collect::<Vec<_>>();
+        assert_eq!(names(&original), names(&full_shifts));
+        assert!(names(&original).iter().any(Value::is_string));
+        assert!(bare_shifts.iter().all(|s| s["assignee"].is_null()));
+        assert!(full_shifts.iter().zip(&original).all(|(copy, source)| copy["start"] == source["start"] && copy["id"] != source["id"]));
+
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let listed: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert_eq!(listed, vec!["01 Horaire principal", "Vide", "Été"]);
+
+        // Deleting one takes it out of every view; its history stays in the log.
+        let bare_id = bare["id"].as_str().unwrap();
+        let (status, _) = send(&app, Method::DELETE, &operator, &format!("/api/v1/schedules/{bare_id}"), None).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get(&operator, &format!("/api/v1/schedules/{bare_id}/shifts")).await;
+        assert_eq!(status, 404);
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        assert_eq!(listed.as_array().unwrap().len(), 2);
+        let auditor = app.login("auditor", PASSWORD).await;
+        let (_, feed) = app.get(&auditor, &format!("/api/v1/events?after={}", full["position"])).await;
+        assert!(feed["events"].as_array().unwrap().iter().any(|e| e["type"] == "ScheduleDeleted" && e["stream_id"] == format!("schedule-{bare_id}")));
+
+        // Clients copy nothing, and a client of another account learns nothing.
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (status, _) = app.post(&client, &format!("/api/v1/schedules/{schedule}/copy"), copy("Moi", false)).await;
+        assert_eq!(status, 403);
+    }
+
+    async fn an_operator_maintains_the_directory(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (account, schedule, contacts) = genesis(&app, &operator).await;
+        let luc = contact_id(&contacts, "Luc Lambert");
+        let details = json!({"name": "Luc Lambert", "phones": ["438-555-0167"], "sms": null, "email": "luc@example.com", "notes": "Prefers SMS"});
+        let (status, updated) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{luc}"), Some(details)).await;
+        assert_eq!(status, 200, "{updated}");
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let listed = listed.as_array().unwrap().iter().find(|c| c["id"] == luc.as_str()).unwrap().clone();
+        assert_eq!((listed["phones"].clone(), listed["email"].clone(), listed["notes"].clone()), (json!(["438-555-0167"]), json!("luc@example.com"), json!("Prefers SMS")));
+
+        let four_phones = json!({"name": "Luc Lambert", "phones": ["1", "2", "3", "4"]});
+        let (status, problem) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{luc}"), Some(four_phones)).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "A contact has at most three phone numbers."));
+
+        // A deactivated contact stays listed, flagged, and cannot be newly assigned.
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{luc}/deactivate"), json!({})).await;
+        assert_eq!(status, 200);
+        let (status, problem) = app.post(&operator, &format!("/api/v1/contacts/{luc}/deactivate"), json!({})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "This contact is already deactivated."));
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        assert_eq!(listed.as_array().unwrap().iter().find(|c| c["id"] == luc.as_str()).unwrap()["active"], false);
+        let future = shifts(&app, &operator, &schedule, 30, 60).await;
+        let assign = format!("/api/v1/schedules/{schedule}/shifts/{}/assign", future[0]["id"].as_str().unwrap());
+        let (status, problem) = app.post(&operator, &assign, json!({"contact_id": luc})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "This contact is deactivated and cannot be assigned."));
+
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{luc}/reactivate"), json!({})).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.post(&operator, &assign, json!({"contact_id": luc})).await;
+        assert_eq!(status, 200);
+
+        // Only operators maintain the directory; an unknown contact is 404.
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (status, _) = app.post(&client, &format!("/api/v1/contacts/{luc}/deactivate"), json!({})).await;
+        assert_eq!(status, 403);
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{}/deactivate", uuid::Uuid::now_v7()), json!({})).await;
+        assert_eq!(status, 404);
+    }
+
+    async fn an_operator_renames_accounts_and_changes_and_deactivates_users(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (genesis_id, schedule, _) = genesis(&app, &operator).await;
+        let (status, _) = send(&app, Method::PATCH, &operator, &format!("/api/v1/accounts/{genesis_id}"), Some(json!({"name": "Genesis Chauffage"}))).await;
+        assert_eq!(status, 200);
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (_, me) = app.get(&client, "/api/v1/me").await;
+        assert_eq!(me["accounts"][0]["name"], "Genesis Chauffage");
+
+        // Give 4001-TEST account 4000 too: their session reaches it at once, and loses it again.
+        let (status, users) = app.get(&operator, "/api/v1/users").await;
+        assert_eq!(status, 200);
+        let clinique_user = users.as_array().unwrap().iter().find(|u| u["username"] == "4001-TEST").unwrap().clone();
+        let clinique_account = clinique_user["account_ids"][0].clone();
+        let accounts_path = format!("/api/v1/users/{}/accounts", clinique_user["id"].as_str().unwrap());
+        let clinique = app.login("4001-TEST", PASSWORD).await;
+        let (status, _) = app.get(&clinique, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        assert_eq!(status, 404);
+        let (status, _) = send(&app, Method::PUT, &operator, &accounts_path, Some(json!({"account_ids": [genesis_id, clinique_account]}))).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get(&clinique, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        assert_eq!(status, 200);
+        let (status, _) = send(&app, Method::PUT, &operator, &accounts_path, Some(json!({"account_ids": [clinique_account]}))).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get(&clinique, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        assert_eq!(status, 404);
+        let (status, problem) = send(&app, Method::PUT, &operator, &accounts_path, Some(json!({"account_ids": []}))).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "A client user reaches at least one account."));
+
+        // Deactivating ends the user's sessions and logins.
+        let deactivate = format!("/api/v1/users/{}/deactivate", clinique_user["id"].as_str().unwrap());
+        let (status, _) = app.post(&operator, &deactivate, json!({})).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get(&clinique, "/api/v1/me").await;
+        assert_eq!(status, 401);
+        let refused = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "4001-TEST", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        let (status, problem) = app.post(&operator, &deactivate, json!({})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "This user is deactivated."));
+        let (_, users) = app.get(&operator, "/api/v1/users").await;
+        assert_eq!(users.as_array().unwrap().iter().find(|u| u["username"] == "4001-TEST").unwrap()["active"], false);
+
+        // An operator cannot lock themself out, and clients change no one.
+        let me = users.as_array().unwrap().iter().find(|u| u["username"] == "operator").unwrap();
+        let (status, problem) = app.post(&operator, &format!("/api/v1/users/{}/deactivate", me["id"].as_str().unwrap()), json!({})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "You cannot deactivate yourself; ask another operator."));
+        let (status, _) = app.get(&client, "/api/v1/users").await;
+        assert_eq!(status, 403);
+        let (status, _) = app.post(&client, &deactivate, json!({})).await;
+        assert_eq!(status, 403);
+    }
+
+    async fn an_ended_shift_is_corrected_only_by_an_operator_with_a_reason(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, schedule, contacts) = genesis(&app, &operator).await;
+        let ended = shifts(&app, &operator, &schedule, -30, -15).await;
+        let shift = ended.iter().find(|s| s["rank"] == 0 && instant(&s["end"]) < chrono::Utc::now()).unwrap();
+        let assign = format!("/api/v1/schedules/{schedule}/shifts/{}/assign", shift["id"].as_str().unwrap());
+        let marie = contact_id(&contacts, "Marie Côté");
+
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (status, problem) = app.post(&client, &assign, json!({"contact_id": marie, "reason": "I was there"})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (403, "Clients cannot change a shift that has ended."));
+
+        let (status, problem) = app.post(&operator, &assign, json!({"contact_id": marie})).await;
+        assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "A written reason is required to correct a shift that has ended."));
+        let (status, problem) = app.post(&operator, &assign, json!({"contact_id": marie, "reason": "   "})).await;
+        assert_eq!(status, 422, "a blank reason is no reason: {problem}");
+
+        let reason = "Marie covered the whole week; the portal was not updated (ticket 4512).";
+        let (status, corrected) = app.post(&operator, &assign, json!({"contact_id": marie, "reason": reason})).await;
+        assert_eq!(status, 200, "{corrected}");
+        let (_, history) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let last = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["type"].as_str(), last["reason"].as_str(), last["actor"]["username"].as_str()), (Some("ShiftAssigned"), Some(reason), Some("operator")));
+        assert_eq!(last["position"], corrected["position"]);
+        let listed = shifts(&app, &operator, &schedule, -30, -15).await;
+        assert_eq!(listed.iter().find(|s| s["id"] == shift["id"]).unwrap()["assignee"]["name"], "Marie Côté");
+    }
+}
