@@ -39,6 +39,19 @@ pub struct ChangeHeaders {
 }
 
 impl ChangeHeaders {
+    /// Refuses (412) a change whose `If-Match` names another version than the aggregate's.
+    pub fn check_if_match(&self, version: u64) -> ApiResult<()> {
+        match self.if_match {
+            Some(expected) if expected != version => Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                format!("This was changed since version {expected}; it is now at version {version}."),
+            )
+            .with("version", version)),
+            _ => Ok(()),
+        }
+    }
+
     pub fn from_headers(headers: &HeaderMap) -> ApiResult<Self> {
         let if_match = match headers.get("if-match").map(|v| v.to_str()) {
             None => None,
@@ -77,16 +90,7 @@ where
 {
     for attempt in 1..=ATTEMPTS {
         let (state, version) = A::of(&app.live().read()).for_command(id);
-        if let Some(expected) = headers.if_match
-            && expected != version
-        {
-            return Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "stale_version",
-                format!("This was changed since version {expected}; it is now at version {version}."),
-            )
-            .with("version", version));
-        }
+        headers.check_if_match(version)?;
         let mut ctx = CommandContext::new(caller.actor(), Utc::now());
         if let Some(reason) = &reason {
             ctx = ctx.with_reason(reason.clone());

@@ -29,16 +29,7 @@ pub(super) async fn on_stream<A: Aggregate>(
     let stream_id = A::stream_id(id);
     for attempt in 1..=ATTEMPTS {
         let (state, version) = replay::<A>(app, &stream_id).await?;
-        if let Some(expected) = headers.if_match
-            && expected != version
-        {
-            return Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "stale_version",
-                format!("This was changed since version {expected}; it is now at version {version}."),
-            )
-            .with("version", version));
-        }
+        headers.check_if_match(version)?;
         let events = decide(&state, &CommandContext::new(caller.actor(), Utc::now()))?;
         if events.is_empty() {
             return Ok((version, app.store().head_position().await?));
