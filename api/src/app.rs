@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::router())
         .with_state(state)
+        .layer(axum::middleware::map_response(crate::error::as_problem))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -127,3 +127,41 @@ impl IntoResponse for ApiError {
 
 /// The result of a route.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Turns the plain-text refusals axum answers by itself (a malformed id in
+/// the path, an unknown route, a wrong method, a body too large) into
+/// problem+json like every other error, keeping their status and message.
+pub async fn as_problem(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" if status == StatusCode::NOT_FOUND => "There is no such route.".to_owned(),
+        "" if status == StatusCode::METHOD_NOT_ALLOWED => "This route does not take this method.".to_owned(),
+        "" => status.canonical_reason().unwrap_or("Error").to_owned(),
+        text => text.to_owned(),
+    };
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ if status.is_server_error() => "internal_error",
+        _ => "malformed_request",
+    };
+    let mut problem = ApiError::new(status, code, detail).into_response();
+    // Keep what the original answer said beyond its body (Allow, Retry-After, …).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}

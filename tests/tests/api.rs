@@ -189,6 +189,19 @@ backend_tests! {
         assert_eq!(comments, 1);
     }
 
+    async fn malformed_ids_and_unknown_routes_get_problem_json(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        for (path, status) in [("/api/v1/schedules/not-a-uuid/shifts", 400), ("/api/v1/no-such-route", 404)] {
+            let response = app.client.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(response.status(), status, "{path}");
+            assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+            let (_, problem) = vigie_tests::answer(response).await;
+            assert_eq!(problem["status"], status);
+            assert!(!problem["detail"].as_str().unwrap().is_empty());
+        }
+    }
+
     async fn repeated_failed_logins_are_throttled(db) {
         let app = TestApp::spawn_demo(db).await;
         let mut statuses = Vec::new();
