@@ -48,8 +48,9 @@ pub struct ProblemDetails {
     detail: String,
 }
 
-/// The details of a contact as a request gives them: `vigie_domain::contact::ContactDetails`, which
-/// stays free of OpenAPI concerns.
+// `vigie_domain::contact::ContactDetails` as requests send it: the domain crate stays free of
+// OpenAPI, so this mirror describes it, and the schema keeps the domain's name.
+/// A contact's details, in full.
 #[derive(Debug, ToSchema)]
 #[schema(as = ContactDetails)]
 #[allow(dead_code)] // Only describes the JSON that `ContactDetails` reads.
