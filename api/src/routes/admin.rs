@@ -1,9 +1,8 @@
 //! Operators' administration: accounts, users and passwords, contacts, schedules, shifts and series.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{post, put};
-use axum::{Json, Router};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,22 +15,26 @@ use vigie_domain::{
     ShiftId, User, UserCommand, UserId, account, contact, parse_time_zone, schedule, user,
 };
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::{Caller, password, store};
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::{ContactDetailsSchema, Problem};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
 use crate::routes::views::{self, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/accounts", post(open_account))
-        .route("/api/v1/users", post(create_user))
-        .route("/api/v1/users/{user_id}/password", put(reset_password))
-        .route("/api/v1/accounts/{account_id}/contacts", post(add_contact))
-        .route("/api/v1/accounts/{account_id}/schedules", post(create_schedule))
-        .route("/api/v1/schedules/{schedule_id}/shifts", post(add_shift))
-        .route("/api/v1/schedules/{schedule_id}/series", post(create_series))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open_account))
+        .routes(routes!(create_user))
+        .routes(routes!(reset_password))
+        .routes(routes!(add_contact))
+        .routes(routes!(create_schedule))
+        .routes(routes!(add_shift))
+        .routes(routes!(create_series))
 }
 
 fn created(id: impl serde::Serialize, changed: Changed) -> (StatusCode, Json<Value>) {
@@ -42,14 +45,31 @@ fn time_zone(name: &str) -> ApiResult<chrono_tz::Tz> {
     parse_time_zone(name).map_err(ApiError::from)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct AccountBody {
     number: String,
     name: String,
     time_zone: String,
+    #[schema(value_type = Option<uuid::Uuid>)]
     parent_id: Option<AccountId>,
 }
 
+/// Opens a client account (operators).
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "administration", request_body = AccountBody,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn open_account(
     State(app): State<AppState>,
     caller: Caller,
@@ -79,15 +99,33 @@ async fn open_account(
     Ok(created(id, changed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UserBody {
     username: String,
     password: String,
+    #[schema(value_type = String, example = "client")]
     role: Role,
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     account_ids: Vec<AccountId>,
 }
 
+/// Creates a user (operators).
+#[utoipa::path(post, path = "/api/v1/users", tag = "administration", request_body = UserBody,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn create_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -119,11 +157,28 @@ async fn create_user(
     Ok(created(id, changed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ResetBody {
     new_password: String,
 }
 
+/// Sets a user's password and ends their sessions (operators).
+#[utoipa::path(put, path = "/api/v1/users/{user_id}/password", tag = "administration", request_body = ResetBody,
+    params(
+        ("user_id" = uuid::Uuid, Path, description = "The user."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 204, description = "Reset."),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn reset_password(
     State(app): State<AppState>,
     caller: Caller,
@@ -145,6 +200,23 @@ async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Adds a contact to the account's directory (operators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts", tag = "administration", request_body = ContactDetailsSchema,
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn add_contact(
     State(app): State<AppState>,
     caller: Caller,
@@ -163,12 +235,29 @@ async fn add_contact(
     Ok(created(id, changed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ScheduleBody {
     name: String,
     time_zone: Option<String>,
 }
 
+/// Creates a schedule for the account (operators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/schedules", tag = "administration", request_body = ScheduleBody,
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn create_schedule(
     State(app): State<AppState>,
     caller: Caller,
@@ -192,7 +281,7 @@ async fn create_schedule(
     Ok(created(id, changed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ShiftBody {
     start: String,
     end: String,
@@ -201,6 +290,23 @@ struct ShiftBody {
     role: String,
 }
 
+/// Adds a shift to the schedule (operators).
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "administration", request_body = ShiftBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn add_shift(
     State(app): State<AppState>,
     caller: Caller,
@@ -222,7 +328,7 @@ async fn add_shift(
     Ok(created(shift_id, changed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum Unit {
     Days,
@@ -232,7 +338,7 @@ enum Unit {
 /// A series in the schedule's wall-clock time: `first_start` and `first_end`
 /// are local (`2026-03-02T07:30:00`), then every N days or weeks, for a count
 /// or until a local date.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct SeriesBody {
     first_start: NaiveDateTime,
     first_end: NaiveDateTime,
@@ -245,6 +351,23 @@ struct SeriesBody {
     role: String,
 }
 
+/// Adds a series of repeating shifts to the schedule (operators).
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/series", tag = "administration", request_body = SeriesBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn create_series(
     State(app): State<AppState>,
     caller: Caller,

@@ -4,10 +4,9 @@
 //! Corrections of ended shifts need no route of their own: the change routes of `changes.rs` take a
 //! `"reason"`, and the domain lets operators (never clients) change an ended shift only with one.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::contact::ContactDetails;
@@ -18,25 +17,29 @@ use vigie_domain::{
     UserCommand, UserId, account, contact, schedule, user,
 };
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::{ContactDetailsSchema, Problem};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
 use crate::routes::views::{self, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/schedules/{schedule_id}", patch(rename_schedule).delete(delete_schedule))
-        .route("/api/v1/schedules/{schedule_id}/copy", post(copy_schedule))
-        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}", patch(edit_shift).delete(remove_shift))
-        .route("/api/v1/contacts/{contact_id}", put(update_contact))
-        .route("/api/v1/contacts/{contact_id}/deactivate", post(deactivate_contact))
-        .route("/api/v1/contacts/{contact_id}/reactivate", post(reactivate_contact))
-        .route("/api/v1/accounts/{account_id}", patch(rename_account))
-        .route("/api/v1/users", get(list_users))
-        .route("/api/v1/users/{user_id}/accounts", put(change_accounts))
-        .route("/api/v1/users/{user_id}/deactivate", post(deactivate_user))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rename_schedule, delete_schedule))
+        .routes(routes!(copy_schedule))
+        .routes(routes!(edit_shift, remove_shift))
+        .routes(routes!(update_contact))
+        .routes(routes!(deactivate_contact))
+        .routes(routes!(reactivate_contact))
+        .routes(routes!(rename_account))
+        .routes(routes!(list_users))
+        .routes(routes!(change_accounts))
+        .routes(routes!(deactivate_user))
 }
 
 type Answer = ApiResult<(StatusCode, Json<Value>)>;
@@ -80,12 +83,29 @@ async fn schedule_change(
     answer(app, caller, &headers, StatusCode::OK, json!({}), change).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NameBody {
     name: String,
 }
 
+/// Renames the schedule (operators).
+#[utoipa::path(patch, path = "/api/v1/schedules/{schedule_id}", tag = "administration", request_body = NameBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn rename_schedule(
     State(app): State<AppState>,
     caller: Caller,
@@ -99,8 +119,26 @@ async fn rename_schedule(
     .await
 }
 
+/// Deletes the schedule (operators).
+///
 /// Deleting keeps the schedule's history (auditors still read it in the global feed); the
 /// schedule leaves every listing and answers 404 from then on.
+#[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}", tag = "administration",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn delete_schedule(
     State(app): State<AppState>,
     caller: Caller,
@@ -110,7 +148,7 @@ async fn delete_schedule(
     schedule_change(&app, &caller, schedule_id, &headers, "delete schedules", || DeleteScheduleCommand.into()).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CopyBody {
     name: String,
@@ -120,6 +158,22 @@ struct CopyBody {
 
 /// A new schedule of the same account with the source's shifts and series, and with
 /// `with_assignments` its base contacts and overrides too. Answers 201 with the new id.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/copy", tag = "administration", request_body = CopyBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new schedule's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn copy_schedule(
     State(app): State<AppState>,
     caller: Caller,
@@ -144,7 +198,7 @@ async fn copy_schedule(
 }
 
 /// The fields of a shift to change; an absent field keeps its value.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShiftEdit {
     start: Option<String>,
@@ -161,6 +215,24 @@ impl ShiftEdit {
     }
 }
 
+/// Changes a future shift's times, rank, name or role (operators).
+#[utoipa::path(patch, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}", tag = "administration", request_body = ShiftEdit,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn edit_shift(
     State(app): State<AppState>,
     caller: Caller,
@@ -181,6 +253,24 @@ async fn edit_shift(
     .await
 }
 
+/// Removes a future shift (operators).
+#[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}", tag = "administration",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn remove_shift(
     State(app): State<AppState>,
     caller: Caller,
@@ -213,6 +303,22 @@ async fn contact_change(
 }
 
 /// Replaces a contact's details with the ones given, in full (as `POST …/contacts` takes them).
+#[utoipa::path(put, path = "/api/v1/contacts/{contact_id}", tag = "administration", request_body = ContactDetailsSchema,
+    params(
+        ("contact_id" = uuid::Uuid, Path, description = "The contact."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn update_contact(
     State(app): State<AppState>,
     caller: Caller,
@@ -223,6 +329,23 @@ async fn update_contact(
     contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Update { details: details.clone() }).await
 }
 
+/// Deactivates the contact: it can no longer be put on call (operators).
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/deactivate", tag = "administration",
+    params(
+        ("contact_id" = uuid::Uuid, Path, description = "The contact."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn deactivate_contact(
     State(app): State<AppState>,
     caller: Caller,
@@ -232,6 +355,23 @@ async fn deactivate_contact(
     contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Deactivate).await
 }
 
+/// Reactivates the contact (operators).
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/reactivate", tag = "administration",
+    params(
+        ("contact_id" = uuid::Uuid, Path, description = "The contact."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn reactivate_contact(
     State(app): State<AppState>,
     caller: Caller,
@@ -241,6 +381,23 @@ async fn reactivate_contact(
     contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Reactivate).await
 }
 
+/// Renames the account (operators).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}", tag = "administration", request_body = NameBody,
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn rename_account(
     State(app): State<AppState>,
     caller: Caller,
@@ -258,6 +415,12 @@ async fn rename_account(
 }
 
 /// Every user, by username, so that operators can find whom to change.
+#[utoipa::path(get, path = "/api/v1/users", tag = "administration",
+    responses(
+        (status = 200, description = "The users.", body = serde_json::Value),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ))]
 async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_operator("list users")?;
     let live = app.live().read();
@@ -282,13 +445,30 @@ fn known_user(app: &AppState, user_id: UserId) -> ApiResult<()> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AccountsBody {
+    #[schema(value_type = Vec<uuid::Uuid>)]
     account_ids: Vec<AccountId>,
 }
 
 /// Sets the accounts a user reaches, in full; their open sessions see the change at once.
+#[utoipa::path(put, path = "/api/v1/users/{user_id}/accounts", tag = "administration", request_body = AccountsBody,
+    params(
+        ("user_id" = uuid::Uuid, Path, description = "The user."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn change_accounts(
     State(app): State<AppState>,
     caller: Caller,
@@ -310,6 +490,22 @@ async fn change_accounts(
 
 /// Deactivates a user and ends every session they have. An operator cannot deactivate themself,
 /// so the service team always keeps someone who can log in.
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/deactivate", tag = "administration",
+    params(
+        ("user_id" = uuid::Uuid, Path, description = "The user."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn deactivate_user(
     State(app): State<AppState>,
     caller: Caller,

@@ -1,9 +1,8 @@
 //! Changing who is on call: assign, override, unassign, swap and comment (clients and operators).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,20 +11,24 @@ use vigie_domain::schedule::{
 };
 use vigie_domain::{ContactId, OverrideId, Schedule, ScheduleCommand, ScheduleId, ShiftId, schedule};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_schedule;
 use crate::routes::views::{self, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign", post(assign))
-        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides", post(add_override))
-        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign", post(unassign))
-        .route("/api/v1/schedules/{schedule_id}/swap", post(swap))
-        .route("/api/v1/schedules/{schedule_id}/shifts/{shift_id}/comments", post(comment))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(assign))
+        .routes(routes!(add_override))
+        .routes(routes!(unassign))
+        .routes(routes!(swap))
+        .routes(routes!(comment))
 }
 
 /// What a change answers.
@@ -82,20 +85,39 @@ async fn change(
     Ok((status, Json(body)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RecurringBody {
     every: Option<u32>,
     until: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct AssignBody {
+    #[schema(value_type = uuid::Uuid)]
     contact_id: ContactId,
     comment: Option<String>,
     recurring: Option<RecurringBody>,
     reason: Option<String>,
 }
 
+/// Puts a contact on the shift, once or recurring.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign", tag = "changes", request_body = AssignBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn assign(
     State(app): State<AppState>,
     caller: Caller,
@@ -111,8 +133,9 @@ async fn assign(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct OverrideBody {
+    #[schema(value_type = uuid::Uuid)]
     contact_id: ContactId,
     start: String,
     end: String,
@@ -120,6 +143,24 @@ struct OverrideBody {
     reason: Option<String>,
 }
 
+/// Puts a contact on part of the shift, over whoever is assigned.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides", tag = "changes", request_body = OverrideBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The override's id, the schedule's new `version` and the change's `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn add_override(
     State(app): State<AppState>,
     caller: Caller,
@@ -139,12 +180,31 @@ async fn add_override(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct UnassignBody {
+    #[schema(value_type = Option<uuid::Uuid>)]
     override_id: Option<OverrideId>,
     reason: Option<String>,
 }
 
+/// Takes the contact (or one override) off the shift.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign", tag = "changes", request_body = Option<UnassignBody>,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn unassign(
     State(app): State<AppState>,
     caller: Caller,
@@ -165,13 +225,32 @@ async fn unassign(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct SwapBody {
+    #[schema(value_type = uuid::Uuid)]
     shift_a: ShiftId,
+    #[schema(value_type = uuid::Uuid)]
     shift_b: ShiftId,
     reason: Option<String>,
 }
 
+/// Swaps the contacts of two shifts.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/swap", tag = "changes", request_body = SwapBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn swap(
     State(app): State<AppState>,
     caller: Caller,
@@ -185,12 +264,30 @@ async fn swap(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CommentBody {
     text: String,
     reason: Option<String>,
 }
 
+/// Comments on the shift.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/comments", tag = "changes", request_body = CommentBody,
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("shift_id" = uuid::Uuid, Path, description = "The shift."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn comment(
     State(app): State<AppState>,
     caller: Caller,

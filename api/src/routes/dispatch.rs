@@ -1,22 +1,25 @@
 //! The dispatch question: who is on call for an account at an instant, in schedule then rank order.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_projections::live::{LiveModel, schedule_as_of};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::{ensure_fresh, reachable_account};
 use crate::routes::views;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/accounts/{account_id}/on-call", get(on_call))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(on_call))
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +31,24 @@ struct OnCallQuery {
     min_position: Option<u64>,
 }
 
+/// Who is on call for the account at an instant (now by default), in schedule then rank order.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/on-call", tag = "dispatch",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("at" = Option<String>, Query, description = "The instant asked about; now by default."),
+        ("as_of" = Option<String>, Query, description = "The schedules as they were known at this instant."),
+        ("role" = Option<String>, Query, description = "Only shifts of this role."),
+        ("schedule_id" = Option<uuid::Uuid>, Query, description = "Only this schedule."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "Who is on call.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn on_call(
     State(app): State<AppState>,
     caller: Caller,

@@ -12,12 +12,10 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use chrono::Utc;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
@@ -26,9 +24,13 @@ use vigie_domain::{AccountId, ContactId, Role, ScheduleId};
 use vigie_eventstore::{EventLog, StoredEvent};
 use vigie_projections::live::LiveModel;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_account;
 use crate::routes::views;
 
@@ -39,8 +41,8 @@ const RECHECK: Duration = Duration::from_secs(30);
 /// How many events one read of the log takes.
 const PAGE: usize = 1000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/accounts/{account_id}/events/stream", get(stream_changes))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream_changes))
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +51,22 @@ struct StreamQuery {
     after: Option<u64>,
 }
 
+/// Live changes to the account's schedules, contacts and the account itself, as Server-Sent Events.
+///
+/// Each event's id is its log position; send it back as `Last-Event-ID` (or `?after=`) to resume.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/events/stream", tag = "events",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("after" = Option<u64>, Query, description = "Resume after this log position, like `Last-Event-ID`."),
+        ("Last-Event-ID" = Option<u64>, Header, description = "The last position received, when resuming."),
+    ),
+    responses(
+        (status = 200, description = "A stream of change events.", body = String, content_type = "text/event-stream"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ))]
 async fn stream_changes(
     State(app): State<AppState>,
     caller: Caller,

@@ -1,21 +1,24 @@
 //! The global event feed for auditors and operators: every event of the log, in position order.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::Role;
 use vigie_eventstore::EventLog;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::history_entry;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/events", get(feed))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(feed))
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +31,17 @@ struct FeedQuery {
 /// `{"events": [...], "next_after": N|null}`: a page of the whole log, oldest first. Instants are
 /// in UTC, since the log spans every account and time zone. `next_after` is the position to ask
 /// after for the next page, or null on the last page for now.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(
+        ("after" = Option<u64>, Query, description = "A log position: the page starts with the event after it."),
+        ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
+    ),
+    responses(
+        (status = 200, description = "A page of the log: `events` and `next_after`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+    ))]
 async fn feed(
     State(app): State<AppState>,
     caller: Caller,

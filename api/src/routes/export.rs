@@ -1,10 +1,9 @@
 //! Exports of a schedule: the PDF download, and iCalendar feeds behind secret URLs for calendar apps.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,10 +11,14 @@ use uuid::Uuid;
 use vigie_domain::schedule::series::start_of_day;
 use vigie_domain::{Role, ScheduleId};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::{ensure_fresh, reachable_schedule};
 use crate::routes::views;
 
@@ -25,12 +28,12 @@ const MAX_PDF_DAYS: i64 = 366;
 const FEED_DAYS_BACK: i64 = 30;
 const FEED_DAYS_AHEAD: i64 = 180;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/schedules/{schedule_id}/export.pdf", get(export_pdf))
-        .route("/api/v1/schedules/{schedule_id}/calendar-feeds", post(create_feed).get(list_feeds))
-        .route("/api/v1/schedules/{schedule_id}/calendar-feeds/{feed_id}", delete(revoke_feed))
-        .route("/api/v1/calendar/{file}", get(calendar_feed))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export_pdf))
+        .routes(routes!(create_feed, list_feeds))
+        .routes(routes!(revoke_feed))
+        .routes(routes!(calendar_feed))
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +44,21 @@ struct PdfQuery {
 }
 
 /// The schedule from `from` to `to` (local dates, both included) as a PDF download.
+#[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/export.pdf", tag = "export",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("from" = Option<String>, Query, description = "The first local date; today by default."),
+        ("to" = Option<String>, Query, description = "The last local date; 30 days after `from` by default."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "The PDF.", body = Vec<u8>, content_type = "application/pdf"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn export_pdf(
     State(app): State<AppState>,
     caller: Caller,
@@ -93,6 +111,16 @@ fn file_name(name: &str) -> String {
 }
 
 /// Creates a secret feed URL for the caller. The token is shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/calendar-feeds", tag = "export",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+    ),
+    responses(
+        (status = 201, description = "The feed, with its secret URL.", body = serde_json::Value),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ))]
 async fn create_feed(
     State(app): State<AppState>,
     caller: Caller,
@@ -111,6 +139,16 @@ async fn create_feed(
 }
 
 /// The feeds that still work, without their tokens (shown only once): the caller's own, or all for operators.
+#[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/calendar-feeds", tag = "export",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+    ),
+    responses(
+        (status = 200, description = "The feeds, without their tokens.", body = serde_json::Value),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ))]
 async fn list_feeds(
     State(app): State<AppState>,
     caller: Caller,
@@ -136,6 +174,17 @@ async fn list_feeds(
 }
 
 /// Revokes a feed: its URL answers 404 from now on. Clients revoke their own feeds; operators any.
+#[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}/calendar-feeds/{feed_id}", tag = "export",
+    params(
+        ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("feed_id" = uuid::Uuid, Path, description = "The feed."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ))]
 async fn revoke_feed(
     State(app): State<AppState>,
     caller: Caller,
@@ -154,6 +203,14 @@ async fn revoke_feed(
 
 /// The feed itself: no session, the token in the URL is the credential. Anything wrong is a plain
 /// 404, so that the URL tells a stranger nothing.
+#[utoipa::path(get, path = "/api/v1/calendar/{file}", tag = "export", security(()),
+    params(
+        ("file" = String, Path, description = "`<token>.ics`, the feed's secret."),
+    ),
+    responses(
+        (status = 200, description = "The iCalendar feed.", body = String, content_type = "text/calendar"),
+        (status = 404, response = Problem),
+    ))]
 async fn calendar_feed(State(app): State<AppState>, Path(file): Path<String>) -> ApiResult<Response> {
     let not_found = || ApiError::not_found("calendar feed");
     let token = file.strip_suffix(".ics").ok_or_else(not_found)?;

@@ -10,15 +10,16 @@ mod stream;
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vigie_domain::inbox::{Recipient, TakeMessageCommand};
 use vigie_domain::{AccountId, ContactId, DomainError, Message, MessageCommand, MessageId};
 use vigie_projections::inbox::{InboxQuery, MessageStatus, Window};
@@ -29,16 +30,17 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_account;
 use crate::routes::views::{self, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/accounts/{account_id}/messages", get(list_messages).post(take_message))
-        .route("/api/v1/accounts/{account_id}/messages.csv", get(messages_csv))
-        .route("/api/v1/messages/{message_id}/close", post(close_message))
-        .route("/api/v1/messages/{message_id}/reopen", post(reopen_message))
-        .route("/api/v1/messages/{message_id}/deliveries", post(deliver_message))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_messages, take_message))
+        .routes(routes!(messages_csv))
+        .routes(routes!(close_message))
+        .routes(routes!(reopen_message))
+        .routes(routes!(deliver_message))
         .merge(calls::routes())
         .merge(recordings::routes())
 }
@@ -133,6 +135,28 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
         .transpose()
 }
 
+/// The account's messages, newest first, filtered.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/messages", tag = "inbox",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("window" = Option<String>, Query, description = "`today`, `yesterday`, `last_week` or `last_month`; or give `from` and `to`."),
+        ("from" = Option<String>, Query, description = "The first local date."),
+        ("to" = Option<String>, Query, description = "The last local date."),
+        ("status" = Option<String>, Query, description = "`open` or `closed`."),
+        ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
+        ("q" = Option<String>, Query, description = "Text the message contains."),
+        ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
+        ("offset" = Option<u32>, Query, description = "Skip this many."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "A page of messages and their total.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn list_messages(
     State(app): State<AppState>,
     caller: Caller,
@@ -151,6 +175,28 @@ async fn list_messages(
     })))
 }
 
+/// The same messages as a CSV download.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/messages.csv", tag = "inbox",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("window" = Option<String>, Query, description = "`today`, `yesterday`, `last_week` or `last_month`; or give `from` and `to`."),
+        ("from" = Option<String>, Query, description = "The first local date."),
+        ("to" = Option<String>, Query, description = "The last local date."),
+        ("status" = Option<String>, Query, description = "`open` or `closed`."),
+        ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
+        ("q" = Option<String>, Query, description = "Text the message contains."),
+        ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
+        ("offset" = Option<u32>, Query, description = "Skip this many."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "The CSV file.", body = String, content_type = "text/csv"),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn messages_csv(
     State(app): State<AppState>,
     caller: Caller,
@@ -173,7 +219,7 @@ async fn messages_csv(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct TakeMessageBody {
     /// Defaults to now.
     taken_at: Option<String>,
@@ -185,6 +231,23 @@ struct TakeMessageBody {
     urgent: bool,
 }
 
+/// Records a message taken for the account (operators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/messages", tag = "inbox", request_body = TakeMessageBody,
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new message's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn take_message(
     State(app): State<AppState>,
     caller: Caller,
@@ -218,6 +281,23 @@ async fn take_message(
     Ok((status, Json(body)))
 }
 
+/// Closes the message.
+#[utoipa::path(post, path = "/api/v1/messages/{message_id}/close", tag = "inbox",
+    params(
+        ("message_id" = uuid::Uuid, Path, description = "The message."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn close_message(
     State(app): State<AppState>,
     caller: Caller,
@@ -227,6 +307,23 @@ async fn close_message(
     change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Close)).await
 }
 
+/// Reopens the message.
+#[utoipa::path(post, path = "/api/v1/messages/{message_id}/reopen", tag = "inbox",
+    params(
+        ("message_id" = uuid::Uuid, Path, description = "The message."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn reopen_message(
     State(app): State<AppState>,
     caller: Caller,
@@ -236,15 +333,32 @@ async fn reopen_message(
     change_message(app, caller, message_id, headers, |_| Ok(MessageCommand::Reopen)).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DeliveryBody {
     /// A contact of the message's account…
+    #[schema(value_type = Option<uuid::Uuid>)]
     contact_id: Option<ContactId>,
     /// …or someone outside the directory, by name.
     name: Option<String>,
 }
 
 /// Operators record to whom a message was delivered.
+#[utoipa::path(post, path = "/api/v1/messages/{message_id}/deliveries", tag = "inbox", request_body = DeliveryBody,
+    params(
+        ("message_id" = uuid::Uuid, Path, description = "The message."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn deliver_message(
     State(app): State<AppState>,
     caller: Caller,

@@ -4,27 +4,35 @@
 //! fail, so they are not public. A scraper cannot log in, so when `VIGIE_METRICS_TOKEN` is set it
 //! sends that value as a bearer token; an operator's session also works, for a look by hand.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use sha2::{Digest, Sha256};
 use vigie_eventstore::EventLog;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 
 /// The environment variable holding the scraper's token.
 pub const METRICS_TOKEN_VAR: &str = "VIGIE_METRICS_TOKEN";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> OpenApiRouter<AppState> {
     // Install the recorder now, so that what happens before the first scrape is counted.
     crate::metrics::handle();
-    Router::new().route("/metrics", get(scrape))
+    OpenApiRouter::new().routes(routes!(scrape))
 }
 
+/// The Prometheus text, for a scraper with the metrics token as a bearer token, or an operator.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "The metrics, in Prometheus' text format.", body = String, content_type = "text/plain"),
+    (status = 401, response = Problem),
+    (status = 403, response = Problem),
+))]
 async fn scrape(
     State(app): State<AppState>,
     headers: HeaderMap,

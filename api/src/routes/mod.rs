@@ -10,19 +10,28 @@ mod export;
 mod health;
 mod inbox;
 mod metrics;
+mod openapi;
 mod schedules;
 mod session;
 pub(crate) mod views;
 
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use inbox::recordings::purge_recordings;
 pub(crate) use inbox::recordings::store_audio;
 
 use crate::app::AppState;
 
+/// Every route, served as the handlers' `#[utoipa::path]` attributes document them.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    api_router().split_for_parts().0
+}
+
+/// The routes and their OpenAPI description, built together so that neither can drift from the other.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(session::routes())
         .merge(schedules::routes())
@@ -35,4 +44,5 @@ pub fn router() -> Router<AppState> {
         .merge(events::routes())
         .merge(event_stream::routes())
         .merge(metrics::routes())
+        .merge(openapi::routes())
 }

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,18 +11,22 @@ use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_eventstore::{Direction, EventLog};
 use vigie_projections::live::schedule_as_of;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::views;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/accounts/{account_id}/schedules", get(list_schedules))
-        .route("/api/v1/accounts/{account_id}/contacts", get(list_contacts))
-        .route("/api/v1/schedules/{schedule_id}/shifts", get(shifts))
-        .route("/api/v1/schedules/{schedule_id}/coverage", get(coverage))
-        .route("/api/v1/schedules/{schedule_id}/history", get(history))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_schedules))
+        .routes(routes!(list_contacts))
+        .routes(routes!(shifts))
+        .routes(routes!(coverage))
+        .routes(routes!(history))
 }
 
 /// `min_position`, accepted by every read.
@@ -66,6 +69,17 @@ pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: Schedule
     }
 }
 
+/// The account's schedules.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/schedules", tag = "schedules",
+    params(("account_id" = uuid::Uuid, Path, description = "The account."), ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    responses(
+        (status = 200, description = "Each schedule's id, name, time zone and version.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn list_schedules(
     State(app): State<AppState>,
     caller: Caller,
@@ -84,6 +98,17 @@ async fn list_schedules(
     Ok(Json(Value::Array(schedules)))
 }
 
+/// The account's directory of contacts.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts", tag = "schedules",
+    params(("account_id" = uuid::Uuid, Path, description = "The account."), ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    responses(
+        (status = 200, description = "The contacts.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn list_contacts(
     State(app): State<AppState>,
     caller: Caller,
@@ -118,6 +143,21 @@ async fn schedule_at(
     }
 }
 
+/// The schedule's shifts in a range (a week back to four weeks ahead by default), now or as of an instant.
+#[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "schedules",
+    params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("from" = Option<String>, Query, description = "Start of the range (an instant or a date)."),
+        ("to" = Option<String>, Query, description = "End of the range."),
+        ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    responses(
+        (status = 200, description = "The schedule, its version, its shifts and a summary.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn shifts(
     State(app): State<AppState>,
     caller: Caller,
@@ -152,6 +192,21 @@ async fn shifts(
     })))
 }
 
+/// Whether each day from `from` to `to` is covered.
+#[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/coverage", tag = "schedules",
+    params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("from" = Option<String>, Query, description = "Start of the range (an instant or a date)."),
+        ("to" = Option<String>, Query, description = "End of the range."),
+        ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    responses(
+        (status = 200, description = "Each day's coverage.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn coverage(
     State(app): State<AppState>,
     caller: Caller,
@@ -184,6 +239,19 @@ struct HistoryQuery {
 }
 
 /// Every change of the schedule, oldest first: who, when, why, and the event itself.
+#[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/history", tag = "schedules",
+    params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ("after" = Option<u64>, Query, description = "A version of the schedule: the page starts with the next one."),
+        ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    responses(
+        (status = 200, description = "A page of events and `next_after`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn history(
     State(app): State<AppState>,
     caller: Caller,

@@ -2,31 +2,34 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use vigie_domain::{User, UserCommand, user};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, password, store};
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::views::{self, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/me/password", put(change_password))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     username: String,
     password: String,
@@ -37,6 +40,15 @@ fn bad_credentials() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "The username or password is incorrect.")
 }
 
+/// Opens a session: its token for an `Authorization: Bearer` header, and the same as a cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", security(()), request_body = LoginRequest,
+    responses(
+        (status = 200, description = "The session's token, its expiry and the user.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 422, response = Problem),
+        (status = 429, response = Problem),
+    ))]
 async fn login(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -86,6 +98,9 @@ async fn login(
     Ok(response)
 }
 
+/// Ends the caller's session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "session",
+    responses((status = 204, description = "The session is over."), (status = 401, response = Problem)))]
 async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Response> {
     store::delete_session(app.db(), &caller.token_hash).await?;
     app.sessions().forget(&caller.token_hash);
@@ -95,6 +110,12 @@ async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Respon
     Ok(response)
 }
 
+/// Who the caller is, and the accounts they reach.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses(
+        (status = 200, description = "The caller's id, username, role and accounts.", body = serde_json::Value),
+        (status = 401, response = Problem),
+    ))]
 async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     let live = app.live().read();
     let mut accounts: Vec<_> = if caller.role == vigie_domain::Role::Client {
@@ -111,12 +132,21 @@ async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<serde
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+/// Changes the caller's own password, which ends every one of their sessions.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "session", request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; log in again."),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn change_password(
     State(app): State<AppState>,
     caller: Caller,

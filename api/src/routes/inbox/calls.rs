@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,18 +14,37 @@ use vigie_projections::call_log::CallQuery;
 
 use super::stream::on_stream;
 use super::{account_zone, min_position, projection_error};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::views::{self, JsonBody};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/accounts/{account_id}/calls", get(search_calls).post(log_call))
-        .route("/api/v1/accounts/{account_id}/calls/{call_id}", get(one_call))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search_calls, log_call)).routes(routes!(one_call))
 }
 
+/// The account's calls: the recent ones, and the archive matching the filters.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls", tag = "inbox",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("from" = Option<String>, Query, description = "The first local date."),
+        ("to" = Option<String>, Query, description = "The last local date."),
+        ("caller_id" = Option<String>, Query, description = "The caller's number."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "`recent` and `archive`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn search_calls(
     State(app): State<AppState>,
     caller: Caller,
@@ -47,6 +65,21 @@ async fn search_calls(
     Ok(Json(json!({"recent": view.recent, "archive": view.archive})))
 }
 
+/// One call of the account.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls/{call_id}", tag = "inbox",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("call_id" = uuid::Uuid, Path, description = "The call."),
+        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+    ),
+    responses(
+        (status = 200, description = "The call.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 503, response = Problem),
+    ))]
 async fn one_call(
     State(app): State<AppState>,
     caller: Caller,
@@ -62,16 +95,34 @@ async fn one_call(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LogCallBody {
     call_number: String,
     started_at: String,
     duration_seconds: u32,
     agent: String,
     caller_id: Option<String>,
+    #[schema(value_type = String, example = "voice")]
     kind: CallKind,
 }
 
+/// Records a call to the account's number (operators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/calls", tag = "inbox", request_body = LogCallBody,
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The new call's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+    ))]
 async fn log_call(
     State(app): State<AppState>,
     caller: Caller,

@@ -1,15 +1,16 @@
 //! Call recordings: operators upload the audio, clients listen with seeking (HTTP Range) or download it.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vigie_domain::calls::{Call, CallCommand, RecordingAttached};
 use vigie_domain::{AccountId, CallId, RecordingId, calls};
 use vigie_projections::db::{Db, to_micros};
@@ -20,15 +21,14 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::ChangeHeaders;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_account;
 
 /// The largest recording accepted.
 pub const MAX_RECORDING_BYTES: usize = 20 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/accounts/{account_id}/calls/{call_id}/recording", get(play).put(upload))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_RECORDING_BYTES))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(play, upload)).layer(axum::extract::DefaultBodyLimit::max(MAX_RECORDING_BYTES))
 }
 
 /// The stored audio of a call of the account.
@@ -51,6 +51,21 @@ struct PlayQuery {
 
 /// Plays or downloads a recording. A `Range: bytes=…` request gets 206 with
 /// that part, which is what lets a browser's audio player seek.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls/{call_id}/recording", tag = "inbox",
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("call_id" = uuid::Uuid, Path, description = "The call."),
+        ("download" = Option<bool>, Query, description = "`true` asks the browser to save the file rather than play it."),
+        ("Range" = Option<String>, Header, description = "`bytes=<first>-<last>`: only that part."),
+    ),
+    responses(
+        (status = 200, description = "The audio.", body = Vec<u8>, content_type = "audio/*"),
+        (status = 206, description = "The part of the audio asked for.", body = Vec<u8>, content_type = "audio/*"),
+        (status = 416, description = "The range is outside the audio."),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+    ))]
 async fn play(
     State(app): State<AppState>,
     caller: Caller,
@@ -124,6 +139,25 @@ pub fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
 }
 
 /// Operators attach the audio of a Voice call, once.
+#[utoipa::path(put, path = "/api/v1/accounts/{account_id}/calls/{call_id}/recording", tag = "inbox", request_body(content = Vec<u8>, content_type = "audio/*", description = "The audio, with its `Content-Type`."),
+    params(
+        ("account_id" = uuid::Uuid, Path, description = "The account."),
+        ("call_id" = uuid::Uuid, Path, description = "The call."),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+    ),
+    responses(
+        (status = 201, description = "The `recording_id`, the call's `version` and the change's `position`.", body = serde_json::Value),
+        (status = 400, response = Problem),
+        (status = 401, response = Problem),
+        (status = 403, response = Problem),
+        (status = 404, response = Problem),
+        (status = 409, response = Problem),
+        (status = 412, response = Problem),
+        (status = 422, response = Problem),
+        (status = 413, response = Problem),
+        (status = 415, response = Problem),
+    ))]
 async fn upload(
     State(app): State<AppState>,
     caller: Caller,

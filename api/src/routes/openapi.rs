@@ -1,0 +1,114 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, generated from the handlers themselves.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::SESSION_COOKIE;
+
+/// The document's fixed parts; `routes::api_router` adds every path to it.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vigie", description = "On-call schedules, dispatch and the message inbox of an answering service."),
+    components(schemas(ProblemDetails), responses(Problem)),
+    modifiers(&Security),
+    security(("bearer" = []), ("session_cookie" = [])),
+    tags(
+        (name = "session", description = "Logging in and out, and one's own account."),
+        (name = "schedules", description = "Reading schedules, their shifts, coverage and history."),
+        (name = "changes", description = "Changing who is on call."),
+        (name = "dispatch", description = "Who to call now."),
+        (name = "administration", description = "Operators' management of accounts, users, contacts and schedules."),
+        (name = "export", description = "PDF exports and calendar feeds."),
+        (name = "inbox", description = "Messages taken for clients, and the call log with its recordings."),
+        (name = "events", description = "The event feed and live changes."),
+        (name = "operations", description = "Health, metrics and this document."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Every error is answered this way, as `application/problem+json` (RFC 9457).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Only describes the JSON that `ApiError` writes.
+pub struct ProblemDetails {
+    /// `/problems/<code>`, a stable machine-readable code.
+    r#type: String,
+    /// The HTTP status's reason phrase.
+    title: String,
+    /// The HTTP status code.
+    status: u16,
+    /// What went wrong, for a person.
+    detail: String,
+}
+
+// `vigie_domain::contact::ContactDetails` as requests send it: the domain crate stays free of
+// OpenAPI, so this mirror describes it, and the schema keeps the domain's name.
+/// A contact's details, in full.
+#[derive(Debug, ToSchema)]
+#[schema(as = ContactDetails)]
+#[allow(dead_code)] // Only describes the JSON that `ContactDetails` reads.
+pub struct ContactDetailsSchema {
+    name: String,
+    /// At most three.
+    phones: Vec<String>,
+    sms: Option<String>,
+    email: Option<String>,
+    notes: Option<String>,
+}
+
+/// The shared response of every error status, so each route lists its statuses in one line each.
+#[derive(Debug)]
+pub struct Problem;
+
+impl<'s> utoipa::ToResponse<'s> for Problem {
+    fn response() -> (&'s str, RefOr<Response>) {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build();
+        let response = ResponseBuilder::new()
+            .description("The request was refused; the problem says why.")
+            .content("application/problem+json", content)
+            .build();
+        ("Problem", response.into())
+    }
+}
+
+/// A session token as a bearer token, or the browser's session cookie.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(document))
+}
+
+/// The document is built once: it depends only on the code.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut openapi = super::api_router().split_for_parts().1;
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    openapi.to_json().expect("the OpenAPI document serializes")
+});
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = serde_json::Value)))]
+async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}

@@ -1,0 +1,380 @@
+//! The OpenAPI document: served, valid OpenAPI 3.1, covering every route, and a walk of every route
+//! of it proving that a client of account 4001 cannot reach anything of account 4000.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use vigie_tests::{TestApp, backend_tests};
+
+const PASSWORD: &str = "vigie-demo";
+
+/// Every route the server has, as `METHOD path`: a route added without documentation, or documented
+/// without being served, shows up here.
+const ROUTES: &[&str] = &[
+    "GET /health",
+    "GET /metrics",
+    "GET /api/v1/openapi.json",
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/me",
+    "PUT /api/v1/me/password",
+    "POST /api/v1/accounts",
+    "PATCH /api/v1/accounts/{account_id}",
+    "GET /api/v1/accounts/{account_id}/schedules",
+    "POST /api/v1/accounts/{account_id}/schedules",
+    "GET /api/v1/accounts/{account_id}/contacts",
+    "POST /api/v1/accounts/{account_id}/contacts",
+    "GET /api/v1/accounts/{account_id}/on-call",
+    "GET /api/v1/accounts/{account_id}/events/stream",
+    "GET /api/v1/accounts/{account_id}/messages",
+    "POST /api/v1/accounts/{account_id}/messages",
+    "GET /api/v1/accounts/{account_id}/messages.csv",
+    "GET /api/v1/accounts/{account_id}/calls",
+    "POST /api/v1/accounts/{account_id}/calls",
+    "GET /api/v1/accounts/{account_id}/calls/{call_id}",
+    "GET /api/v1/accounts/{account_id}/calls/{call_id}/recording",
+    "PUT /api/v1/accounts/{account_id}/calls/{call_id}/recording",
+    "POST /api/v1/messages/{message_id}/close",
+    "POST /api/v1/messages/{message_id}/reopen",
+    "POST /api/v1/messages/{message_id}/deliveries",
+    "GET /api/v1/users",
+    "POST /api/v1/users",
+    "PUT /api/v1/users/{user_id}/password",
+    "PUT /api/v1/users/{user_id}/accounts",
+    "POST /api/v1/users/{user_id}/deactivate",
+    "PUT /api/v1/contacts/{contact_id}",
+    "POST /api/v1/contacts/{contact_id}/deactivate",
+    "POST /api/v1/contacts/{contact_id}/reactivate",
+    "PATCH /api/v1/schedules/{schedule_id}",
+    "DELETE /api/v1/schedules/{schedule_id}",
+    "POST /api/v1/schedules/{schedule_id}/copy",
+    "GET /api/v1/schedules/{schedule_id}/shifts",
+    "POST /api/v1/schedules/{schedule_id}/shifts",
+    "PATCH /api/v1/schedules/{schedule_id}/shifts/{shift_id}",
+    "DELETE /api/v1/schedules/{schedule_id}/shifts/{shift_id}",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/comments",
+    "POST /api/v1/schedules/{schedule_id}/swap",
+    "POST /api/v1/schedules/{schedule_id}/series",
+    "GET /api/v1/schedules/{schedule_id}/coverage",
+    "GET /api/v1/schedules/{schedule_id}/history",
+    "GET /api/v1/schedules/{schedule_id}/export.pdf",
+    "GET /api/v1/schedules/{schedule_id}/calendar-feeds",
+    "POST /api/v1/schedules/{schedule_id}/calendar-feeds",
+    "DELETE /api/v1/schedules/{schedule_id}/calendar-feeds/{feed_id}",
+    "GET /api/v1/calendar/{file}",
+    "GET /api/v1/events",
+];
+
+/// API.md's fixed core, which the document must contain whatever else changes.
+const FIXED_CORE: &[&str] = &[
+    "GET /health",
+    "GET /metrics",
+    "GET /api/v1/openapi.json",
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/me",
+    "PUT /api/v1/me/password",
+    "GET /api/v1/accounts/{account_id}/schedules",
+    "GET /api/v1/accounts/{account_id}/contacts",
+    "GET /api/v1/accounts/{account_id}/on-call",
+    "GET /api/v1/schedules/{schedule_id}/shifts",
+    "GET /api/v1/schedules/{schedule_id}/coverage",
+    "GET /api/v1/schedules/{schedule_id}/history",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign",
+    "POST /api/v1/schedules/{schedule_id}/shifts/{shift_id}/comments",
+    "POST /api/v1/schedules/{schedule_id}/swap",
+    "GET /api/v1/events",
+];
+
+/// The document as the server serves it, without a session.
+async fn document(app: &TestApp) -> Value {
+    let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    response.json().await.unwrap()
+}
+
+/// Every operation of the document as (method, path, operation).
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["get", "put", "post", "delete", "patch", "head", "options", "trace"].contains(&method.as_str()) {
+                operations.push((method.to_uppercase(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    operations
+}
+
+/// Every `$ref` anywhere in `value`.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (key, member) in members {
+                match (key.as_str(), member) {
+                    ("$ref", Value::String(reference)) => found.push(reference.clone()),
+                    _ => references(member, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+/// The `{name}` parameters of a path template.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}')).collect()
+}
+
+/// Sends `method path` with `token` (if any) and a JSON body (if any).
+async fn send(app: &TestApp, token: Option<&str>, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    // The event stream never ends: its status and headers are all this needs.
+    let response = request.send().await.unwrap();
+    if response.headers().get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream")) {
+        return (response.status().as_u16(), Value::Null);
+    }
+    vigie_tests::answer(response).await
+}
+
+/// The ids of account 4000 (and of things in it), which a client of 4001 must not reach.
+struct Foreign {
+    ids: Vec<(&'static str, String)>,
+}
+
+impl Foreign {
+    /// Reads them as the operator, creating a calendar feed so that there is one to name.
+    async fn of_account_4000(app: &TestApp, operator: &str) -> Self {
+        let (_, me) = app.get(operator, "/api/v1/me").await;
+        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, schedules) = app.get(operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let schedule = schedules[0]["id"].as_str().unwrap().to_owned();
+        let (_, shifts) = app.get(operator, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        let shift = shifts["shifts"][0]["id"].as_str().unwrap().to_owned();
+        let (_, contacts) = app.get(operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let contact = contacts[0]["id"].as_str().unwrap().to_owned();
+        let (message, call) = Self::message_and_call(app, operator, &account).await;
+        let (_, users) = app.get(operator, "/api/v1/users").await;
+        let user = users.as_array().unwrap().iter().find(|u| u["username"] == "4000-TEST").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, feed) =
+            app.post(operator, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+        assert_eq!(status, 201, "{feed}");
+        let feed = feed["id"].as_str().unwrap().to_owned();
+        let ids = vec![
+            ("account_id", account),
+            ("schedule_id", schedule),
+            ("shift_id", shift),
+            ("contact_id", contact),
+            ("message_id", message),
+            ("call_id", call),
+            ("user_id", user),
+            ("feed_id", feed),
+        ];
+        Self { ids }
+    }
+
+    /// A message and a call of the account, once the demo's inbox and call log have been read in.
+    async fn message_and_call(app: &TestApp, operator: &str, account: &str) -> (String, String) {
+        for _ in 0..200 {
+            let (_, messages) = app.get(operator, &format!("/api/v1/accounts/{account}/messages")).await;
+            let (_, calls) = app.get(operator, &format!("/api/v1/accounts/{account}/calls")).await;
+            let call = calls["recent"][0]["id"].as_str().or(calls["archive"][0]["id"].as_str());
+            if let (Some(message), Some(call)) = (messages["messages"][0]["id"].as_str(), call) {
+                return (message.to_owned(), call.to_owned());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the demo's messages and calls never appeared");
+    }
+
+    fn id(&self, name: &str) -> &str {
+        &self.ids.iter().find(|(key, _)| *key == name).unwrap_or_else(|| panic!("no id for {{{name}}}")).1
+    }
+
+    /// The path with every `{name}` replaced by account 4000's id of that name.
+    fn fill(&self, path: &str) -> String {
+        let mut filled = path.to_owned();
+        for name in path_parameters(path) {
+            let value = if name == "file" { "not-a-feed.ics" } else { self.id(name) };
+            filled = filled.replace(&format!("{{{name}}}"), value);
+        }
+        filled
+    }
+}
+
+/// A body the request's schema accepts, filled with account 4000's ids, so that a refusal cannot
+/// come from a malformed body before the route looks at whose things they are.
+fn sample_body(document: &Value, operation: &Value, foreign: &Foreign) -> Option<Value> {
+    let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return None;
+    }
+    Some(sample(document, schema, "", foreign))
+}
+
+fn sample(document: &Value, schema: &Value, name: &str, foreign: &Foreign) -> Value {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let component = reference.rsplit('/').next().unwrap();
+        return sample(document, &document["components"]["schemas"][component], name, foreign);
+    }
+    let alternatives = schema["oneOf"].as_array().or(schema["anyOf"].as_array());
+    if let Some(alternative) = alternatives.into_iter().flatten().find(|a| a["type"] != "null") {
+        return sample(document, alternative, name, foreign);
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|values| values.first()) {
+        return first.clone();
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds.iter().find(|k| *k != "null").cloned().unwrap_or(Value::Null),
+        kind => kind.clone(),
+    };
+    match kind.as_str() {
+        Some("object") => {
+            let mut body = serde_json::Map::new();
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let field = required.as_str().unwrap();
+                body.insert(field.to_owned(), sample(document, &schema["properties"][field], field, foreign));
+            }
+            Value::Object(body)
+        }
+        Some("array") => json!([]),
+        Some("integer") | Some("number") => json!(1),
+        Some("boolean") => json!(false),
+        _ => json!(match name {
+            "contact_id" => foreign.id("contact_id"),
+            "shift_a" | "shift_b" => foreign.id("shift_id"),
+            "first_start" => "2030-01-07T08:00:00",
+            "first_end" => "2030-01-07T16:00:00",
+            "start" | "taken_at" | "started_at" => "2030-01-07T08:00:00Z",
+            "end" => "2030-01-07T16:00:00Z",
+            "time_zone" => "Europe/Paris",
+            "kind" => "voice",
+            "role" => "client",
+            _ if name.contains("password") => "a long enough password 42",
+            _ => "sample",
+        }),
+    }
+}
+
+backend_tests! {
+    async fn the_document_is_valid_openapi_3_1_and_contains_the_fixed_core(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let document = document(&app).await;
+        let spec = oas3::from_json(document.to_string()).expect("the document parses as OpenAPI 3.1");
+        assert!(spec.openapi.starts_with("3.1."), "{}", spec.openapi);
+        assert_eq!(spec.info.title, "Vigie");
+        assert_eq!(spec.info.version, env!("CARGO_PKG_VERSION"));
+        assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+
+        let mut dangling = Vec::new();
+        let mut found = Vec::new();
+        references(&document, &mut found);
+        for reference in found {
+            let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("{reference} is not local"));
+            if document.pointer(pointer).is_none() {
+                dangling.push(reference);
+            }
+        }
+        assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+
+        for (method, path, operation) in operations(&document) {
+            let responses = operation["responses"].as_object().map_or(0, |r| r.len());
+            assert!(responses > 0, "{method} {path} documents no response");
+            assert!(operation["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path} has no tag");
+            let declared: BTreeSet<&str> = operation["parameters"].as_array().into_iter().flatten()
+                .filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
+            assert_eq!(declared, path_parameters(&path).into_iter().collect(), "{method} {path}'s path parameters");
+        }
+
+        let documented: BTreeSet<String> =
+            operations(&document).into_iter().map(|(method, path, _)| format!("{method} {path}")).collect();
+        let missing: Vec<_> = FIXED_CORE.iter().filter(|route| !documented.contains(**route)).collect();
+        assert!(missing.is_empty(), "the fixed core is missing {missing:?}");
+    }
+
+    async fn the_document_covers_every_route_the_server_serves(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let document = document(&app).await;
+        let documented: BTreeSet<String> =
+            operations(&document).into_iter().map(|(method, path, _)| format!("{method} {path}")).collect();
+        let known: BTreeSet<String> = ROUTES.iter().map(|route| route.to_string()).collect();
+        assert_eq!(documented, known, "the document and the list of routes differ");
+
+        // Each documented route is one the server has: an unknown one gets axum's empty 404, or 405.
+        let operator = app.login("operator", PASSWORD).await;
+        let unknown = uuid::Uuid::now_v7().to_string();
+        for (method, path, _) in operations(&document) {
+            // Logging out would end the session the rest of the walk uses.
+            let token = if path == "/api/v1/auth/logout" { app.login("operator", PASSWORD).await } else { operator.clone() };
+            let mut filled = path.clone();
+            for name in path_parameters(&path) {
+                filled = filled.replace(&format!("{{{name}}}"), &unknown);
+            }
+            let (status, body) = send(&app, Some(&token), &method, &filled, Some(&json!({}))).await;
+            assert_ne!(status, 405, "{method} {path} is not served");
+            assert!(!(status == 404 && body.is_null()), "{method} {path} is not served");
+            assert!(status < 500, "{method} {path} answered {status}: {body}");
+        }
+    }
+
+    async fn a_client_of_4001_reaches_nothing_of_account_4000_on_any_route(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let document = document(&app).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let foreign = Foreign::of_account_4000(&app, &operator).await;
+        let client = app.login("4001-TEST", PASSWORD).await;
+        // What a client may use without naming anything of another account.
+        let open_to_clients = [
+            "POST /api/v1/auth/login",
+            "GET /api/v1/me",
+            "PUT /api/v1/me/password",
+            "GET /health",
+            "GET /api/v1/openapi.json",
+        ];
+
+        let mut walked = 0;
+        for (method, path, operation) in operations(&document) {
+            let route = format!("{method} {path}");
+            if route == "POST /api/v1/auth/logout" {
+                continue; // Walked last: it ends the client's session.
+            }
+            let body = sample_body(&document, &operation, &foreign);
+            // Coverage refuses to guess a range, before it looks whose schedule it is.
+            let query = if path.ends_with("/coverage") { "?from=2030-01-01&to=2030-01-31" } else { "" };
+            let target = format!("{}{query}", foreign.fill(&path));
+            let (status, answer) = send(&app, Some(&client), &method, &target, body.as_ref()).await;
+            assert!(status < 500, "{route} answered {status}: {answer}");
+            let names_an_id = path_parameters(&path).iter().any(|name| *name != "file");
+            if names_an_id {
+                assert!(status == 403 || status == 404, "{route} with account 4000's ids answered {status}: {answer}");
+            } else if !open_to_clients.contains(&route.as_str()) {
+                assert!(!(200..300).contains(&status), "{route} is not for clients, yet answered {status}: {answer}");
+            }
+            walked += 1;
+        }
+        assert!(walked >= ROUTES.len() - 1, "only {walked} routes walked");
+
+        let (status, _) = send(&app, Some(&client), "POST", "/api/v1/auth/logout", None).await;
+        assert_eq!(status, 204);
+    }
+}
