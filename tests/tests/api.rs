@@ -30,6 +30,21 @@ async fn future_shifts(app: &TestApp, token: &str, schedule: &str) -> Vec<Value>
         .collect()
 }
 
+/// The coverage calendar's colour of one day.
+async fn colour(app: &TestApp, token: &str, schedule: &str, day: chrono::NaiveDate) -> String {
+    let (status, body) = app.get(token, &format!("/api/v1/schedules/{schedule}/coverage?from={day}&to={day}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["days"][0]["date"], day.to_string());
+    body["days"][0]["status"].as_str().unwrap().to_owned()
+}
+
+/// Assigns or unassigns a shift, which must succeed.
+async fn change(app: &TestApp, token: &str, schedule: &str, shift: &Value, action: &str, body: Value) {
+    let path = format!("/api/v1/schedules/{schedule}/shifts/{}/{action}", shift["id"].as_str().unwrap());
+    let (status, answer) = app.post(token, &path, body).await;
+    assert_eq!(status, 200, "{action}: {answer}");
+}
+
 fn urlencode(value: &str) -> String {
     value.replace('+', "%2B").replace(':', "%3A")
 }
@@ -187,6 +202,27 @@ backend_tests! {
         let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
         let comments = history["events"].as_array().unwrap().iter().filter(|e| e["data"]["text"] == "once").count();
         assert_eq!(comments, 1);
+    }
+
+    async fn coverage_colours_follow_the_assignments(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &token).await;
+        let (_, contacts) = app.get(&token, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let contact = |name: &str| contacts.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].clone();
+        // The two shifts (ranks 0 and 1) of one future week.
+        let shifts = future_shifts(&app, &token, &schedule).await;
+        let first = shifts.iter().find(|s| s["rank"] == 0).unwrap();
+        let second = shifts.iter().find(|s| s["rank"] == 1 && s["start"] == first["start"]).unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339(first["start"].as_str().unwrap()).unwrap();
+        let day = (start + chrono::Duration::days(2)).date_naive();
+        change(&app, &token, &schedule, first, "assign", json!({"contact_id": contact("Patrick Tremblay")})).await;
+        change(&app, &token, &schedule, second, "assign", json!({"contact_id": contact("Luc Lambert")})).await;
+        assert_eq!(colour(&app, &token, &schedule, day).await, "full");
+        change(&app, &token, &schedule, second, "unassign", json!({})).await;
+        assert_eq!(colour(&app, &token, &schedule, day).await, "partial");
+        change(&app, &token, &schedule, first, "unassign", json!({})).await;
+        assert_eq!(colour(&app, &token, &schedule, day).await, "none");
     }
 
     async fn malformed_ids_and_unknown_routes_get_problem_json(db) {
