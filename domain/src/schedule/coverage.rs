@@ -42,8 +42,8 @@ impl ScheduleState {
         for shifts in self.lanes.values() {
             // The last shift starting before `from` may reach into the range; then every shift
             // starting inside it.
-            let reaching_in = shifts.range(..from).next_back().map(|(_, id)| id);
-            let starting_in = shifts.range(from..to).map(|(_, id)| id);
+            let reaching_in = shifts.starting_before(from).last().map(|(_, id)| id);
+            let starting_in = shifts.starting_in(from, to).iter().map(|(_, id)| id);
             found.extend(
                 reaching_in
                     .into_iter()

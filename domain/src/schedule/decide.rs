@@ -114,8 +114,8 @@ fn copy(
             start: s.start,
             end: s.end,
             rank: s.rank,
-            name: s.name.clone(),
-            role: s.role.clone(),
+            name: s.name.to_string(),
+            role: s.role.to_string(),
             series_id: s.series_id.and_then(|id| series_ids.get(&id).copied()),
             assignee: s.assignee.filter(|_| c.with_assignments),
             overrides: copied_overrides(s, c.with_assignments, &mut override_ids),
@@ -186,7 +186,7 @@ fn check_shift(
 
 fn lane_of(rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
     let role = required_text("role", role, ROLE_MAX)?;
-    Ok((Lane { role: role.clone(), rank }, role))
+    Ok((Lane { role: role.as_str().into(), rank }, role))
 }
 
 fn add_shift(

@@ -1,6 +1,11 @@
 //! Folding schedule events into the state. Events are facts: nothing here refuses or fails, and an
 //! event naming a shift the state does not know is ignored.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use thin_vec::ThinVec;
+
 use crate::schedule::events::*;
 use crate::schedule::state::{Override, ScheduleInfo, ScheduleState, Series, Shift};
 
@@ -41,28 +46,29 @@ impl ScheduleState {
                 start: e.start,
                 end: e.end,
                 rank: e.rank,
-                name: e.name.clone(),
-                role: e.role.clone(),
+                name: e.name.as_str().into(),
+                role: e.role.as_str().into(),
                 series_id: None,
                 assignee: None,
                 assign_comment: None,
-                overrides: Vec::new(),
-                comments: Vec::new(),
+                overrides: ThinVec::new(),
+                comments: ThinVec::new(),
             }),
             ScheduleEvent::SeriesCreated(e) => {
+                let (name, role): (Arc<str>, Arc<str>) = (e.name.as_str().into(), e.role.as_str().into());
                 for s in &e.shifts {
                     self.insert_shift(Shift {
                         id: s.shift_id,
                         start: s.start,
                         end: s.end,
                         rank: e.rank,
-                        name: e.name.clone(),
-                        role: e.role.clone(),
+                        name: name.clone(),
+                        role: role.clone(),
                         series_id: Some(e.series_id),
                         assignee: None,
                         assign_comment: None,
-                        overrides: Vec::new(),
-                        comments: Vec::new(),
+                        overrides: ThinVec::new(),
+                        comments: ThinVec::new(),
                     });
                 }
                 self.series.insert(
@@ -80,8 +86,12 @@ impl ScheduleState {
                     shift.start = e.start;
                     shift.end = e.end;
                     shift.rank = e.rank;
-                    shift.name = e.name.clone();
-                    shift.role = e.role.clone();
+                    if *shift.name != *e.name {
+                        shift.name = e.name.as_str().into();
+                    }
+                    if *shift.role != *e.role {
+                        shift.role = e.role.as_str().into();
+                    }
                     self.insert_shift(shift);
                 }
             }
@@ -94,7 +104,7 @@ impl ScheduleState {
             ScheduleEvent::ShiftAssigned(e) => {
                 if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
                     shift.assignee = Some(e.contact_id);
-                    shift.assign_comment.clone_from(&e.comment);
+                    shift.assign_comment = e.comment.as_deref().map(Box::from);
                 }
             }
             ScheduleEvent::OverrideAdded(e) => {
@@ -161,14 +171,18 @@ impl ScheduleState {
             self.series
                 .insert(s.series_id, Series { id: s.series_id, rule: s.rule.clone(), shift_ids: s.shift_ids.clone() });
         }
+        // The copied shifts share their names and roles, as their originals did.
+        let mut texts: HashMap<&str, Arc<str>> = HashMap::new();
         for r in &e.shifts {
+            let name = texts.entry(&r.name).or_insert_with(|| r.name.as_str().into()).clone();
+            let role = texts.entry(&r.role).or_insert_with(|| r.role.as_str().into()).clone();
             self.insert_shift(Shift {
                 id: r.shift_id,
                 start: r.start,
                 end: r.end,
                 rank: r.rank,
-                name: r.name.clone(),
-                role: r.role.clone(),
+                name,
+                role,
                 series_id: r.series_id,
                 assignee: r.assignee,
                 assign_comment: None,
@@ -183,7 +197,7 @@ impl ScheduleState {
                         comment: o.comment.clone(),
                     })
                     .collect(),
-                comments: Vec::new(),
+                comments: ThinVec::new(),
             });
         }
     }

@@ -55,10 +55,10 @@ impl ScheduleState {
         let mut entries: Vec<OnCallEntry<'_>> = self
             .lanes
             .iter()
-            .filter(|(lane, _)| role.is_none_or(|r| lane.role == r))
+            .filter(|(lane, _)| role.is_none_or(|r| *lane.role == *r))
             .filter_map(|(_, shifts)| {
                 // The last shift starting at or before t is the only candidate in this lane.
-                let (_, id) = shifts.range(..=t).next_back()?;
+                let (_, id) = shifts.starting_by(t).last()?;
                 let shift = self.shifts.get(id)?;
                 shift.covers(t).then(|| entry_at(shift, t))
             })
