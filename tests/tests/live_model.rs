@@ -1,4 +1,5 @@
-//! The live model, kept incrementally while 10,000 random changes land, equals one rebuilt from scratch.
+//! The live model, kept incrementally while 10,000 random changes land, equals one rebuilt from scratch,
+//! and its dispatch index agrees with its schedules.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use vigie_domain::{
     Schedule, ScheduleCommand, ScheduleId, ScheduleState, SeriesId, UserId, contact, schedule,
 };
 use vigie_eventstore::{AppendRequest, EventLog, EventStore, ExpectedVersion, NewEvent, StoreOptions};
-use vigie_projections::live::Live;
+use vigie_projections::live::{DispatchFilter, Live};
 use vigie_tests::backend_tests;
 
 fn new_events<E: DomainEvent>(events: &[E]) -> Vec<NewEvent> {
@@ -103,6 +104,19 @@ backend_tests! {
         // And both agree with the states the writer folded itself.
         for (id, state) in &schedules {
             assert_eq!(rebuilt.read().schedules.get(*id), Some(state));
+        }
+        // The dispatch index answers what the schedules answer, hour after hour of the year.
+        let model = kept.read();
+        let year = Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).unwrap();
+        for hour in (0..24 * 7 * 53).step_by(5) {
+            let at = year + chrono::Duration::hours(hour);
+            let indexed: Vec<_> = model.dispatch().on_call(account_id, at, DispatchFilter::default())
+                .map(|e| (e.schedule_id, e.shift_id, e.contact_id, e.override_id, e.from, e.until))
+                .collect();
+            let walked: Vec<_> = model.schedules_of(account_id)
+                .flat_map(|(id, s)| s.on_call_at(at, None).into_iter().map(move |e| (id, e.shift_id, e.contact_id, e.override_id, e.from, e.until)))
+                .collect();
+            assert_eq!(indexed, walked, "at {at}");
         }
     }
 }

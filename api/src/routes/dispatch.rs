@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
-use vigie_projections::live::{LiveModel, schedule_as_of};
+use vigie_projections::live::{DispatchEntry, DispatchFilter, LiveModel, schedule_as_of};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -61,18 +61,16 @@ async fn on_call(
     let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
     let role = query.role.as_deref();
 
-    let wanted = |id: &ScheduleId| query.schedule_id.is_none_or(|wanted| wanted == *id);
     let entries = match as_of {
-        // Now: straight from memory, under one read lock, copying no schedule.
+        // Now: straight from the dispatch index, under one read lock.
         None => {
             let live = app.live().read();
-            live.schedules_of(account_id)
-                .filter(|(id, _)| wanted(id))
-                .flat_map(|(id, state)| entries(&live, id, state, at, role))
-                .collect::<Vec<_>>()
+            let filter = DispatchFilter { role, schedule_id: query.schedule_id };
+            live.dispatch().on_call(account_id, at, filter).map(|entry| entry_json(&live, &entry)).collect::<Vec<_>>()
         }
         // As known at a past record time: each schedule replayed up to then.
         Some(as_of) => {
+            let wanted = |id: &ScheduleId| query.schedule_id.is_none_or(|wanted| wanted == *id);
             let ids: Vec<ScheduleId> =
                 app.live().read().schedules_of(account_id).map(|(id, _)| id).filter(wanted).collect();
             let mut past = Vec::new();
@@ -80,45 +78,65 @@ async fn on_call(
                 past.push((id, schedule_as_of(app.store(), id, as_of).await?));
             }
             let live = app.live().read();
-            past.iter().flat_map(|(id, state)| entries(&live, *id, state, at, role)).collect()
+            past.iter()
+                .flat_map(|(id, state)| past_entries(*id, state, at, role))
+                .map(|entry| entry_json(&live, &entry))
+                .collect()
         }
     };
     let tz = app.live().read().account(account_id).map(|a| a.time_zone).unwrap_or(chrono_tz::UTC);
     Ok(Json(json!({"at": views::at(at, tz), "account_id": account_id, "entries": entries})))
 }
 
-/// One entry per shift of the schedule covering `at`, in rank order.
-fn entries(
-    live: &LiveModel,
+/// One entry per shift of a past state of the schedule covering `at`, in rank order.
+fn past_entries<'a>(
     id: ScheduleId,
-    state: &ScheduleState,
+    state: &'a ScheduleState,
     at: DateTime<Utc>,
     role: Option<&str>,
-) -> Vec<Value> {
-    let tz = state.time_zone();
-    let name = state.info().map(|i| i.name.as_str()).unwrap_or_default();
+) -> Vec<DispatchEntry<'a>> {
+    let (schedule_name, time_zone) =
+        state.info().map(|i| (i.name.as_str(), i.time_zone)).unwrap_or(("", chrono_tz::UTC));
     state
         .on_call_at(at, role)
         .into_iter()
-        .map(|entry| {
-            let contact = entry.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
-                json!({
-                    "id": c.id, "name": c.details.name, "phones": c.details.phones,
-                    "sms": c.details.sms, "email": c.details.email, "active": c.active,
-                })
-            });
-            json!({
-                "schedule_id": id,
-                "schedule_name": name,
-                "shift_id": entry.shift_id,
-                "rank": entry.rank,
-                "role": entry.role,
-                "shift_name": entry.shift_name,
-                "source": views::source(entry.source),
-                "from": views::at(entry.from, tz),
-                "until": views::at(entry.until, tz),
-                "contact": contact,
-            })
+        .map(|entry| DispatchEntry {
+            schedule_id: id,
+            schedule_name,
+            time_zone,
+            shift_id: entry.shift_id,
+            rank: entry.rank,
+            role: entry.role,
+            shift_name: entry.shift_name,
+            shift_start: entry.shift_start,
+            shift_end: entry.shift_end,
+            source: entry.source,
+            contact_id: entry.contact_id,
+            override_id: entry.override_id,
+            from: entry.from,
+            until: entry.until,
         })
         .collect()
+}
+
+/// An entry as dispatch reads it, with the contact's ways to be reached.
+fn entry_json(live: &LiveModel, entry: &DispatchEntry<'_>) -> Value {
+    let contact = entry.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
+        json!({
+            "id": c.id, "name": c.details.name, "phones": c.details.phones,
+            "sms": c.details.sms, "email": c.details.email, "active": c.active,
+        })
+    });
+    json!({
+        "schedule_id": entry.schedule_id,
+        "schedule_name": entry.schedule_name,
+        "shift_id": entry.shift_id,
+        "rank": entry.rank,
+        "role": entry.role,
+        "shift_name": entry.shift_name,
+        "source": views::source(entry.source),
+        "from": views::at(entry.from, entry.time_zone),
+        "until": views::at(entry.until, entry.time_zone),
+        "contact": contact,
+    })
 }

@@ -8,6 +8,7 @@
 //! reflects a change it knows of (`min_position`, read-your-writes).
 
 mod as_of;
+mod dispatch;
 mod model;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use vigie_eventstore::{EventLog, EventStore, StoreError, Subscription};
 
 pub use as_of::schedule_as_of;
+pub use dispatch::{DispatchEntry, DispatchFilter, DispatchIndex};
 pub use model::{Aggregates, LiveAggregate, LiveModel};
 
 /// A node's live model and the task that keeps it current.
@@ -70,9 +72,7 @@ impl Live {
         let Some(last) = batch.last() else { return };
         {
             let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
-            for event in batch {
-                model.apply(event);
-            }
+            model.apply_all(batch);
         }
         self.applied.send_replace(last.position);
     }

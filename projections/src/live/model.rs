@@ -1,6 +1,6 @@
 //! What the live model holds, and how each event of the log changes it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::str::FromStr;
 
@@ -9,6 +9,8 @@ use vigie_domain::{
     account::AccountState, contact::ContactState, schedule::ScheduleEvent, user::UserEvent,
 };
 use vigie_eventstore::StoredEvent;
+
+use super::dispatch::DispatchIndex;
 
 /// Every aggregate of one kind, by id, with the stream version each is at.
 #[derive(Debug)]
@@ -78,14 +80,39 @@ pub struct LiveModel {
     contacts_by_account: HashMap<AccountId, BTreeSet<ContactId>>,
     /// Each account's live schedules, kept in the order views list them (name, then id).
     schedules_by_account: HashMap<AccountId, Vec<ScheduleId>>,
+    dispatch: DispatchIndex,
+    /// Accounts whose schedules changed since the dispatch index was last brought up to date;
+    /// always empty between batches.
+    stale_dispatch: HashSet<AccountId>,
 }
 
 impl LiveModel {
-    /// Applies one event of the log. Events of other categories (messages,
-    /// calls) belong to the SQL read models and are passed over; an event this
-    /// program cannot read is logged and passed over rather than stopping
-    /// every view.
+    /// Applies events of the log in order, then brings the dispatch index up to date.
+    pub fn apply_all(&mut self, events: &[StoredEvent]) {
+        for stored in events {
+            self.apply_one(stored);
+        }
+        // Once per account per batch: a catch-up over a whole year of shifts reindexes each account a few times, not once per event.
+        for account_id in std::mem::take(&mut self.stale_dispatch) {
+            let schedules = listed(&self.schedules_by_account, &self.schedules, account_id);
+            self.dispatch.reindex(account_id, schedules);
+        }
+    }
+
+    /// Applies one event of the log.
     pub fn apply(&mut self, stored: &StoredEvent) {
+        self.apply_all(std::slice::from_ref(stored));
+    }
+
+    /// Who is on call, per account, without reaching into the schedules.
+    pub fn dispatch(&self) -> &DispatchIndex {
+        &self.dispatch
+    }
+
+    /// Events of other categories (messages, calls) belong to the SQL read
+    /// models and are passed over; an event this program cannot read is logged
+    /// and passed over rather than stopping every view.
+    fn apply_one(&mut self, stored: &StoredEvent) {
         let outcome = match stored.stream_id.split_once('-') {
             Some((Account::CATEGORY, id)) => self.apply_account(id, stored),
             Some((User::CATEGORY, id)) => self.apply_user(id, stored),
@@ -128,6 +155,9 @@ impl LiveModel {
     fn apply_schedule(&mut self, id: &str, stored: &StoredEvent) -> Result<(), String> {
         let (id, event) = decode::<Schedule>(id, stored)?;
         self.schedules.apply(id, &event, stored.stream_version);
+        if let Some(info) = self.schedules.get(id).and_then(|s| s.info()) {
+            self.stale_dispatch.insert(info.account_id);
+        }
         let listing_changed = matches!(
             event,
             ScheduleEvent::ScheduleCreated(_)
@@ -187,12 +217,17 @@ impl LiveModel {
         &self,
         account_id: AccountId,
     ) -> impl Iterator<Item = (ScheduleId, &vigie_domain::ScheduleState)> + '_ {
-        self.schedules_by_account
-            .get(&account_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.schedules.get(*id).map(|state| (*id, state)))
+        listed(&self.schedules_by_account, &self.schedules, account_id)
     }
+}
+
+/// The account's listed schedules with their states, in listing order.
+fn listed<'m>(
+    listings: &'m HashMap<AccountId, Vec<ScheduleId>>,
+    schedules: &'m Aggregates<Schedule>,
+    account_id: AccountId,
+) -> impl Iterator<Item = (ScheduleId, &'m vigie_domain::ScheduleState)> + 'm {
+    listings.get(&account_id).into_iter().flatten().filter_map(|id| schedules.get(*id).map(|state| (*id, state)))
 }
 
 /// The aggregate id from the stream id, and the event decoded (and upcast).
