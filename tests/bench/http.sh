@@ -38,6 +38,7 @@ while read -r schedule; do
     | python3 -c 'import sys, json; d=json.load(sys.stdin); print(d["schedule"]["id"], d["shifts"][0]["id"])'
 done < "$work/schedules.txt" > "$work/shifts.txt"
 echo "accounts: $(wc -l < "$work/accounts.txt"), schedules for changes: $(wc -l < "$work/shifts.txt")"
+echo "== server resident memory before the load: $(grep VmRSS /proc/$server/status)"
 
 cat > "$work/dispatch.lua" <<LUA
 local ids = {}
@@ -67,6 +68,7 @@ LUA
 
 echo "== dispatch: GET /api/v1/accounts/{id}/on-call, random accounts, 32 connections, ${seconds}s"
 wrk -t2 -c32 -d"${seconds}s" --latency -s "$work/dispatch.lua" http://127.0.0.1:18090 | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx"
+echo "== server resident memory after dispatch: $(grep VmRSS /proc/$server/status)"
 echo "== changes: POST …/comments (durable), random schedules, 32 connections, ${seconds}s"
 wrk -t2 -c32 -d"${seconds}s" --latency -s "$work/changes.lua" http://127.0.0.1:18090 | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx"
 echo "== server resident memory: $(grep VmRSS /proc/$server/status)"

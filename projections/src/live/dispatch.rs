@@ -67,7 +67,12 @@ struct AccountLanes {
     overrides: Box<[OverrideSlot]>,
     /// The shifts' names, each once: a year of weekly shifts usually shares one.
     shift_names: Box<[Arc<str>]>,
+    /// The contacts the shifts and overrides name, each once: an account has a handful.
+    contacts: Box<[ContactId]>,
 }
+
+/// In `contacts`: nobody.
+const NOBODY: u32 = u32::MAX;
 
 #[derive(Debug, PartialEq)]
 struct ScheduleHeader {
@@ -86,12 +91,13 @@ struct LaneHeader {
     end: u32,
 }
 
-/// A shift in 56 bytes: a million of them is the bulk of the index.
+/// A shift in 40 bytes: a million of them is the bulk of the index.
 #[derive(Debug, PartialEq)]
 struct ShiftSlot {
     id: ShiftId,
     end: DateTime<Utc>,
-    assignee: Option<ContactId>,
+    /// In `contacts`, or `NOBODY`.
+    assignee: u32,
     /// In `shift_names`.
     name: u32,
     /// The shift's overrides run from here to the next shift's first (or the end of `overrides`).
@@ -101,7 +107,8 @@ struct ShiftSlot {
 #[derive(Debug, PartialEq)]
 struct OverrideSlot {
     id: OverrideId,
-    contact_id: ContactId,
+    /// In `contacts`.
+    contact: u32,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 }
@@ -148,7 +155,7 @@ impl AccountLanes {
     fn build<'s>(schedules: impl Iterator<Item = (ScheduleId, &'s ScheduleState)>) -> Self {
         let (mut headers, mut lanes, mut starts, mut slots, mut overrides) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut names = Names::default();
+        let (mut names, mut contacts) = (Interned::default(), Interned::default());
         for (id, state) in schedules {
             let Some(info) = state.info() else { continue };
             let schedule = headers.len() as u32;
@@ -160,7 +167,7 @@ impl AccountLanes {
                 let first = starts.len() as u32;
                 for shift in shifts {
                     starts.push(shift.start);
-                    slots.push(ShiftSlot::of(shift, &mut overrides, &mut names));
+                    slots.push(ShiftSlot::of(shift, &mut overrides, &mut names, &mut contacts));
                 }
                 let end = starts.len() as u32;
                 lanes.push(LaneHeader { schedule, rank: lane.rank, role: lane.role.clone(), first, end });
@@ -173,6 +180,7 @@ impl AccountLanes {
             shifts: slots.into(),
             overrides: overrides.into(),
             shift_names: names.list.into(),
+            contacts: contacts.list.into(),
         }
     }
 
@@ -190,9 +198,11 @@ impl AccountLanes {
         if at >= shift.end {
             return None;
         }
-        let last_override = self.shifts.get(index + 1).map_or(self.overrides.len(), |next| next.first_override as usize);
+        let last_override =
+            self.shifts.get(index + 1).map_or(self.overrides.len(), |next| next.first_override as usize);
         let overrides = &self.overrides[shift.first_override as usize..last_override];
         let segment = segment_at(start, shift, overrides, at);
+        let contact = |index: u32| self.contacts.get(index as usize).copied();
         Some(DispatchEntry {
             schedule_id: schedule.id,
             schedule_name: &schedule.name,
@@ -204,7 +214,7 @@ impl AccountLanes {
             shift_start: start,
             shift_end: shift.end,
             source: segment.source,
-            contact_id: segment.contact_id,
+            contact_id: segment.contact.and_then(contact),
             override_id: segment.override_id,
             from: segment.from,
             until: segment.until,
@@ -213,35 +223,45 @@ impl AccountLanes {
 }
 
 impl ShiftSlot {
-    fn of(shift: &Shift, overrides: &mut Vec<OverrideSlot>, names: &mut Names) -> Self {
+    fn of(
+        shift: &Shift,
+        overrides: &mut Vec<OverrideSlot>,
+        names: &mut Interned<Arc<str>>,
+        contacts: &mut Interned<ContactId>,
+    ) -> Self {
         let first_override = overrides.len() as u32;
         overrides.extend(shift.overrides.iter().map(|o| OverrideSlot {
             id: o.id,
-            contact_id: o.contact_id,
+            contact: contacts.index_of(&o.contact_id),
             start: o.start,
             end: o.end,
         }));
         Self {
             id: shift.id,
             end: shift.end,
-            assignee: shift.assignee,
+            assignee: shift.assignee.map_or(NOBODY, |id| contacts.index_of(&id)),
             name: names.index_of(&shift.name),
             first_override,
         }
     }
 }
 
-/// The distinct shift names of an account, in order of first use.
-#[derive(Default)]
-struct Names {
-    list: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, u32>,
+/// Distinct values of an account (shift names, contacts), each once, in order of first use.
+struct Interned<T> {
+    list: Vec<T>,
+    index: HashMap<T, u32>,
 }
 
-impl Names {
-    fn index_of(&mut self, name: &Arc<str>) -> u32 {
-        *self.index.entry(name.clone()).or_insert_with(|| {
-            self.list.push(name.clone());
+impl<T> Default for Interned<T> {
+    fn default() -> Self {
+        Self { list: Vec::new(), index: HashMap::new() }
+    }
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
+    fn index_of(&mut self, value: &T) -> u32 {
+        *self.index.entry(value.clone()).or_insert_with(|| {
+            self.list.push(value.clone());
             self.list.len() as u32 - 1
         })
     }
@@ -249,7 +269,8 @@ impl Names {
 
 struct SegmentAt {
     source: Source,
-    contact_id: Option<ContactId>,
+    /// In `contacts`; `None` for nobody.
+    contact: Option<u32>,
     override_id: Option<OverrideId>,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -262,15 +283,15 @@ fn segment_at(start: DateTime<Utc>, shift: &ShiftSlot, overrides: &[OverrideSlot
     if let Some(o) = previous.filter(|o| at < o.end) {
         return SegmentAt {
             source: Source::Override,
-            contact_id: Some(o.contact_id),
+            contact: Some(o.contact),
             override_id: Some(o.id),
             from: o.start,
             until: o.end,
         };
     }
     SegmentAt {
-        source: if shift.assignee.is_some() { Source::Base } else { Source::None },
-        contact_id: shift.assignee,
+        source: if shift.assignee == NOBODY { Source::None } else { Source::Base },
+        contact: (shift.assignee != NOBODY).then_some(shift.assignee),
         override_id: None,
         from: previous.map_or(start, |o| o.end),
         until: overrides.get(before).map_or(shift.end, |o| o.start),
