@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -58,10 +58,10 @@ impl PostgresEventStore {
         let unreachable = |source| StoreError::Unreachable { url: redact_url(url), source };
         let connect: PgConnectOptions = url.parse().map_err(unreachable)?;
         let pool = PgPoolOptions::new()
-            // The writer and the listener each hold a connection besides the readers.
-            .max_connections(options.max_connections + 2)
+            // The listener holds a connection besides the readers.
+            .max_connections(options.max_connections + 1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(unreachable)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
@@ -70,7 +70,8 @@ impl PostgresEventStore {
         listener.listen(CHANNEL).await?;
         let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
         let listener = tokio::spawn(follow_notifications(listener, head.clone()));
-        let batch_writer = PostgresBatchWriter { pool: pool.clone(), head: head.clone() };
+        let connection = PgConnection::connect_with(&connect).await.map_err(unreachable)?;
+        let batch_writer = PostgresBatchWriter { connect, connection: Some(connection), head: head.clone() };
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, listener, options }) })
     }
@@ -200,9 +201,24 @@ async fn follow_notifications(mut listener: PgListener, head: Arc<watch::Sender<
 }
 
 /// Writes group-commit batches with one call of `vigie_append` each.
+///
+/// It keeps a connection of its own rather than borrowing one from the pool:
+/// sqlx pings a pooled connection when it is taken and again when it is
+/// given back, two extra round trips per batch that a lone writer felt.
 struct PostgresBatchWriter {
-    pool: PgPool,
+    connect: PgConnectOptions,
+    /// `None` after the connection failed; the next batch connects again.
+    connection: Option<PgConnection>,
     head: Arc<watch::Sender<u64>>,
+}
+
+impl PostgresBatchWriter {
+    async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
+        if self.connection.is_none() {
+            self.connection = Some(PgConnection::connect_with(&self.connect).await?);
+        }
+        self.connection.as_mut().ok_or(StoreError::WriterStopped)
+    }
 }
 
 /// The batch flattened to one entry per event, as `vigie_append` takes it.
@@ -254,6 +270,7 @@ impl FlatBatch {
 impl BatchWriter for PostgresBatchWriter {
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let flat = FlatBatch::new(batch)?;
+        let connection = self.connection().await?;
         // Runs as its own transaction: the answer arrives after the commit.
         let rows =
             sqlx::query("SELECT * FROM vigie_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
@@ -271,8 +288,19 @@ impl BatchWriter for PostgresBatchWriter {
                 .bind(flat.correlation_id)
                 .bind(flat.causation_id)
                 .bind(flat.idempotency_key)
-                .fetch_all(&self.pool)
-                .await?;
+                .fetch_all(&mut *connection)
+                .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(error) => {
+                // The server refused the statement: the connection is fine.
+                // Anything else may have left it unusable: start afresh.
+                if !matches!(error, sqlx::Error::Database(_)) {
+                    self.connection = None;
+                }
+                return Err(error.into());
+            }
+        };
 
         let mut outcomes: BatchOutcome = Vec::with_capacity(batch.len());
         for (request, row) in batch.iter().zip(&rows) {
