@@ -89,13 +89,16 @@ where
     A::Id: std::hash::Hash + Eq,
 {
     for attempt in 1..=ATTEMPTS {
-        let (state, version) = A::of(&app.live().read()).for_command(id);
-        headers.check_if_match(version)?;
         let mut ctx = CommandContext::new(caller.actor(), Utc::now());
         if let Some(reason) = &reason {
             ctx = ctx.with_reason(reason.clone());
         }
-        let events = decide(&state, &ctx)?;
+        // Decided under the read lock, on the state in place: copying a year of shifts per change
+        // would cost more than deciding.
+        let (version, events) = A::of(&app.live().read()).with_state(id, |state, version| {
+            headers.check_if_match(version)?;
+            ApiResult::Ok((version, decide(state, &ctx)?))
+        })?;
         if events.is_empty() {
             return Ok(Changed { version, position: app.live().position() });
         }

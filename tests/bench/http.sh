@@ -38,6 +38,15 @@ while read -r schedule; do
     | python3 -c 'import sys, json; d=json.load(sys.stdin); print(d["schedule"]["id"], d["shifts"][0]["id"])'
 done < "$work/schedules.txt" > "$work/shifts.txt"
 echo "accounts: $(wc -l < "$work/accounts.txt"), schedules for changes: $(wc -l < "$work/shifts.txt")"
+# Let the inbox and call log catch up on the data set first, so that their work is not measured as load.
+head_position=$(curl -s http://127.0.0.1:18090/health | python3 -c 'import sys,json; print(json.load(sys.stdin)["position"])')
+first=$(head -n 1 "$work/accounts.txt")
+started=$SECONDS
+until curl -sf "$base/accounts/$first/messages?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null \
+   && curl -sf "$base/accounts/$first/calls?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null; do
+  sleep 2
+done
+echo "read models caught up with position $head_position after $((SECONDS - started)) s more"
 echo "== server resident memory before the load: $(grep VmRSS /proc/$server/status)"
 
 cat > "$work/dispatch.lua" <<LUA

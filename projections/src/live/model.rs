@@ -50,6 +50,15 @@ where
         self.states.get(&id).cloned().unwrap_or_default()
     }
 
+    /// Runs `f` on the state and version to decide a command against, without copying the
+    /// state: a missing aggregate is the default state at version 0.
+    pub fn with_state<T>(&self, id: A::Id, f: impl FnOnce(&A::State, u64) -> T) -> T {
+        match self.states.get(&id) {
+            Some((state, version)) => f(state, *version),
+            None => f(&A::State::default(), 0),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&A::Id, &A::State)> {
         self.states.iter().map(|(id, (state, _))| (id, state))
     }
