@@ -176,11 +176,12 @@ fn through_the_index(model: &LiveModel, account: AccountId, at: DateTime<Utc>, r
     model
         .dispatch()
         .on_call(account, at, filter)
-        .map(|e| {
+        .map(|entry| {
+            let e = entry.on_call;
             format!(
                 "{} {} {} {} {} {} {:?} {:?} {:?} {} {}",
-                e.schedule_id,
-                e.schedule_name,
+                entry.schedule_id,
+                entry.schedule_name,
                 e.shift_id,
                 e.rank,
                 e.role,

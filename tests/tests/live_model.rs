@@ -111,7 +111,7 @@ backend_tests! {
         for hour in (0..24 * 7 * 53).step_by(5) {
             let at = year + chrono::Duration::hours(hour);
             let indexed: Vec<_> = model.dispatch().on_call(account_id, at, DispatchFilter::default())
-                .map(|e| (e.schedule_id, e.shift_id, e.contact_id, e.override_id, e.from, e.until))
+                .map(|e| (e.schedule_id, e.on_call.shift_id, e.on_call.contact_id, e.on_call.override_id, e.on_call.from, e.on_call.until))
                 .collect();
             let walked: Vec<_> = model.schedules_of(account_id)
                 .flat_map(|(id, s)| s.on_call_at(at, None).into_iter().map(move |e| (id, e.shift_id, e.contact_id, e.override_id, e.from, e.until)))

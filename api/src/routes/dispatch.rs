@@ -100,28 +100,14 @@ fn past_entries<'a>(
     state
         .on_call_at(at, role)
         .into_iter()
-        .map(|entry| DispatchEntry {
-            schedule_id: id,
-            schedule_name,
-            time_zone,
-            shift_id: entry.shift_id,
-            rank: entry.rank,
-            role: entry.role,
-            shift_name: entry.shift_name,
-            shift_start: entry.shift_start,
-            shift_end: entry.shift_end,
-            source: entry.source,
-            contact_id: entry.contact_id,
-            override_id: entry.override_id,
-            from: entry.from,
-            until: entry.until,
-        })
+        .map(|on_call| DispatchEntry { schedule_id: id, schedule_name, time_zone, on_call })
         .collect()
 }
 
 /// An entry as dispatch reads it, with the contact's ways to be reached.
 fn entry_json(live: &LiveModel, entry: &DispatchEntry<'_>) -> Value {
-    let contact = entry.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
+    let on_call = &entry.on_call;
+    let contact = on_call.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
         json!({
             "id": c.id, "name": c.details.name, "phones": c.details.phones,
             "sms": c.details.sms, "email": c.details.email, "active": c.active,
@@ -130,13 +116,13 @@ fn entry_json(live: &LiveModel, entry: &DispatchEntry<'_>) -> Value {
     json!({
         "schedule_id": entry.schedule_id,
         "schedule_name": entry.schedule_name,
-        "shift_id": entry.shift_id,
-        "rank": entry.rank,
-        "role": entry.role,
-        "shift_name": entry.shift_name,
-        "source": views::source(entry.source),
-        "from": views::at(entry.from, entry.time_zone),
-        "until": views::at(entry.until, entry.time_zone),
+        "shift_id": on_call.shift_id,
+        "rank": on_call.rank,
+        "role": on_call.role,
+        "shift_name": on_call.shift_name,
+        "source": views::source(on_call.source),
+        "from": views::at(on_call.from, entry.time_zone),
+        "until": views::at(on_call.until, entry.time_zone),
         "contact": contact,
     })
 }

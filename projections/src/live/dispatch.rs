@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use vigie_domain::schedule::oncall::Source;
+use vigie_domain::schedule::oncall::{OnCallEntry, Source};
 use vigie_domain::schedule::state::Shift;
 use vigie_domain::{AccountId, ContactId, OverrideId, ScheduleId, ScheduleState, ShiftId};
 
@@ -24,25 +24,13 @@ pub struct DispatchIndex {
     accounts: HashMap<AccountId, AccountLanes>,
 }
 
-/// One shift covering the asked instant, with whoever covers it then.
+/// One shift covering the asked instant, with whoever covers it then, and its schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchEntry<'a> {
     pub schedule_id: ScheduleId,
     pub schedule_name: &'a str,
     pub time_zone: Tz,
-    pub shift_id: ShiftId,
-    pub rank: u32,
-    pub role: &'a str,
-    pub shift_name: &'a str,
-    pub shift_start: DateTime<Utc>,
-    pub shift_end: DateTime<Utc>,
-    pub source: Source,
-    pub contact_id: Option<ContactId>,
-    pub override_id: Option<OverrideId>,
-    /// Start of the current segment: the shift's start, an override's, or the end of one.
-    pub from: DateTime<Utc>,
-    /// End of the current segment.
-    pub until: DateTime<Utc>,
+    pub on_call: OnCallEntry<'a>,
 }
 
 /// Which shifts a lookup is about.
@@ -207,17 +195,19 @@ impl AccountLanes {
             schedule_id: schedule.id,
             schedule_name: &schedule.name,
             time_zone: schedule.time_zone,
-            shift_id: shift.id,
-            rank: lane.rank,
-            role: &lane.role,
-            shift_name: &self.shift_names[shift.name as usize],
-            shift_start: start,
-            shift_end: shift.end,
-            source: segment.source,
-            contact_id: segment.contact.and_then(contact),
-            override_id: segment.override_id,
-            from: segment.from,
-            until: segment.until,
+            on_call: OnCallEntry {
+                shift_id: shift.id,
+                rank: lane.rank,
+                role: &lane.role,
+                shift_name: &self.shift_names[shift.name as usize],
+                shift_start: start,
+                shift_end: shift.end,
+                source: segment.source,
+                contact_id: segment.contact.and_then(contact),
+                override_id: segment.override_id,
+                from: segment.from,
+                until: segment.until,
+            },
         })
     }
 }
