@@ -306,6 +306,12 @@ backend_tests! {
             assert_eq!(declared, path_parameters(&path).into_iter().collect(), "{method} {path}'s path parameters");
         }
 
+        // The coverage calendar refuses a request without its range, so the document says it is required.
+        let coverage = &document["paths"]["/api/v1/schedules/{schedule_id}/coverage"]["get"]["parameters"];
+        let required: BTreeSet<&str> = coverage.as_array().into_iter().flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true).map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(required, BTreeSet::from(["from", "to"]), "coverage's required query parameters");
+
         let documented: BTreeSet<String> =
             operations(&document).into_iter().map(|(method, path, _)| format!("{method} {path}")).collect();
         let missing: Vec<_> = FIXED_CORE.iter().filter(|route| !documented.contains(**route)).collect();

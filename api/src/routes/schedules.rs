@@ -195,8 +195,8 @@ async fn shifts(
 /// Whether each day from `from` to `to` is covered.
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/coverage", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = Option<String>, Query, description = "Start of the range (an instant or a date)."),
-        ("to" = Option<String>, Query, description = "End of the range."),
+        ("from" = String, Query, description = "The first local date, e.g. 2026-05-01."),
+        ("to" = String, Query, description = "The last local date, at most 400 days after `from`."),
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
         ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
     responses(
