@@ -176,6 +176,49 @@ backend_tests! {
         assert_eq!(later_calls.iter().map(|e| e.position).collect::<Vec<_>>(), vec![12, 14, 16, 18, 20]);
     }
 
+    async fn long_pages_of_the_log_join_up_without_a_gap_or_a_repeat(db) {
+        let store = open(&db).await;
+        // Texts a packed page must carry byte for byte: spaces, digits, signs.
+        let metadata = Metadata {
+            actor_id: Some(Uuid::now_v7()),
+            actor_name: Some("Zoé 12 -1 + ".into()),
+            correlation_id: None,
+            causation_id: Some(Uuid::now_v7()),
+            idempotency_key: Some("".into()),
+        };
+        for n in 0..13u64 {
+            let events = (0..100).map(|i| event(n * 100 + i).with_metadata(metadata.clone())).collect();
+            let category = if n % 3 == 0 { "call" } else { "schedule" };
+            let request = append(&format!("{category}-{n}"), ExpectedVersion::NoStream, events);
+            let request = if n == 4 { request.with_max_age(Duration::from_secs(1)) } else { request };
+            store.append(request).await.unwrap();
+        }
+        // Purge stream 4's events, leaving a gap of 100 positions in the middle.
+        store.purge_expired(Utc::now() + chrono::Duration::seconds(5)).await.unwrap();
+        let expected: Vec<u64> = (1..=1300).filter(|p| !(401..=500).contains(p)).collect();
+
+        for limit in [1, 249, 250, 251, 999, 1000, 1199, usize::MAX] {
+            let (mut after, mut positions) = (0, Vec::new());
+            loop {
+                let page = store.read_all(after, limit).await.unwrap();
+                assert!(page.len() <= limit);
+                let Some(last) = page.last() else { break };
+                after = last.position;
+                positions.extend(page.iter().map(|e| e.position));
+            }
+            assert_eq!(positions, expected, "reading in pages of {limit}");
+        }
+        let calls: Vec<u64> = store.read_category("call", 50, 120).await.unwrap().iter().map(|e| e.position).collect();
+        assert_eq!(calls, (51..=100).chain(301..=370).collect::<Vec<_>>());
+
+        let from_pages = store.read_all(0, 1000).await.unwrap();
+        let from_stream = store.read_stream("schedule-1", 1, Direction::Forward, 100).await.unwrap();
+        assert_eq!(from_pages[100].metadata, metadata);
+        assert_eq!(
+            (from_pages[100].event_id, from_pages[100].data.get(), from_pages[100].recorded_at),
+            (from_stream[0].event_id, from_stream[0].data.get(), from_stream[0].recorded_at)
+        );
+    }
     async fn bad_input_gets_a_typed_error_and_writes_nothing(db) {
         let store = open(&db).await;
         let huge = NewEvent::new("MessageTaken", 1, &json!({ "text": "x".repeat(1024 * 1024) })).unwrap();

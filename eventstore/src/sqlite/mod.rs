@@ -56,11 +56,18 @@ impl SqliteEventStore {
             // FULL fsyncs the WAL at every commit: an acknowledged append survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30));
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await.map_err(unreachable)?;
+        // A SQLite connection cannot break the way a network one can, so both
+        // pools skip the ping sqlx would otherwise send before each use.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(connect.clone())
+            .await
+            .map_err(unreachable)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            .test_before_acquire(false)
             .connect_with(connect.read_only(true))
             .await
             .map_err(unreachable)?;
