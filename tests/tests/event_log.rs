@@ -138,6 +138,28 @@ backend_tests! {
         assert_eq!(store.head_position().await.unwrap(), 60);
     }
 
+    async fn two_writers_sharing_the_log_decide_on_each_others_appends(db) {
+        // Each writer remembers what it wrote last; the other's appends must
+        // still count, as if they came from another server process.
+        let (first, second) = (open(&db).await, open(&db).await);
+        first.append(append("schedule-shared", ExpectedVersion::NoStream, vec![event(1)])).await.unwrap();
+        second.append(append("schedule-shared", ExpectedVersion::Exactly(1), vec![event(2)])).await.unwrap();
+        second.append(append("schedule-other", ExpectedVersion::NoStream, vec![event(3)])).await.unwrap();
+
+        let stale = first.append(append("schedule-shared", ExpectedVersion::Exactly(1), vec![event(4)])).await;
+        assert!(matches!(stale, Err(StoreError::WrongExpectedVersion { actual: 2, .. })), "{stale:?}");
+        let taken = first.append(append("schedule-other", ExpectedVersion::NoStream, vec![event(5)])).await;
+        assert!(matches!(taken, Err(StoreError::WrongExpectedVersion { actual: 1, .. })), "{taken:?}");
+        let next = first.append(append("schedule-shared", ExpectedVersion::Exactly(2), vec![event(6)])).await.unwrap();
+        assert_eq!((next.stream_version, next.first_position), (3, 4));
+        // And an event id the other writer stored is a duplicate, not a new event.
+        let again = second.read_stream("schedule-shared", 3, Direction::Forward, 1).await.unwrap()[0].event_id;
+        let retried = event(6).with_id(again);
+        let duplicate = second.append(append("schedule-shared", ExpectedVersion::Exactly(2), vec![retried])).await;
+        assert!(duplicate.as_ref().is_ok_and(|o| o.was_duplicate && o.first_position == 4), "{duplicate:?}");
+        assert_eq!(second.head_position().await.unwrap(), 4);
+    }
+
     async fn streams_read_forward_and_backward_from_a_version(db) {
         let store = open(&db).await;
         for n in 1..=5 {

@@ -1,12 +1,15 @@
-//! Writes a group-commit batch to SQLite in two round trips to the driver.
+//! Writes a group-commit batch to SQLite, usually in one round trip to the driver.
 //!
 //! The driver runs SQLite on a thread of its own, so every statement costs a
 //! hand-over between threads; a statement per event would cost more than the
-//! fsync. Instead the batch is read and written in two multi-statement calls:
-//! the first takes the write lock and reads what the decisions depend on (the
-//! head, the batch's event ids already stored, its streams' versions); Rust
-//! decides each append; the second writes every accepted event at once from a
-//! JSON array and commits.
+//! fsync. The writer remembers the head and the versions of the streams it
+//! wrote, so it can usually decide the batch before touching the database and
+//! send it as one multi-statement call that checks those assumptions under the
+//! write lock and writes only if they hold (`GUARDED_WRITE`). When they do not
+//! (another process wrote, an event id is already stored, a stream it does not
+//! know is appended to with any version) it falls back to two calls: the first
+//! takes the write lock and reads what the decisions depend on; Rust decides
+//! each append; the second writes every accepted event and commits.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -34,43 +37,101 @@ const READ_PHASE: &str = "
     SELECT 'stream', stream_id, version, NULL, NULL FROM streams
      WHERE stream_id IN (SELECT value FROM json_each(?2));";
 
-/// Writes the accepted events (?1), the record time (?2), the streams' new
-/// versions (?3) and the new head (?4), then commits.
+/// Inserts the accepted events (?1, recorded at ?2; a trigger moves the head
+/// and the streams' versions), sets the max ages the appends carried (?3,
+/// `[stream, seconds]`), then commits.
 const WRITE_PHASE: &str = "
     INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
                         data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
-    SELECT value->>0, unhex(value->>1), value->>2, value->>3, value->>4, value->>5, value->>6,
-           value->>7, unhex(value->>8), value->>9, unhex(value->>10), unhex(value->>11), value->>12, ?2
-      FROM json_each(?1);
-    INSERT INTO streams (stream_id, version, max_age_seconds)
-    SELECT value->>0, value->>1, value->>2 FROM json_each(?3) WHERE true
-        ON CONFLICT (stream_id) DO UPDATE
-       SET version = excluded.version,
-           max_age_seconds = coalesce(excluded.max_age_seconds, streams.max_age_seconds);
-    UPDATE log_head SET position = ?4, recorded_at = ?2 WHERE id = 1;
+    SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
+           e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
+      FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key);
+    UPDATE streams SET max_age_seconds = ages.value->>1
+      FROM json_each(?3) AS ages WHERE streams.stream_id = ages.value->>0;
     COMMIT;";
+
+/// The same insert as one autocommit statement, which writes only if the
+/// decisions taken without reading still hold: the head is still ?3 (nobody
+/// else wrote since), none of the batch's event ids (?4) is stored, and each
+/// stream the writer did not know is at the version the batch assumed (?5,
+/// `[stream, version]`). SQLite evaluates the condition before inserting a
+/// row, because the query reads the table it inserts into.
+const GUARDED_INSERT: &str = "
+    INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
+                        data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
+    SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
+           e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
+      FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key)
+     WHERE (SELECT position FROM log_head WHERE id = 1) = ?3
+       AND NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?4)))
+       AND NOT EXISTS (SELECT 1 FROM json_each(?5) AS assumed
+                        WHERE ifnull((SELECT version FROM streams WHERE stream_id = assumed.value->>0), 0)
+                              IS NOT assumed.value->>1)";
+
+/// The streams whose versions the writer remembers, at most this many; past
+/// it the memory starts over, which only costs a slower batch or two.
+const REMEMBERED_STREAMS: usize = 100_000;
 
 /// Writes group-commit batches through the single writer connection.
 pub(super) struct SqliteBatchWriter {
     pool: SqlitePool,
     head: Arc<watch::Sender<u64>>,
+    /// What the last batch left in the log, as far as this writer knows.
+    known: Option<Known>,
+}
+
+/// The head, the last record time and the versions of the streams this writer wrote.
+#[derive(Debug, Default)]
+struct Known {
+    head: u64,
+    last_recorded_at: i64,
+    versions: HashMap<String, u64>,
 }
 
 impl SqliteBatchWriter {
     pub(super) fn new(pool: SqlitePool, head: Arc<watch::Sender<u64>>) -> Self {
-        Self { pool, head }
+        Self { pool, head, known: None }
+    }
+
+    async fn write(
+        &mut self,
+        conn: &mut SqliteConnection,
+        batch: &[AppendRequest],
+    ) -> Result<BatchOutcome, StoreError> {
+        if let Some(known) = &mut self.known {
+            match write_guarded(conn, batch, known).await {
+                Ok(Some(outcomes)) => return Ok(outcomes),
+                Ok(None) => {}
+                // Another process took the write lock between the check and
+                // the insert, say; the careful path below sorts it out.
+                Err(error) => tracing::debug!(%error, "guarded append failed; reading the log first"),
+            }
+        }
+        let (outcomes, snapshot) = write_in_transaction(conn, batch).await?;
+        let known = self.known.get_or_insert_with(Known::default);
+        if known.versions.len() > REMEMBERED_STREAMS {
+            known.versions.clear();
+        }
+        known.head = snapshot.head;
+        known.last_recorded_at = snapshot.last_recorded_at;
+        known.versions.extend(snapshot.versions);
+        Ok(outcomes)
     }
 }
 
 impl BatchWriter for SqliteBatchWriter {
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        match write_in_transaction(&mut conn, batch).await {
-            Ok((outcomes, new_head)) => {
-                advance_head(&self.head, new_head);
+        match self.write(&mut conn, batch).await {
+            Ok(outcomes) => {
+                if let Some(known) = &self.known {
+                    advance_head(&self.head, known.head);
+                }
                 Ok(outcomes)
             }
             Err(error) => {
+                // What the writer knew may be wrong now; read it afresh next time.
+                self.known = None;
                 // Leave the connection clean for the next batch; a failed
                 // ROLLBACK means there was no transaction left to undo.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -78,6 +139,63 @@ impl BatchWriter for SqliteBatchWriter {
             }
         }
     }
+}
+
+/// Decides the batch on what the writer knows and writes it in one call, if
+/// that knowledge still holds. `None`: it did not, and nothing was written.
+async fn write_guarded(
+    conn: &mut SqliteConnection,
+    batch: &[AppendRequest],
+    known: &mut Known,
+) -> Result<Option<BatchOutcome>, StoreError> {
+    // A stream the writer does not know is assumed to be where the append
+    // expects it; an append that expects nothing in particular cannot be decided.
+    let mut assumed: BTreeMap<&str, u64> = BTreeMap::new();
+    for request in batch {
+        if request.max_age.is_some() {
+            return Ok(None); // the insert alone cannot set a stream's max age
+        }
+        if !known.versions.contains_key(&request.stream_id) && !assumed.contains_key(request.stream_id.as_str()) {
+            let Some(expected) = request.expected.required() else { return Ok(None) };
+            assumed.insert(&request.stream_id, expected);
+        }
+    }
+    let mut snapshot = Snapshot {
+        head: known.head,
+        last_recorded_at: known.last_recorded_at,
+        stored: HashMap::new(),
+        versions: assumed.iter().map(|(stream, version)| (stream.to_string(), *version)).collect(),
+    };
+    for request in batch {
+        if let Some(&version) = known.versions.get(&request.stream_id) {
+            snapshot.versions.insert(request.stream_id.clone(), version);
+        }
+    }
+    let recorded_at = Utc::now().timestamp_micros().max(known.last_recorded_at);
+    let plan = plan_batch(batch, &mut snapshot, recorded_at)?;
+    if plan.events.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = batch.iter().flat_map(|r| &r.events).map(|e| e.event_id.simple().to_string()).collect();
+    let inserted = sqlx::query(GUARDED_INSERT)
+        .bind(serde_json::to_string(&plan.events).map_err(StoreError::Serialization)?)
+        .bind(recorded_at)
+        .bind(known.head as i64)
+        .bind(serde_json::to_string(&ids).map_err(StoreError::Serialization)?)
+        .bind(serde_json::to_string(&assumed).map_err(StoreError::Serialization)?)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if inserted != plan.events.len() as u64 {
+        return Ok(None);
+    }
+    known.head = plan.new_head;
+    known.last_recorded_at = recorded_at;
+    if known.versions.len() > REMEMBERED_STREAMS {
+        known.versions.clear();
+    }
+    known.versions.extend(plan.streams.iter().map(|&(stream, version)| (stream.to_string(), version)));
+    Ok(Some(plan.outcomes))
 }
 
 /// What the log holds that the batch's decisions depend on.
@@ -90,25 +208,28 @@ struct Snapshot {
     versions: HashMap<String, u64>,
 }
 
+/// Reads what the batch's decisions depend on, then decides and writes it.
+/// Answers the outcomes and the log as the batch left it.
 async fn write_in_transaction(
     conn: &mut SqliteConnection,
     batch: &[AppendRequest],
-) -> Result<(BatchOutcome, u64), StoreError> {
+) -> Result<(BatchOutcome, Snapshot), StoreError> {
     let mut snapshot = read_snapshot(conn, batch).await?;
     let recorded_at = Utc::now().timestamp_micros().max(snapshot.last_recorded_at);
     let plan = plan_batch(batch, &mut snapshot, recorded_at)?;
     if plan.events.is_empty() {
         sqlx::query("COMMIT").execute(&mut *conn).await?;
-        return Ok((plan.outcomes, snapshot.head));
+        return Ok((plan.outcomes, snapshot));
     }
     sqlx::query(WRITE_PHASE)
         .bind(serde_json::to_string(&plan.events).map_err(StoreError::Serialization)?)
         .bind(recorded_at)
-        .bind(serde_json::to_string(&plan.streams).map_err(StoreError::Serialization)?)
-        .bind(plan.new_head as i64)
+        .bind(serde_json::to_string(&plan.max_ages).map_err(StoreError::Serialization)?)
         .execute(&mut *conn)
         .await?;
-    Ok((plan.outcomes, plan.new_head))
+    snapshot.head = plan.new_head;
+    snapshot.last_recorded_at = recorded_at;
+    Ok((plan.outcomes, snapshot))
 }
 
 async fn read_snapshot(conn: &mut SqliteConnection, batch: &[AppendRequest]) -> Result<Snapshot, StoreError> {
@@ -161,8 +282,10 @@ type EventRow<'a> = (
 struct BatchPlan<'a> {
     outcomes: BatchOutcome,
     events: Vec<EventRow<'a>>,
-    /// Each touched stream's new version and max age, as `[stream, version, max_age]`.
-    streams: Vec<(&'a str, u64, Option<u64>)>,
+    /// Each touched stream's new version.
+    streams: Vec<(&'a str, u64)>,
+    /// The max ages the appends set, in seconds.
+    max_ages: Vec<(&'a str, u64)>,
     new_head: u64,
 }
 
@@ -235,7 +358,8 @@ fn plan_batch<'a>(
             was_duplicate: false,
         }));
     }
-    plan.streams = touched.into_iter().map(|(stream, (version, age))| (stream, version, age)).collect();
+    plan.max_ages = touched.iter().filter_map(|(&stream, &(_, age))| Some((stream, age?))).collect();
+    plan.streams = touched.into_iter().map(|(stream, (version, _))| (stream, version)).collect();
     Ok(plan)
 }
 
