@@ -1,9 +1,8 @@
 //! The log on PostgreSQL: several server processes may share one database.
 //!
-//! Each group-commit batch is one call of the `vigie_append` function (see
-//! the migration), so a batch costs one round trip and one commit. The
-//! function locks the log's head row until commit, which makes positions
-//! commit in order across every process. Commits are announced with NOTIFY;
+//! Each group-commit batch is one statement (see `writer`), so a batch costs
+//! one round trip and one commit. Every append takes one advisory lock until
+//! commit, which makes positions commit in order across every process. Commits are announced with NOTIFY;
 //! each store LISTENs and wakes its subscribers.
 
 use std::sync::Arc;
@@ -15,14 +14,17 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use uuid::Uuid;
+
+mod writer;
+
+use writer::PostgresBatchWriter;
 
 use crate::error::StoreError;
-use crate::group_commit::{BatchOutcome, BatchWriter, GroupCommit};
+use crate::group_commit::GroupCommit;
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
 use crate::store::{EventLog, StoreOptions, advance_head};
 use crate::subscription::{self, Subscription};
-use crate::validate::{category_of, check_append, redact_url};
+use crate::validate::{check_append, redact_url};
 
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data::text, \
      actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at";
@@ -71,7 +73,7 @@ impl PostgresEventStore {
         let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
         let listener = tokio::spawn(follow_notifications(listener, head.clone()));
         let connection = PgConnection::connect_with(&connect).await.map_err(unreachable)?;
-        let batch_writer = PostgresBatchWriter { connect, connection: Some(connection), head: head.clone() };
+        let batch_writer = PostgresBatchWriter::new(connect, connection, head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, listener, options }) })
     }
@@ -200,152 +202,6 @@ async fn follow_notifications(mut listener: PgListener, head: Arc<watch::Sender<
     }
 }
 
-/// Writes group-commit batches with one call of `vigie_append` each.
-///
-/// It keeps a connection of its own rather than borrowing one from the pool:
-/// sqlx pings a pooled connection when it is taken and again when it is
-/// given back, two extra round trips per batch that a lone writer felt.
-struct PostgresBatchWriter {
-    connect: PgConnectOptions,
-    /// `None` after the connection failed; the next batch connects again.
-    connection: Option<PgConnection>,
-    head: Arc<watch::Sender<u64>>,
-}
-
-impl PostgresBatchWriter {
-    async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
-        if self.connection.is_none() {
-            self.connection = Some(PgConnection::connect_with(&self.connect).await?);
-        }
-        self.connection.as_mut().ok_or(StoreError::WriterStopped)
-    }
-}
-
-/// The batch flattened to one entry per event, as `vigie_append` takes it.
-#[derive(Default)]
-struct FlatBatch {
-    append: Vec<i32>,
-    stream: Vec<String>,
-    category: Vec<String>,
-    expected: Vec<i64>,
-    max_age: Vec<Option<i64>>,
-    event_id: Vec<Uuid>,
-    event_type: Vec<String>,
-    schema: Vec<i32>,
-    data: Vec<String>,
-    actor_id: Vec<Option<Uuid>>,
-    actor_name: Vec<Option<String>>,
-    correlation_id: Vec<Option<Uuid>>,
-    causation_id: Vec<Option<Uuid>>,
-    idempotency_key: Vec<Option<String>>,
-}
-
-impl FlatBatch {
-    fn new(batch: &[AppendRequest]) -> Result<Self, StoreError> {
-        let mut flat = FlatBatch::default();
-        for (index, request) in batch.iter().enumerate() {
-            let category = category_of(&request.stream_id)?;
-            for event in &request.events {
-                flat.append.push(index as i32);
-                flat.stream.push(request.stream_id.clone());
-                flat.category.push(category.to_owned());
-                flat.expected.push(request.expected.required().map_or(-1, clamp));
-                flat.max_age.push(request.max_age.map(|age| clamp(age.as_secs())));
-                flat.event_id.push(event.event_id);
-                flat.event_type.push(event.event_type.clone());
-                flat.schema.push(event.schema_version as i32);
-                flat.data.push(event.data.get().to_owned());
-                let m = &event.metadata;
-                flat.actor_id.push(m.actor_id);
-                flat.actor_name.push(m.actor_name.clone());
-                flat.correlation_id.push(m.correlation_id);
-                flat.causation_id.push(m.causation_id);
-                flat.idempotency_key.push(m.idempotency_key.clone());
-            }
-        }
-        Ok(flat)
-    }
-}
-
-impl BatchWriter for PostgresBatchWriter {
-    async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        let flat = FlatBatch::new(batch)?;
-        let connection = self.connection().await?;
-        // Runs as its own transaction: the answer arrives after the commit.
-        let rows =
-            sqlx::query("SELECT * FROM vigie_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-                .bind(flat.append)
-                .bind(flat.stream)
-                .bind(flat.category)
-                .bind(flat.expected)
-                .bind(flat.max_age)
-                .bind(flat.event_id)
-                .bind(flat.event_type)
-                .bind(flat.schema)
-                .bind(flat.data)
-                .bind(flat.actor_id)
-                .bind(flat.actor_name)
-                .bind(flat.correlation_id)
-                .bind(flat.causation_id)
-                .bind(flat.idempotency_key)
-                .fetch_all(&mut *connection)
-                .await;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(error) => {
-                // The server refused the statement: the connection is fine.
-                // Anything else may have left it unusable: start afresh.
-                if !matches!(error, sqlx::Error::Database(_)) {
-                    self.connection = None;
-                }
-                return Err(error.into());
-            }
-        };
-
-        let mut outcomes: BatchOutcome = Vec::with_capacity(batch.len());
-        for (request, row) in batch.iter().zip(&rows) {
-            outcomes.push(decode_outcome(request, row)?);
-        }
-        if outcomes.len() != batch.len() {
-            return Err(StoreError::Corrupt(format!(
-                "vigie_append answered {} outcomes for {} appends",
-                outcomes.len(),
-                batch.len()
-            )));
-        }
-        if let Some(newest) = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|o| o.last_position).max() {
-            advance_head(&self.head, newest);
-        }
-        Ok(outcomes)
-    }
-}
-
-fn decode_outcome(request: &AppendRequest, row: &PgRow) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
-    let outcome: String = row.try_get("o_outcome")?;
-    let version: Option<i64> = row.try_get("o_version")?;
-    let version = version.unwrap_or_default() as u64;
-    let appended = |was_duplicate| -> Result<AppendOutcome, StoreError> {
-        Ok(AppendOutcome {
-            stream_version: version,
-            first_position: row.try_get::<i64, _>("o_first_position")? as u64,
-            last_position: row.try_get::<i64, _>("o_last_position")? as u64,
-            recorded_at: row.try_get("o_recorded_at")?,
-            was_duplicate,
-        })
-    };
-    Ok(match outcome.as_str() {
-        "appended" => Ok(appended(false)?),
-        "duplicate" => Ok(appended(true)?),
-        "conflict" => Err(StoreError::WrongExpectedVersion {
-            stream_id: request.stream_id.clone(),
-            expected: request.expected,
-            actual: version,
-        }),
-        "partial_duplicate" => Err(StoreError::PartialDuplicate { stream_id: request.stream_id.clone() }),
-        other => return Err(StoreError::Corrupt(format!("vigie_append answered an unknown outcome {other:?}"))),
-    })
-}
-
 fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
     let data: String = row.try_get(6)?;
     Ok(StoredEvent {
@@ -368,6 +224,6 @@ fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
 }
 
 /// PostgreSQL integers are signed; `u64::MAX` means "no bound".
-fn clamp(value: u64) -> i64 {
+pub(super) fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
