@@ -72,8 +72,13 @@ impl PostgresEventStore {
         listener.listen(CHANNEL).await?;
         let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
         let listener = tokio::spawn(follow_notifications(listener, head.clone()));
-        let connection = PgConnection::connect_with(&connect).await.map_err(unreachable)?;
-        let batch_writer = PostgresBatchWriter::new(connect, connection, head.clone());
+        // The writer's statements are prepared once, often while the log is
+        // nearly empty; a plan made then would scan the events table whole on
+        // every append as it grows. Every lookup the writer makes has an
+        // index, so its connection is told to use one.
+        let writer_connect = connect.options([("enable_seqscan", "off")]);
+        let connection = PgConnection::connect_with(&writer_connect).await.map_err(unreachable)?;
+        let batch_writer = PostgresBatchWriter::new(writer_connect, connection, head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, listener, options }) })
     }

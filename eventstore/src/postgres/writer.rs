@@ -80,6 +80,17 @@ pub(super) struct PostgresBatchWriter {
 }
 
 impl PostgresBatchWriter {
+    /// Passes a statement's answer on, dropping the connection if the error
+    /// may have left it unusable. (The server refusing the statement leaves it fine.)
+    fn unless_broken<T>(&mut self, answer: Result<T, sqlx::Error>) -> Result<T, StoreError> {
+        answer.map_err(|error| {
+            if !matches!(error, sqlx::Error::Database(_)) {
+                self.connection = None;
+            }
+            error.into()
+        })
+    }
+
     pub(super) fn new(connect: PgConnectOptions, connection: PgConnection, head: Arc<watch::Sender<u64>>) -> Self {
         Self { connect, connection: Some(connection), head }
     }
@@ -181,15 +192,7 @@ impl PostgresBatchWriter {
             .bind(&guarded.assumed_versions)
             .fetch_one(&mut *connection)
             .await;
-        let row = match row {
-            Ok(row) => row,
-            Err(error) => {
-                if !matches!(error, sqlx::Error::Database(_)) {
-                    self.connection = None;
-                }
-                return Err(error.into());
-            }
-        };
+        let row = self.unless_broken(row)?;
         let inserted: i64 = row.try_get("inserted")?;
         if inserted != flat.event_id.len() as i64 {
             return Ok(None);
@@ -281,17 +284,7 @@ impl PostgresBatchWriter {
                 .bind(flat.idempotency_key)
                 .fetch_all(&mut *connection)
                 .await;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(error) => {
-                // The server refused the statement: the connection is fine.
-                // Anything else may have left it unusable: start afresh.
-                if !matches!(error, sqlx::Error::Database(_)) {
-                    self.connection = None;
-                }
-                return Err(error.into());
-            }
-        };
+        let rows = self.unless_broken(rows)?;
 
         let mut outcomes: BatchOutcome = Vec::with_capacity(batch.len());
         for (request, row) in batch.iter().zip(&rows) {
