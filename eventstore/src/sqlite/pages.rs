@@ -11,7 +11,7 @@
 
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::micros_to_time;
@@ -70,29 +70,50 @@ pub(super) async fn read_page(
     Ok(events)
 }
 
-/// The position of the last event of each chunk of the page,
-/// each found by skipping along an index.
+/// The position of the last event of each chunk of the page. Each chunk's
+/// end is found by skipping along the index from the end of the one before,
+/// so the whole page is walked once. When the log runs out before the page
+/// is full, the newest event ends it.
 async fn chunk_ends(pool: &SqlitePool, category: Option<&str>, after: i64, limit: u64) -> Result<Vec<i64>, StoreError> {
-    let filter = if category.is_some() { "category = ?2 AND position > ?1" } else { "position > ?1" };
-    let nth =
-        |n: u64| format!("(SELECT position FROM events WHERE {filter} ORDER BY position LIMIT 1 OFFSET {})", n - 1);
+    let filter = if category.is_some() { "category = ?5 AND " } else { "" };
     let limit = limit.min(i64::MAX as u64);
     let chunk = CHUNK.max(limit.div_ceil(MAX_CHUNKS));
-    let mut columns: Vec<String> = (1..limit.div_ceil(chunk)).map(|n| nth(n * chunk)).collect();
-    columns.push(format!("coalesce({}, (SELECT max(position) FROM events WHERE {filter}))", nth(limit)));
-    let sql = format!("SELECT {}", columns.join(", "));
-    let query = sqlx::query(&sql).bind(after);
+    let chunks = limit.div_ceil(chunk);
+    let last_chunk = limit - (chunks - 1) * chunk;
+    // ?2 full chunks first, then the last one, which may be shorter.
+    let sql = format!(
+        "WITH RECURSIVE ends(n, position) AS (
+             SELECT 0, ?1
+             UNION ALL
+             SELECT n + 1, (SELECT e.position FROM events e WHERE {filter}e.position > ends.position
+                             ORDER BY e.position LIMIT 1 OFFSET ?3 - 1)
+               FROM ends WHERE n < ?2 AND position IS NOT NULL)
+         SELECT (SELECT group_concat(position, ' ') FROM ends WHERE n > 0 AND position IS NOT NULL),
+                (SELECT e.position FROM events e WHERE {filter}e.position > (SELECT max(position) FROM ends)
+                  ORDER BY e.position LIMIT 1 OFFSET ?4 - 1),
+                (SELECT max(position) FROM events e WHERE {filter}e.position > ?1)"
+    );
+    let query = sqlx::query_as::<_, (Option<String>, Option<i64>, Option<i64>)>(&sql)
+        .bind(after)
+        .bind(clamp(chunks - 1))
+        .bind(clamp(chunk))
+        .bind(clamp(last_chunk));
     let query = match category {
         Some(category) => query.bind(category),
         None => query,
     };
-    let row = query.fetch_one(pool).await?;
-    // A short page has no event at some chunk ends, but always a last one.
-    let mut ends = Vec::with_capacity(columns.len());
-    for column in 0..columns.len() {
-        if let Some(end) = row.try_get::<Option<i64>, _>(column)? {
-            ends.push(end);
+    let (ends, last, newest) = query.fetch_one(pool).await?;
+    let Some(newest) = newest else { return Ok(Vec::new()) };
+    let mut ends: Vec<i64> = match ends {
+        Some(ends) => {
+            ends.split(' ').map(str::parse).collect::<Result<_, _>>().map_err(|_| corrupt("a malformed position"))?
         }
+        None => Vec::new(),
+    };
+    ends.extend(last);
+    // Fewer events than the page holds: they all belong to it.
+    if ends.len() < chunks as usize {
+        ends.push(newest);
     }
     ends.sort_unstable();
     ends.dedup();
