@@ -18,6 +18,10 @@ pub enum StoreError {
     #[error("event {event_id} takes {size} bytes, more than the limit of {limit} bytes")]
     EventTooLarge { event_id: Uuid, size: usize, limit: usize },
 
+    /// PostgreSQL cannot store a NUL character in text, so neither back end takes one.
+    #[error("the {field} of event {event_id} contains a NUL character")]
+    NulInText { event_id: Uuid, field: &'static str },
+
     #[error("an append must carry at least one event (stream {stream_id})")]
     EmptyAppend { stream_id: String },
 

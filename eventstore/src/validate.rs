@@ -26,6 +26,15 @@ pub(crate) fn check_append(request: &AppendRequest, max_event_bytes: usize) -> R
         return Err(StoreError::EmptyAppend { stream_id: request.stream_id.clone() });
     }
     for event in &request.events {
+        let m = &event.metadata;
+        let texts = [
+            ("type", Some(&event.event_type)),
+            ("actor name", m.actor_name.as_ref()),
+            ("idempotency key", m.idempotency_key.as_ref()),
+        ];
+        if let Some((field, _)) = texts.iter().find(|(_, text)| text.is_some_and(|t| t.contains('\0'))) {
+            return Err(StoreError::NulInText { event_id: event.event_id, field });
+        }
         let size = event.size();
         if size > max_event_bytes {
             return Err(StoreError::EventTooLarge { event_id: event.event_id, size, limit: max_event_bytes });

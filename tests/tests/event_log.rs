@@ -253,6 +253,10 @@ backend_tests! {
         }
         let refused = store.append(append("schedule-1", ExpectedVersion::Any, vec![])).await.unwrap_err();
         assert!(matches!(refused, StoreError::EmptyAppend { .. }));
+        // PostgreSQL cannot store a NUL in text; SQLite could, but refuses it alike.
+        let named = Metadata { actor_name: Some("Zo\0é".into()), ..Metadata::default() };
+        let refused = store.append(append("schedule-1", ExpectedVersion::Any, vec![event(1).with_metadata(named)])).await;
+        assert!(matches!(refused, Err(StoreError::NulInText { field: "actor name", .. })), "{refused:?}");
         assert_eq!(store.head_position().await.unwrap(), 0);
         assert!(store.read_all(0, 10).await.unwrap().is_empty());
     }
