@@ -4,8 +4,8 @@
 //! hand-over between threads; a statement per event would cost more than the
 //! fsync. The writer remembers the head and the versions of the streams it
 //! wrote, so it can usually decide the batch before touching the database and
-//! send it as one multi-statement call that checks those assumptions under the
-//! write lock and writes only if they hold (`GUARDED_WRITE`). When they do not
+//! send it as one autocommit INSERT that checks those assumptions under the
+//! write lock and writes only if they hold (`GUARDED_INSERT`). When they do not
 //! (another process wrote, an event id is already stored, a stream it does not
 //! know is appended to with any version) it falls back to two calls: the first
 //! takes the write lock and reads what the decisions depend on; Rust decides
