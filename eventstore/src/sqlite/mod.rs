@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -39,6 +39,7 @@ pub struct SqliteEventStore {
 #[derive(Debug)]
 struct Inner {
     readers: SqlitePool,
+    /// Migrations and purges; appends go through the group-commit writer's own connection.
     writer: SqlitePool,
     group_commit: GroupCommit,
     head: Arc<watch::Sender<u64>>,
@@ -68,14 +69,14 @@ impl SqliteEventStore {
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .test_before_acquire(false)
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await
             .map_err(unreachable)?;
 
         let (head_position,): (i64,) =
             sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&writer).await?;
         let head = Arc::new(watch::Sender::new(head_position as u64));
-        let batch_writer = SqliteBatchWriter::new(writer.clone(), head.clone());
+        let batch_writer = SqliteBatchWriter::new(connect.connect().await.map_err(unreachable)?, head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, options }) })
     }

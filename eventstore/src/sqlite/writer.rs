@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures_util::TryStreamExt;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -72,9 +72,13 @@ const GUARDED_INSERT: &str = "
 /// it the memory starts over, which only costs a slower batch or two.
 const REMEMBERED_STREAMS: usize = 100_000;
 
-/// Writes group-commit batches through the single writer connection.
+/// Writes group-commit batches through a connection of its own.
+///
+/// The writer keeps its connection rather than borrowing one from a pool for
+/// each batch: sqlx pings a pooled connection on its worker thread every time
+/// it goes back, which would cost a lone append one more round trip.
 pub(super) struct SqliteBatchWriter {
-    pool: SqlitePool,
+    conn: SqliteConnection,
     head: Arc<watch::Sender<u64>>,
     /// What the last batch left in the log, as far as this writer knows.
     known: Option<Known>,
@@ -89,15 +93,12 @@ struct Known {
 }
 
 impl SqliteBatchWriter {
-    pub(super) fn new(pool: SqlitePool, head: Arc<watch::Sender<u64>>) -> Self {
-        Self { pool, head, known: None }
+    pub(super) fn new(conn: SqliteConnection, head: Arc<watch::Sender<u64>>) -> Self {
+        Self { conn, head, known: None }
     }
 
-    async fn write(
-        &mut self,
-        conn: &mut SqliteConnection,
-        batch: &[AppendRequest],
-    ) -> Result<BatchOutcome, StoreError> {
+    async fn write(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
+        let conn = &mut self.conn;
         if let Some(known) = &mut self.known {
             match write_guarded(conn, batch, known).await {
                 Ok(Some(outcomes)) => return Ok(outcomes),
@@ -121,8 +122,7 @@ impl SqliteBatchWriter {
 
 impl BatchWriter for SqliteBatchWriter {
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        match self.write(&mut conn, batch).await {
+        match self.write(batch).await {
             Ok(outcomes) => {
                 if let Some(known) = &self.known {
                     advance_head(&self.head, known.head);
@@ -134,7 +134,7 @@ impl BatchWriter for SqliteBatchWriter {
                 self.known = None;
                 // Leave the connection clean for the next batch; a failed
                 // ROLLBACK means there was no transaction left to undo.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
                 Err(error)
             }
         }
@@ -177,15 +177,13 @@ async fn write_guarded(
         return Ok(None);
     }
     let ids: Vec<String> = batch.iter().flat_map(|r| &r.events).map(|e| e.event_id.simple().to_string()).collect();
-    let inserted = sqlx::query(GUARDED_INSERT)
+    let insert = sqlx::query(GUARDED_INSERT)
         .bind(serde_json::to_string(&plan.events).map_err(StoreError::Serialization)?)
         .bind(recorded_at)
         .bind(known.head as i64)
         .bind(serde_json::to_string(&ids).map_err(StoreError::Serialization)?)
-        .bind(serde_json::to_string(&assumed).map_err(StoreError::Serialization)?)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .bind(serde_json::to_string(&assumed).map_err(StoreError::Serialization)?);
+    let inserted = insert.execute(&mut *conn).await?.rows_affected();
     if inserted != plan.events.len() as u64 {
         return Ok(None);
     }
