@@ -182,7 +182,7 @@ async fn write_guarded(
         .bind(recorded_at)
         .bind(known.head as i64)
         .bind(serde_json::to_string(&ids).map_err(StoreError::Serialization)?)
-        .bind(serde_json::to_string(&assumed).map_err(StoreError::Serialization)?);
+        .bind(serde_json::to_string(&assumed.iter().collect::<Vec<_>>()).map_err(StoreError::Serialization)?);
     let inserted = insert.execute(&mut *conn).await?.rows_affected();
     if inserted != plan.events.len() as u64 {
         return Ok(None);
@@ -373,4 +373,65 @@ fn duplicate_outcome(stored: &[(u64, u64, i64)]) -> Result<AppendOutcome, StoreE
         recorded_at: micros_to_time(at)?,
         was_duplicate: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The one-statement path must carry the appends it was built for; the
+    //! careful path would give the same answers, only slower, so the contract
+    //! suite cannot tell them apart.
+
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    use super::*;
+    use crate::model::{ExpectedVersion, NewEvent};
+    use crate::sqlite::SqliteEventStore;
+    use crate::store::{EventLog, StoreOptions};
+
+    fn append(stream: &str, expected: ExpectedVersion) -> AppendRequest {
+        let event = NewEvent::new("ContactCommented", 1, &serde_json::json!({"comment": null})).unwrap();
+        AppendRequest::new(stream, expected, vec![event])
+    }
+
+    /// A writer that has written one batch, so it knows the log, and the store beside it.
+    async fn warmed_up_writer(dir: &tempfile::TempDir) -> (SqliteBatchWriter, SqliteEventStore) {
+        let url = format!("sqlite://{}", dir.path().join("log.db").display());
+        let store = SqliteEventStore::open(&url, StoreOptions::default()).await.unwrap();
+        let conn = url.parse::<SqliteConnectOptions>().unwrap().connect().await.unwrap();
+        let mut writer = SqliteBatchWriter::new(conn, Arc::new(watch::Sender::new(0)));
+        writer.write_batch(&[append("shift-1", ExpectedVersion::NoStream)]).await.unwrap();
+        (writer, store)
+    }
+
+    #[tokio::test]
+    async fn a_new_stream_expected_empty_goes_in_one_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, store) = warmed_up_writer(&dir).await;
+        let batch = [append("shift-2", ExpectedVersion::NoStream), append("shift-1", ExpectedVersion::Exactly(1))];
+        let known = writer.known.as_mut().unwrap();
+
+        let outcomes = write_guarded(&mut writer.conn, &batch, known).await.unwrap().expect("the one-statement path");
+
+        assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().last_position).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(store.stream_version("shift-2").await.unwrap(), 1);
+        assert_eq!(store.stream_version("shift-1").await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_stale_assumption_writes_nothing_and_leaves_it_to_the_careful_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, store) = warmed_up_writer(&dir).await;
+        // Another writer (another process, say) creates the stream first.
+        store.append(append("shift-2", ExpectedVersion::NoStream)).await.unwrap();
+        writer.known.as_mut().unwrap().head = store.head_position().await.unwrap();
+        let known = writer.known.as_mut().unwrap();
+
+        let answer = write_guarded(&mut writer.conn, &[append("shift-2", ExpectedVersion::NoStream)], known).await;
+
+        assert!(answer.unwrap().is_none());
+        assert_eq!(store.stream_version("shift-2").await.unwrap(), 1);
+        let outcomes = writer.write_batch(&[append("shift-2", ExpectedVersion::NoStream)]).await.unwrap();
+        assert!(matches!(outcomes[0], Err(StoreError::WrongExpectedVersion { actual: 1, .. })));
+    }
 }
