@@ -275,9 +275,20 @@ backend_tests! {
         let left: Vec<String> = store.read_all(0, 10).await.unwrap().into_iter().map(|e| e.stream_id).collect();
         assert_eq!(left, vec!["schedule-1"], "schedule history is never purged");
 
-        // Positions and versions never restart after a purge.
+        // Positions and versions never restart after a purge, even though the
+        // newest event went: not for this writer, nor for one that opens the
+        // log afresh and has only what is stored to go by.
+        assert_eq!(store.head_position().await.unwrap(), 4);
+        assert_eq!(store.stream_version("message-1").await.unwrap(), 3);
         let outcome = store.append(append("message-1", ExpectedVersion::Exactly(3), vec![event(5)])).await.unwrap();
         assert_eq!((outcome.first_position, outcome.stream_version), (5, 4));
+        store.purge_expired(Utc::now() + chrono::Duration::days(2)).await.unwrap();
+        let reopened = open(&db).await;
+        assert_eq!(reopened.head_position().await.unwrap(), 5);
+        let stale = reopened.append(append("message-1", ExpectedVersion::NoStream, vec![event(6)])).await;
+        assert!(matches!(stale, Err(StoreError::WrongExpectedVersion { actual: 4, .. })), "{stale:?}");
+        let outcome = reopened.append(append("message-1", ExpectedVersion::Exactly(4), vec![event(6)])).await.unwrap();
+        assert_eq!((outcome.first_position, outcome.stream_version), (6, 5));
     }
 
     async fn a_subscription_catches_up_then_follows_live_appends(db) {

@@ -30,6 +30,16 @@ use writer::SqliteBatchWriter;
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data, \
      actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at";
 
+/// A stream's version: the higher of its newest event's and what a purge recorded.
+const STREAM_VERSION: &str = "
+    SELECT max(ifnull((SELECT version FROM streams WHERE stream_id = ?1), 0),
+               ifnull((SELECT max(stream_version) FROM events WHERE stream_id = ?1), 0))";
+
+/// The positions of the events a purge at ?1 (microseconds) removes.
+const EXPIRED: &str = "
+    SELECT e.position FROM events e JOIN streams s ON s.stream_id = e.stream_id
+     WHERE s.max_age_seconds IS NOT NULL AND e.recorded_at < ?1 - s.max_age_seconds * 1000000";
+
 /// The log in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
@@ -73,9 +83,7 @@ impl SqliteEventStore {
             .await
             .map_err(unreachable)?;
 
-        let (head_position,): (i64,) =
-            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&writer).await?;
-        let head = Arc::new(watch::Sender::new(head_position as u64));
+        let head = Arc::new(watch::Sender::new(read_head(&writer).await?));
         let batch_writer = SqliteBatchWriter::new(connect.connect().await.map_err(unreachable)?, head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, options }) })
@@ -126,29 +134,39 @@ impl EventLog for SqliteEventStore {
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let version: Option<(i64,)> = sqlx::query_as("SELECT version FROM streams WHERE stream_id = ?1")
-            .bind(stream_id)
-            .fetch_optional(&self.inner.readers)
-            .await?;
-        Ok(version.map_or(0, |(v,)| v as u64))
+        let (version,): (i64,) = sqlx::query_as(STREAM_VERSION).bind(stream_id).fetch_one(&self.inner.readers).await?;
+        Ok(version as u64)
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
-        let (position,): (i64,) =
-            sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(&self.inner.readers).await?;
-        Ok(position as u64)
+        read_head(&self.inner.readers).await
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM events WHERE position IN (
-                 SELECT e.position FROM events e JOIN streams s ON s.stream_id = e.stream_id
-                  WHERE s.max_age_seconds IS NOT NULL
-                    AND e.recorded_at < ?1 - s.max_age_seconds * 1000000)",
+        let mut tx = self.inner.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // The head and the versions are read off the events, so before the
+        // newest of them go, remember where they stood.
+        sqlx::query(
+            "UPDATE log_head
+                SET position = max(position, ifnull((SELECT max(position) FROM events), 0)),
+                    recorded_at = max(recorded_at, ifnull((SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1), 0))
+              WHERE id = 1",
         )
-        .bind(now.timestamp_micros())
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(&format!(
+            "INSERT INTO streams (stream_id, version)
+             SELECT e.stream_id, max(e.stream_version) FROM events e WHERE e.position IN ({EXPIRED}) GROUP BY e.stream_id
+                 ON CONFLICT (stream_id) DO UPDATE SET version = max(version, excluded.version)"
+        ))
+        .bind(now.timestamp_micros())
+        .execute(&mut *tx)
+        .await?;
+        let result = sqlx::query(&format!("DELETE FROM events WHERE position IN ({EXPIRED})"))
+            .bind(now.timestamp_micros())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(result.rows_affected())
     }
 
@@ -159,6 +177,16 @@ impl EventLog for SqliteEventStore {
     fn subscribe(&self, after: u64) -> Subscription {
         subscription::spawn(self.clone(), after, self.watch_head(), self.inner.options.poll_interval)
     }
+}
+
+/// The last position handed out: the newest event's, or what a purge recorded.
+async fn read_head(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let (position,): (i64,) = sqlx::query_as(
+        "SELECT max(position, ifnull((SELECT max(position) FROM events), 0)) FROM log_head WHERE id = 1",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(position as u64)
 }
 
 fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {

@@ -28,26 +28,32 @@ use crate::store::advance_head;
 use crate::validate::category_of;
 
 /// Takes the write lock, then reads the head, the stored event ids and the
-/// stream versions as rows of one shape: (kind, key, a, b, c).
+/// stream versions as rows of one shape: (kind, key, a, b, c). The head and a
+/// stream's version are the higher of what the events say and what a purge
+/// recorded before it removed the newest of them.
 const READ_PHASE: &str = "
     BEGIN IMMEDIATE;
-    SELECT 'head', NULL, position, recorded_at, NULL FROM log_head WHERE id = 1;
+    SELECT 'head', NULL, max(h.position, ifnull(last.position, 0)), max(h.recorded_at, ifnull(last.recorded_at, 0)), NULL
+      FROM log_head h LEFT JOIN (SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1) last
+     WHERE h.id = 1;
     SELECT 'event', lower(hex(event_id)), position, stream_version, recorded_at FROM events
      WHERE event_id IN (SELECT unhex(value) FROM json_each(?1));
-    SELECT 'stream', stream_id, version, NULL, NULL FROM streams
-     WHERE stream_id IN (SELECT value FROM json_each(?2));";
+    SELECT 'stream', asked.value,
+           max(ifnull((SELECT version FROM streams WHERE stream_id = asked.value), 0),
+               ifnull((SELECT max(stream_version) FROM events WHERE stream_id = asked.value), 0)), NULL, NULL
+      FROM json_each(?2) AS asked;";
 
-/// Inserts the accepted events (?1, recorded at ?2; a trigger moves the head
-/// and the streams' versions), sets the max ages the appends carried (?3,
-/// `[stream, seconds]`), then commits.
+/// Inserts the accepted events (?1, recorded at ?2), sets the max ages the
+/// appends carried (?3, `[stream, seconds]`), then commits.
 const WRITE_PHASE: &str = "
     INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
                         data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
     SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
            e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
       FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key);
-    UPDATE streams SET max_age_seconds = ages.value->>1
-      FROM json_each(?3) AS ages WHERE streams.stream_id = ages.value->>0;
+    INSERT INTO streams (stream_id, version, max_age_seconds)
+    SELECT value->>0, 0, value->>1 FROM json_each(?3) WHERE true
+        ON CONFLICT (stream_id) DO UPDATE SET max_age_seconds = excluded.max_age_seconds;
     COMMIT;";
 
 /// The same insert as one autocommit statement, which writes only if the
@@ -62,10 +68,11 @@ const GUARDED_INSERT: &str = "
     SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
            e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
       FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key)
-     WHERE (SELECT position FROM log_head WHERE id = 1) = ?3
+     WHERE max((SELECT position FROM log_head WHERE id = 1), ifnull((SELECT max(position) FROM events), 0)) = ?3
        AND NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?4)))
        AND NOT EXISTS (SELECT 1 FROM json_each(?5) AS assumed
-                        WHERE ifnull((SELECT version FROM streams WHERE stream_id = assumed.value->>0), 0)
+                        WHERE max(ifnull((SELECT version FROM streams WHERE stream_id = assumed.value->>0), 0),
+                                  ifnull((SELECT max(stream_version) FROM events WHERE stream_id = assumed.value->>0), 0))
                               IS NOT assumed.value->>1)";
 
 /// The streams whose versions the writer remembers, at most this many; past
