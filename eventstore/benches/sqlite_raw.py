@@ -4,9 +4,9 @@ per transaction, WAL with synchronous=FULL (an fsync per commit), through
 Python's built-in sqlite3 module, so the driver adds next to nothing.
 
 With --vigie-schema the same loop inserts into the log's own tables
-(migrations/sqlite 0001 and 0006: unique event ids and stream versions, the
-category index, the head and the streams' versions), to show what the schema
-alone costs a lone writer before any driver does.
+(migrations/sqlite 0001, 0006 and 0007: unique event ids and stream versions
+and the category index), to show what the schema alone costs a lone writer
+before any driver does.
 
 Run: python3 eventstore/benches/sqlite_raw.py [SECONDS] [--vigie-schema]
 """
@@ -21,7 +21,8 @@ db = sqlite3.connect(os.path.join(folder, "raw.db"), isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
 db.execute("PRAGMA synchronous=FULL")
 if vigie_schema:
-    for migration in ("0001_event_log.sql", "0006_head_and_versions_follow_inserts.sql"):
+    for migration in ("0001_event_log.sql", "0006_head_and_versions_follow_inserts.sql",
+                      "0007_head_and_versions_from_the_events.sql"):
         db.executescript(open(os.path.join(here, "..", "..", "migrations", "sqlite", migration)).read())
     insert = ("INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, "
               "schema_version, data, recorded_at) VALUES (?, ?, ?, 'shift', 1, 'ContactCommented', 1, ?, ?)")
