@@ -240,6 +240,16 @@ backend_tests! {
             (from_pages[100].event_id, from_pages[100].data.get(), from_pages[100].recorded_at),
             (from_stream[0].event_id, from_stream[0].data.get(), from_stream[0].recorded_at)
         );
+
+        // Reads given up halfway (a client gone, a timeout) hand their
+        // connections back in a state the next read can use: more of them than
+        // there are connections, and the log still reads whole and in order.
+        for wait in (0..20).map(|n| Duration::from_micros(n * 50)) {
+            let _ = tokio::time::timeout(wait, store.read_all(0, usize::MAX)).await;
+        }
+        let whole = tokio::time::timeout(Duration::from_secs(30), store.read_all(0, usize::MAX)).await;
+        let positions: Vec<u64> = whole.expect("the read finishes").unwrap().iter().map(|e| e.position).collect();
+        assert_eq!(positions, expected);
     }
     async fn bad_input_gets_a_typed_error_and_writes_nothing(db) {
         let store = open(&db).await;

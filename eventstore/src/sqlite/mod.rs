@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -23,8 +23,10 @@ use crate::subscription::{self, Subscription};
 use crate::validate::{check_append, redact_url};
 
 mod pages;
+mod readers;
 mod writer;
 
+use readers::Readers;
 use writer::SqliteBatchWriter;
 
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data, \
@@ -48,7 +50,7 @@ pub struct SqliteEventStore {
 
 #[derive(Debug)]
 struct Inner {
-    readers: SqlitePool,
+    readers: Readers,
     /// Migrations and purges; appends go through the group-commit writer's own connection.
     writer: SqlitePool,
     group_commit: GroupCommit,
@@ -67,8 +69,9 @@ impl SqliteEventStore {
             // FULL fsyncs the WAL at every commit: an acknowledged append survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30));
-        // A SQLite connection cannot break the way a network one can, so both
-        // pools skip the ping sqlx would otherwise send before each use.
+        // A SQLite connection cannot break the way a network one can, so the
+        // pool for purges skips the ping sqlx would otherwise send before each
+        // use; readers and the group-commit writer keep connections of their own.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -76,14 +79,10 @@ impl SqliteEventStore {
             .await
             .map_err(unreachable)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .test_before_acquire(false)
-            .connect_with(connect.clone().read_only(true))
-            .await
-            .map_err(unreachable)?;
+        let readers = Readers::new(connect.clone(), options.max_connections);
+        drop(readers.acquire().await?);
 
-        let head = Arc::new(watch::Sender::new(read_head(&writer).await?));
+        let head = Arc::new(watch::Sender::new(read_head(&mut *writer.acquire().await?).await?));
         let batch_writer = SqliteBatchWriter::new(connect.connect().await.map_err(unreachable)?, head.clone());
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
         Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, options }) })
@@ -93,7 +92,7 @@ impl SqliteEventStore {
         &self,
         query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = query.fetch_all(&self.inner.readers).await?;
+        let rows = query.fetch_all(&mut *self.inner.readers.acquire().await?).await?;
         rows.iter().map(decode_event).collect()
     }
 }
@@ -134,12 +133,13 @@ impl EventLog for SqliteEventStore {
     }
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let (version,): (i64,) = sqlx::query_as(STREAM_VERSION).bind(stream_id).fetch_one(&self.inner.readers).await?;
+        let mut reader = self.inner.readers.acquire().await?;
+        let (version,): (i64,) = sqlx::query_as(STREAM_VERSION).bind(stream_id).fetch_one(&mut *reader).await?;
         Ok(version as u64)
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
-        read_head(&self.inner.readers).await
+        read_head(&mut *self.inner.readers.acquire().await?).await
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -180,11 +180,11 @@ impl EventLog for SqliteEventStore {
 }
 
 /// The last position handed out: the newest event's, or what a purge recorded.
-async fn read_head(pool: &SqlitePool) -> Result<u64, StoreError> {
+async fn read_head(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
     let (position,): (i64,) = sqlx::query_as(
         "SELECT max(position, ifnull((SELECT max(position) FROM events), 0)) FROM log_head WHERE id = 1",
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(position as u64)
 }

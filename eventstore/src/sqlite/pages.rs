@@ -11,10 +11,10 @@
 
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
-use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::micros_to_time;
+use super::readers::Readers;
 use crate::error::StoreError;
 use crate::model::{Metadata, StoredEvent};
 
@@ -43,7 +43,7 @@ const MAX_CHUNKS: u64 = 16;
 /// head, and a purge only removes), so chunks can be read on two connections
 /// at once and still join up into one page without a gap or a repeat.
 pub(super) async fn read_page(
-    pool: &SqlitePool,
+    readers: &Readers,
     category: Option<&str>,
     after: u64,
     limit: u64,
@@ -52,10 +52,10 @@ pub(super) async fn read_page(
         return Ok(Vec::new());
     }
     let after = clamp(after);
-    let ends = chunk_ends(pool, category, after, limit).await?;
+    let ends = chunk_ends(readers, category, after, limit).await?;
     let starts = std::iter::once(after).chain(ends.iter().copied());
     let mut chunks = futures_util::stream::iter(starts.zip(ends.iter().copied()))
-        .map(|(from, to)| read_range(pool, category, from, to))
+        .map(|(from, to)| read_range(readers, category, from, to))
         .buffered(2);
     let mut events = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(10_000));
     while let Some(packed) = chunks.next().await {
@@ -74,7 +74,7 @@ pub(super) async fn read_page(
 /// end is found by skipping along the index from the end of the one before,
 /// so the whole page is walked once. When the log runs out before the page
 /// is full, the newest event ends it.
-async fn chunk_ends(pool: &SqlitePool, category: Option<&str>, after: i64, limit: u64) -> Result<Vec<i64>, StoreError> {
+async fn chunk_ends(readers: &Readers, category: Option<&str>, after: i64, limit: u64) -> Result<Vec<i64>, StoreError> {
     let filter = if category.is_some() { "category = ?5 AND " } else { "" };
     let limit = limit.min(i64::MAX as u64);
     let chunk = CHUNK.max(limit.div_ceil(MAX_CHUNKS));
@@ -102,7 +102,7 @@ async fn chunk_ends(pool: &SqlitePool, category: Option<&str>, after: i64, limit
         Some(category) => query.bind(category),
         None => query,
     };
-    let (ends, last, newest) = query.fetch_one(pool).await?;
+    let (ends, last, newest) = query.fetch_one(&mut *readers.acquire().await?).await?;
     let Some(newest) = newest else { return Ok(Vec::new()) };
     let mut ends: Vec<i64> = match ends {
         Some(ends) => {
@@ -122,7 +122,7 @@ async fn chunk_ends(pool: &SqlitePool, category: Option<&str>, after: i64, limit
 
 /// The events with a position in `(after, to]`, packed by SQLite.
 async fn read_range(
-    pool: &SqlitePool,
+    readers: &Readers,
     category: Option<&str>,
     after: i64,
     to: i64,
@@ -135,7 +135,7 @@ async fn read_range(
         Some(category) => query.bind(category),
         None => query,
     };
-    Ok(query.fetch_one(pool).await?)
+    Ok(query.fetch_one(&mut *readers.acquire().await?).await?)
 }
 
 /// SQLite integers are signed; `u64::MAX` means "no bound".
