@@ -21,7 +21,8 @@ pub struct StoreOptions {
     pub max_batch_events: usize,
     /// How often a caught-up subscription looks at the log when no notification came.
     pub poll_interval: Duration,
-    /// Connections for reads (PostgreSQL: reads and the writer share this pool).
+    /// Connections for reads; the writer keeps one of its own besides (PostgreSQL:
+    /// the pool the read models share too).
     pub max_connections: u32,
 }
 
