@@ -1,10 +1,11 @@
 //! Group commit: concurrent appends share one transaction, so one fsync serves many writers.
 //!
 //! Appends queue up while the previous transaction commits; the writer then
-//! takes everything waiting as the next batch. A batch under light load is a
-//! single append, so a lone writer pays no extra latency. Each append keeps its
-//! own expected-version check inside the batch and gets its own answer, only
-//! after the batch's transaction committed.
+//! takes everything waiting, and the appends of writers it has just answered,
+//! as the next batch. A batch under light load is a single append, so a lone
+//! writer pays no extra latency. Each append keeps its own expected-version
+//! check inside the batch and gets its own answer, only after the batch's
+//! transaction committed.
 
 use std::future::Future;
 
@@ -12,6 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::model::{AppendOutcome, AppendRequest};
+
+/// How many times the writer steps aside for appends on their way before it
+/// writes a batch, when the last batch had several writers. A lone writer
+/// never waits.
+const GATHER_YIELDS: usize = 4;
 
 /// One answer per append of a batch, in the batch's order.
 pub(crate) type BatchOutcome = Vec<Result<AppendOutcome, StoreError>>;
@@ -58,18 +64,30 @@ impl GroupCommit {
 
 async fn run_writer(mut writer: impl BatchWriter, mut pending: mpsc::Receiver<PendingAppend>, max_batch_events: usize) {
     let mut batch: Vec<PendingAppend> = Vec::new();
+    let mut last_batch_appends = 0;
     while let Some(first) = pending.recv().await {
         let mut events = first.request.events.len();
         batch.push(first);
+        let mut yields = 0;
         while events < max_batch_events {
             match pending.try_recv() {
                 Ok(next) => {
                     events += next.request.events.len();
                     batch.push(next);
                 }
+                // Writers answered by the last batch are waking up to append
+                // again. Taking only those already queued would split them
+                // for good into two halves, one written while the other
+                // queues (measured: 32 writers made batches of 16). So when
+                // there are other writers, let them run for a moment first.
+                Err(_) if last_batch_appends > 1 && yields < GATHER_YIELDS => {
+                    yields += 1;
+                    tokio::task::yield_now().await;
+                }
                 Err(_) => break,
             }
         }
+        last_batch_appends = batch.len();
         write_and_reply(&mut writer, std::mem::take(&mut batch)).await;
     }
 }
