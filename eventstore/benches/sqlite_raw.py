@@ -8,12 +8,17 @@ With --vigie-schema the same loop inserts into the log's own tables
 and the category index), to show what the schema alone costs a lone writer
 before any driver does.
 
-Run: python3 eventstore/benches/sqlite_raw.py [SECONDS] [--vigie-schema]
+With --batch N each transaction inserts N rows of one new stream through
+`executemany`, as the peers' batch case appends 50 events at once.
+
+Run: python3 eventstore/benches/sqlite_raw.py [SECONDS] [--vigie-schema] [--batch N]
 """
 import json, os, sqlite3, sys, tempfile, time, uuid
 
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
-vigie_schema = "--vigie-schema" in sys.argv
+argv = sys.argv[1:]
+batch = int(argv.pop(argv.index("--batch") + 1)) if "--batch" in argv else 1
+args = [a for a in argv if not a.startswith("--")]
+vigie_schema = "--vigie-schema" in argv
 seconds = float(args[0]) if args else 5.0
 here = os.path.dirname(os.path.abspath(__file__))
 folder = tempfile.mkdtemp(dir=os.environ.get("VIGIE_BENCH_DIR", "/tmp"))
@@ -25,26 +30,30 @@ if vigie_schema:
                       "0007_head_and_versions_from_the_events.sql"):
         db.executescript(open(os.path.join(here, "..", "..", "migrations", "sqlite", migration)).read())
     insert = ("INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, "
-              "schema_version, data, recorded_at) VALUES (?, ?, ?, 'shift', 1, 'ContactCommented', 1, ?, ?)")
+              "schema_version, data, recorded_at) VALUES (?, ?, ?, 'shift', ?, 'ContactCommented', 1, ?, ?)")
 else:
     db.execute("""CREATE TABLE events (position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL,
                   version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
                   recorded_at INTEGER NOT NULL, UNIQUE (stream_id, version))""")
-    insert = "INSERT INTO events (stream_id, version, type, data, recorded_at) VALUES (?, 1, 'ContactCommented', ?, ?)"
+    insert = "INSERT INTO events (stream_id, version, type, data, recorded_at) VALUES (?, ?, 'ContactCommented', ?, ?)"
 count, start = 0, time.perf_counter()
 deadline = start + seconds
 while time.perf_counter() < deadline:
-    data = json.dumps({"shift_id": str(uuid.uuid4()), "contact_id": str(uuid.uuid4()), "comment": None})
     now = time.time_ns() // 1000
+    # On Vigie's schema, time-ordered ids and stream names, as Vigie's UUID v7 are.
+    stream = "shift-" + str(uuid.uuid1() if vigie_schema else uuid.uuid4())
+    rows = []
+    for version in range(1, batch + 1):
+        data = json.dumps({"shift_id": str(uuid.uuid4()), "contact_id": str(uuid.uuid4()), "comment": None})
+        count += 1
+        if vigie_schema:
+            rows.append((count, uuid.uuid1().bytes, stream, version, data, now))
+        else:
+            rows.append((stream, version, data, now))
     db.execute("BEGIN")
-    if vigie_schema:
-        # Time-ordered ids, as Vigie's UUID v7 are.
-        db.execute(insert, (count + 1, uuid.uuid1().bytes, "shift-" + str(uuid.uuid1()), data, now))
-    else:
-        db.execute(insert, ("shift-" + str(uuid.uuid4()), data, now))
+    db.executemany(insert, rows)
     db.execute("COMMIT")
-    count += 1
 elapsed = time.perf_counter() - start
 table = "Vigie's schema" if vigie_schema else "one table"
-print(f"raw sqlite insert loop into {table} (WAL, synchronous=FULL, sqlite {sqlite3.sqlite_version}): "
+print(f"raw sqlite insert loop into {table}, {batch} per commit (WAL, synchronous=FULL, sqlite {sqlite3.sqlite_version}): "
       f"{count} rows in {elapsed:.2f} s = {count / elapsed:.0f} rows/s")
