@@ -22,7 +22,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, password, store};
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::{ContactDetailsSchema, Problem};
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
 use crate::routes::views::{self, JsonBody};
 
@@ -57,18 +57,11 @@ struct AccountBody {
 /// Opens a client account (operators).
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "administration", request_body = AccountBody,
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn open_account(
     State(app): State<AppState>,
@@ -113,18 +106,11 @@ struct UserBody {
 /// Creates a user (operators).
 #[utoipa::path(post, path = "/api/v1/users", tag = "administration", request_body = UserBody,
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn create_user(
     State(app): State<AppState>,
@@ -166,18 +152,11 @@ struct ResetBody {
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/password", tag = "administration", request_body = ResetBody,
     params(
         ("user_id" = uuid::Uuid, Path, description = "The user."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 204, description = "Reset."),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn reset_password(
     State(app): State<AppState>,
@@ -204,18 +183,11 @@ async fn reset_password(
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts", tag = "administration", request_body = ContactDetailsSchema,
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn add_contact(
     State(app): State<AppState>,
@@ -245,18 +217,11 @@ struct ScheduleBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/schedules", tag = "administration", request_body = ScheduleBody,
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn create_schedule(
     State(app): State<AppState>,
@@ -294,18 +259,11 @@ struct ShiftBody {
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "administration", request_body = ShiftBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn add_shift(
     State(app): State<AppState>,
@@ -355,18 +313,11 @@ struct SeriesBody {
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/series", tag = "administration", request_body = SeriesBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn create_series(
     State(app): State<AppState>,

@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::{ContactDetailsSchema, Problem};
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema, Problem};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
 use crate::routes::views::{self, JsonBody};
 
@@ -93,18 +93,11 @@ struct NameBody {
 #[utoipa::path(patch, path = "/api/v1/schedules/{schedule_id}", tag = "administration", request_body = NameBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn rename_schedule(
     State(app): State<AppState>,
@@ -126,18 +119,11 @@ async fn rename_schedule(
 #[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}", tag = "administration",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn delete_schedule(
     State(app): State<AppState>,
@@ -161,18 +147,11 @@ struct CopyBody {
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/copy", tag = "administration", request_body = CopyBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new schedule's `id`, `version` and the change's `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn copy_schedule(
     State(app): State<AppState>,
@@ -220,18 +199,11 @@ impl ShiftEdit {
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn edit_shift(
     State(app): State<AppState>,
@@ -258,18 +230,11 @@ async fn edit_shift(
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn remove_shift(
     State(app): State<AppState>,
@@ -306,18 +271,11 @@ async fn contact_change(
 #[utoipa::path(put, path = "/api/v1/contacts/{contact_id}", tag = "administration", request_body = ContactDetailsSchema,
     params(
         ("contact_id" = uuid::Uuid, Path, description = "The contact."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn update_contact(
     State(app): State<AppState>,
@@ -333,18 +291,11 @@ async fn update_contact(
 #[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/deactivate", tag = "administration",
     params(
         ("contact_id" = uuid::Uuid, Path, description = "The contact."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn deactivate_contact(
     State(app): State<AppState>,
@@ -359,18 +310,11 @@ async fn deactivate_contact(
 #[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/reactivate", tag = "administration",
     params(
         ("contact_id" = uuid::Uuid, Path, description = "The contact."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn reactivate_contact(
     State(app): State<AppState>,
@@ -385,18 +329,11 @@ async fn reactivate_contact(
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}", tag = "administration", request_body = NameBody,
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn rename_account(
     State(app): State<AppState>,
@@ -456,18 +393,11 @@ struct AccountsBody {
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/accounts", tag = "administration", request_body = AccountsBody,
     params(
         ("user_id" = uuid::Uuid, Path, description = "The user."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn change_accounts(
     State(app): State<AppState>,
@@ -493,18 +423,11 @@ async fn change_accounts(
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/deactivate", tag = "administration",
     params(
         ("user_id" = uuid::Uuid, Path, description = "The user."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn deactivate_user(
     State(app): State<AppState>,

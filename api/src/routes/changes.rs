@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems};
 use crate::routes::schedules::reachable_schedule;
 use crate::routes::views::{self, JsonBody};
 
@@ -105,18 +105,11 @@ struct AssignBody {
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn assign(
     State(app): State<AppState>,
@@ -148,18 +141,11 @@ struct OverrideBody {
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The override's id, the schedule's new `version` and the change's `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn add_override(
     State(app): State<AppState>,
@@ -192,18 +178,11 @@ struct UnassignBody {
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn unassign(
     State(app): State<AppState>,
@@ -238,18 +217,11 @@ struct SwapBody {
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/swap", tag = "changes", request_body = SwapBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn swap(
     State(app): State<AppState>,
@@ -275,18 +247,11 @@ struct CommentBody {
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("shift_id" = uuid::Uuid, Path, description = "The shift."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn comment(
     State(app): State<AppState>,

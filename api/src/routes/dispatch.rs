@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{MinPositionParam, ViewProblems};
 use crate::routes::schedules::{ensure_fresh, reachable_account};
 use crate::routes::views;
 
@@ -39,15 +39,11 @@ struct OnCallQuery {
         ("as_of" = Option<String>, Query, description = "The schedules as they were known at this instant."),
         ("role" = Option<String>, Query, description = "Only shifts of this role."),
         ("schedule_id" = Option<uuid::Uuid>, Query, description = "Only this schedule."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "Who is on call.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn on_call(
     State(app): State<AppState>,

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{MinPositionParam, Problem, ViewProblems};
 use crate::routes::schedules::{ensure_fresh, reachable_schedule};
 use crate::routes::views;
 
@@ -49,15 +49,11 @@ struct PdfQuery {
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("from" = Option<String>, Query, description = "The first local date; today by default."),
         ("to" = Option<String>, Query, description = "The last local date; 30 days after `from` by default."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "The PDF.", body = Vec<u8>, content_type = "application/pdf"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn export_pdf(
     State(app): State<AppState>,

@@ -30,7 +30,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::schedules::reachable_account;
 use crate::routes::views::{self, JsonBody};
 
@@ -147,15 +147,11 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
         ("q" = Option<String>, Query, description = "Text the message contains."),
         ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
         ("offset" = Option<u32>, Query, description = "Skip this many."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "A page of messages and their total.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn list_messages(
     State(app): State<AppState>,
@@ -187,15 +183,11 @@ async fn list_messages(
         ("q" = Option<String>, Query, description = "Text the message contains."),
         ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
         ("offset" = Option<u32>, Query, description = "Skip this many."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "The CSV file.", body = String, content_type = "text/csv"),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn messages_csv(
     State(app): State<AppState>,
@@ -235,18 +227,11 @@ struct TakeMessageBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/messages", tag = "inbox", request_body = TakeMessageBody,
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new message's `id`, `version` and the change's `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn take_message(
     State(app): State<AppState>,
@@ -285,18 +270,11 @@ async fn take_message(
 #[utoipa::path(post, path = "/api/v1/messages/{message_id}/close", tag = "inbox",
     params(
         ("message_id" = uuid::Uuid, Path, description = "The message."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn close_message(
     State(app): State<AppState>,
@@ -311,18 +289,11 @@ async fn close_message(
 #[utoipa::path(post, path = "/api/v1/messages/{message_id}/reopen", tag = "inbox",
     params(
         ("message_id" = uuid::Uuid, Path, description = "The message."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn reopen_message(
     State(app): State<AppState>,
@@ -346,18 +317,11 @@ struct DeliveryBody {
 #[utoipa::path(post, path = "/api/v1/messages/{message_id}/deliveries", tag = "inbox", request_body = DeliveryBody,
     params(
         ("message_id" = uuid::Uuid, Path, description = "The message."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn deliver_message(
     State(app): State<AppState>,

@@ -1,12 +1,13 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, generated from the handlers themselves.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -76,6 +77,53 @@ impl<'s> utoipa::ToResponse<'s> for Problem {
             .build();
         ("Problem", response.into())
     }
+}
+
+/// The headers every change accepts, for a route's `params(...)`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only describes the headers that `ChangeHeaders` reads.
+pub struct ChangeHeaderParams {
+    /// A repeat with the same key does nothing new and gets the first answer.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+    /// `"<version>"`: refuse with 412 if the aggregate moved on.
+    #[param(rename = "If-Match")]
+    if_match: Option<String>,
+}
+
+/// The query parameter of every read of the views, for a route's `params(...)`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only describes the parameter that the views' reads take.
+pub struct MinPositionParam {
+    /// Answer only once this node has applied this log position (503 otherwise).
+    min_position: Option<u64>,
+}
+
+/// The refusals every change may answer with, for a route's `responses(...)`.
+#[derive(Debug)]
+pub struct ChangeProblems;
+
+impl IntoResponses for ChangeProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(&[400, 401, 403, 404, 409, 412, 422])
+    }
+}
+
+/// The refusals of a read of the views, which answer 503 while they catch up.
+#[derive(Debug)]
+pub struct ViewProblems;
+
+impl IntoResponses for ViewProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(&[400, 401, 403, 404, 503])
+    }
+}
+
+/// Each status answered with the shared `Problem` response.
+fn problems(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+    statuses.iter().map(|status| (status.to_string(), RefOr::Ref(Ref::from_response_name("Problem")))).collect()
 }
 
 /// A session token as a bearer token, or the browser's session cookie.

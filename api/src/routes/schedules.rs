@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{MinPositionParam, ViewProblems};
 use crate::routes::views;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -71,14 +71,10 @@ pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: Schedule
 
 /// The account's schedules.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/schedules", tag = "schedules",
-    params(("account_id" = uuid::Uuid, Path, description = "The account."), ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    params(("account_id" = uuid::Uuid, Path, description = "The account."), MinPositionParam,),
     responses(
         (status = 200, description = "Each schedule's id, name, time zone and version.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn list_schedules(
     State(app): State<AppState>,
@@ -100,14 +96,10 @@ async fn list_schedules(
 
 /// The account's directory of contacts.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts", tag = "schedules",
-    params(("account_id" = uuid::Uuid, Path, description = "The account."), ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+    params(("account_id" = uuid::Uuid, Path, description = "The account."), MinPositionParam,),
     responses(
         (status = 200, description = "The contacts.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn list_contacts(
     State(app): State<AppState>,
@@ -149,14 +141,10 @@ async fn schedule_at(
         ("from" = Option<String>, Query, description = "Start of the range (an instant or a date)."),
         ("to" = Option<String>, Query, description = "End of the range."),
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+        MinPositionParam,),
     responses(
         (status = 200, description = "The schedule, its version, its shifts and a summary.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn shifts(
     State(app): State<AppState>,
@@ -198,14 +186,10 @@ async fn shifts(
         ("from" = String, Query, description = "The first local date, e.g. 2026-05-01."),
         ("to" = String, Query, description = "The last local date, at most 400 days after `from`."),
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+        MinPositionParam,),
     responses(
         (status = 200, description = "Each day's coverage.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn coverage(
     State(app): State<AppState>,
@@ -243,14 +227,10 @@ struct HistoryQuery {
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("after" = Option<u64>, Query, description = "A version of the schedule: the page starts with the next one."),
         ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),),
+        MinPositionParam,),
     responses(
         (status = 200, description = "A page of events and `next_after`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn history(
     State(app): State<AppState>,

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::views::{self, JsonBody};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -35,15 +35,11 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         ("from" = Option<String>, Query, description = "The first local date."),
         ("to" = Option<String>, Query, description = "The last local date."),
         ("caller_id" = Option<String>, Query, description = "The caller's number."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "`recent` and `archive`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn search_calls(
     State(app): State<AppState>,
@@ -70,15 +66,11 @@ async fn search_calls(
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
         ("call_id" = uuid::Uuid, Path, description = "The call."),
-        ("min_position" = Option<u64>, Query, description = "Answer only once this node has applied this log position (503 otherwise)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "The call.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 503, response = Problem),
+        ViewProblems,
     ))]
 async fn one_call(
     State(app): State<AppState>,
@@ -110,18 +102,11 @@ struct LogCallBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/calls", tag = "inbox", request_body = LogCallBody,
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The new call's `id`, `version` and the change's `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
     ))]
 async fn log_call(
     State(app): State<AppState>,

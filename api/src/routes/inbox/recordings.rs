@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::ChangeHeaders;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, Problem};
 use crate::routes::schedules::reachable_account;
 
 /// The largest recording accepted.
@@ -143,18 +143,11 @@ pub fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
         ("call_id" = uuid::Uuid, Path, description = "The call."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key does nothing new and gets the first answer."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`: refuse with 412 if the aggregate moved on."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The `recording_id`, the call's `version` and the change's `position`.", body = serde_json::Value),
-        (status = 400, response = Problem),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
-        (status = 412, response = Problem),
-        (status = 422, response = Problem),
+        ChangeProblems,
         (status = 413, response = Problem),
         (status = 415, response = Problem),
     ))]
