@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vigie_tests::{TestApp, backend_tests};
+use vigie_tests::{ServerProcess, TestApp, backend_tests};
 
 const PASSWORD: &str = "vigie-demo";
 
@@ -23,8 +23,12 @@ struct Frame {
 
 impl EventStream {
     async fn open(app: &TestApp, token: &str, account: &str, last_event_id: Option<u64>) -> Self {
-        let mut request =
-            app.client.get(app.url(&format!("/api/v1/accounts/{account}/events/stream"))).bearer_auth(token);
+        Self::open_at(&app.client, app.url(&format!("/api/v1/accounts/{account}/events/stream")), token, last_event_id)
+            .await
+    }
+
+    async fn open_at(client: &reqwest::Client, url: String, token: &str, last_event_id: Option<u64>) -> Self {
+        let mut request = client.get(url).bearer_auth(token);
         if let Some(position) = last_event_id {
             request = request.header("Last-Event-ID", position.to_string());
         }
@@ -137,6 +141,14 @@ backend_tests! {
 
         // Resuming after the first change replays the second at once, and nothing before it.
         let mut stream = EventStream::open(&app, &token, &account, first["position"].as_u64()).await;
+        let seen = stream.until(WAIT, |d| d["position"] == second["position"]).await;
+        assert_eq!(seen.len(), 1, "{seen:?}");
+
+        // A server started after both changes keeps in memory only what it applies from then on,
+        // so resuming there reads the log, and replays the same.
+        let restarted = ServerProcess::start(env!("CARGO_BIN_EXE_vigie-server"), &app.db.url, false).await;
+        let url = restarted.url(&format!("/api/v1/accounts/{account}/events/stream"));
+        let mut stream = EventStream::open_at(&app.client, url, &token, first["position"].as_u64()).await;
         let seen = stream.until(WAIT, |d| d["position"] == second["position"]).await;
         assert_eq!(seen.len(), 1, "{seen:?}");
 

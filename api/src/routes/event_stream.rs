@@ -3,13 +3,15 @@
 //! The stream follows the log from a position (the live model's, or `Last-Event-ID` when a client
 //! resumes) and passes on the events of the account's schedules, contacts and the account itself.
 //! Each SSE event's id is the log position, so a browser's `EventSource` resumes where it stopped.
-//! It reads the log only after the live model has applied new events, so an idle stream costs no
-//! query, and the live model already knows which account each event belongs to (a schedule created
-//! a moment ago included). Every half minute the session is checked again: a logout, a
+//! It waits for the live model to apply new events and takes them from the model's memory of its
+//! last events, so neither an idle stream nor a thousand open ones cost a query per change; only a
+//! stream that resumes from further back reads the log. The live model also knows which account
+//! each event belongs to (a schedule created a moment ago included). Every half minute the session is checked again: a logout, a
 //! deactivation or a lost account ends the stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
@@ -142,12 +144,16 @@ impl Follower {
     /// account; false if the log could not be read.
     async fn read(&mut self) -> bool {
         let applied = self.app.live().position();
-        let batch = match self.app.store().read_all(self.after, PAGE).await {
-            Ok(batch) => batch,
-            Err(error) => {
-                tracing::warn!(%error, after = self.after, "an event stream could not read the log; it ends");
-                return false;
-            }
+        // Usually from the live model's memory; from the log only for a stream far behind.
+        let batch = match self.app.live().recent_after(self.after, PAGE) {
+            Some(recent) => recent,
+            None => match self.app.store().read_all(self.after, PAGE).await {
+                Ok(batch) => batch.into_iter().map(Arc::new).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, after = self.after, "an event stream could not read the log; it ends");
+                    return false;
+                }
+            },
         };
         let live = self.app.live().read();
         let tz = live.account(self.account_id).map_or(chrono_tz::UTC, |a| a.time_zone);

@@ -10,23 +10,29 @@
 mod as_of;
 mod dispatch;
 mod model;
+mod recent;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vigie_eventstore::{EventLog, EventStore, StoreError, Subscription};
+use vigie_eventstore::{EventLog, EventStore, StoreError, StoredEvent, Subscription};
 
 pub use as_of::schedule_as_of;
 pub use dispatch::{DispatchEntry, DispatchFilter, DispatchIndex};
 pub use model::{Aggregates, LiveAggregate, LiveModel};
+pub use recent::RECENT_EVENTS;
+
+use recent::Recent;
 
 /// A node's live model and the task that keeps it current.
 #[derive(Debug)]
 pub struct Live {
     model: RwLock<LiveModel>,
     applied: watch::Sender<u64>,
+    /// The events applied since the model caught up, as far back as it keeps them.
+    recent: RwLock<Recent>,
     follower: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -38,15 +44,19 @@ impl Live {
         let live = Arc::new(Live {
             model: RwLock::new(LiveModel::default()),
             applied: watch::Sender::new(0),
+            recent: RwLock::new(Recent::starting_after(0, 0)),
             follower: std::sync::Mutex::new(None),
         });
         let mut subscription = store.subscribe(0);
         while live.position() < head {
             match subscription.next_batch().await {
-                Some(batch) => live.apply_batch(&batch),
+                Some(batch) => live.apply_batch(&batch, false),
                 None => break,
             }
         }
+        // Catching up, nobody follows changes yet: keep events from here on.
+        *live.recent.write().unwrap_or_else(|e| e.into_inner()) =
+            Recent::starting_after(live.position(), RECENT_EVENTS);
         let follower = tokio::spawn(follow(Arc::downgrade(&live), subscription));
         *live.follower.lock().unwrap_or_else(|e| e.into_inner()) = Some(follower);
         Ok(live)
@@ -68,11 +78,22 @@ impl Live {
         tokio::time::timeout(timeout, applied.wait_for(|&p| p >= position)).await.is_ok_and(|r| r.is_ok())
     }
 
-    fn apply_batch(&self, batch: &[vigie_eventstore::StoredEvent]) {
+    /// Up to `limit` of the events applied after `after`, from memory; `None` if
+    /// some of them are no longer kept, and the log must be read instead.
+    pub fn recent_after(&self, after: u64, limit: usize) -> Option<Vec<Arc<StoredEvent>>> {
+        self.recent.read().unwrap_or_else(|e| e.into_inner()).after(after, limit)
+    }
+
+    fn apply_batch(&self, batch: &[StoredEvent], remember: bool) {
         let Some(last) = batch.last() else { return };
         {
             let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
             model.apply_all(batch);
+        }
+        // Kept before the new position is published, so whoever sees the
+        // position finds the events that lead to it.
+        if remember {
+            self.recent.write().unwrap_or_else(|e| e.into_inner()).extend(batch);
         }
         self.applied.send_replace(last.position);
     }
@@ -90,7 +111,7 @@ impl Drop for Live {
 async fn follow(live: std::sync::Weak<Live>, mut subscription: Subscription) {
     while let Some(batch) = subscription.next_batch().await {
         let Some(live) = live.upgrade() else { return };
-        live.apply_batch(&batch);
+        live.apply_batch(&batch, true);
     }
     tracing::error!("the log's subscription ended; the live model no longer follows the log");
 }
