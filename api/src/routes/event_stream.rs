@@ -6,8 +6,8 @@
 //! It waits for the live model to apply new events and takes them from the model's memory of its
 //! last events, so neither an idle stream nor a thousand open ones cost a query per change; only a
 //! stream that resumes from further back reads the log. The live model also knows which account
-//! each event belongs to (a schedule created a moment ago included). Every half minute the session is checked again: a logout, a
-//! deactivation or a lost account ends the stream.
+//! each event belongs to (a schedule created a moment ago included). Every half minute the session
+//! is checked again: a logout, a deactivation or a lost account ends the stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -146,14 +146,9 @@ impl EventLog for SqliteEventStore {
         let mut tx = self.inner.writer.begin_with("BEGIN IMMEDIATE").await?;
         // The head and the versions are read off the events, so before the
         // newest of them go, remember where they stood.
-        sqlx::query(
-            "UPDATE log_head
-                SET position = max(position, ifnull((SELECT max(position) FROM events), 0)),
-                    recorded_at = max(recorded_at, ifnull((SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1), 0))
-              WHERE id = 1",
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE log_head SET (position, recorded_at) = (SELECT position, recorded_at FROM log_position)")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(&format!(
             "INSERT INTO streams (stream_id, version)
              SELECT e.stream_id, max(e.stream_version) FROM events e WHERE e.position IN ({EXPIRED}) GROUP BY e.stream_id
@@ -181,11 +176,7 @@ impl EventLog for SqliteEventStore {
 
 /// The last position handed out: the newest event's, or what a purge recorded.
 async fn read_head(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-    let (position,): (i64,) = sqlx::query_as(
-        "SELECT max(position, ifnull((SELECT max(position) FROM events), 0)) FROM log_head WHERE id = 1",
-    )
-    .fetch_one(conn)
-    .await?;
+    let (position,): (i64,) = sqlx::query_as("SELECT position FROM log_position").fetch_one(conn).await?;
     Ok(position as u64)
 }
 

@@ -28,14 +28,13 @@ use crate::store::advance_head;
 use crate::validate::category_of;
 
 /// Takes the write lock, then reads the head, the stored event ids and the
-/// stream versions as rows of one shape: (kind, key, a, b, c). The head and a
-/// stream's version are the higher of what the events say and what a purge
-/// recorded before it removed the newest of them.
+/// stream versions as rows of one shape: (kind, key, a, b, c). A stream's
+/// version, like the head (`log_position`, migration 0008), is the higher of
+/// what the events say and what a purge recorded before it removed the newest
+/// of them.
 const READ_PHASE: &str = "
     BEGIN IMMEDIATE;
-    SELECT 'head', NULL, max(h.position, ifnull(last.position, 0)), max(h.recorded_at, ifnull(last.recorded_at, 0)), NULL
-      FROM log_head h LEFT JOIN (SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1) last
-     WHERE h.id = 1;
+    SELECT 'head', NULL, position, recorded_at, NULL FROM log_position;
     SELECT 'event', lower(hex(event_id)), position, stream_version, recorded_at FROM events
      WHERE event_id IN (SELECT unhex(value) FROM json_each(?1));
     SELECT 'stream', asked.value,
@@ -68,7 +67,7 @@ const GUARDED_INSERT: &str = "
     SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
            e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
       FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key)
-     WHERE max((SELECT position FROM log_head WHERE id = 1), ifnull((SELECT max(position) FROM events), 0)) = ?3
+     WHERE (SELECT position FROM log_position) = ?3
        AND NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?4)))
        AND NOT EXISTS (SELECT 1 FROM json_each(?5) AS assumed
                         WHERE max(ifnull((SELECT version FROM streams WHERE stream_id = assumed.value->>0), 0),

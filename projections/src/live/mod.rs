@@ -22,9 +22,8 @@ use vigie_eventstore::{EventLog, EventStore, StoreError, StoredEvent, Subscripti
 pub use as_of::schedule_as_of;
 pub use dispatch::{DispatchEntry, DispatchFilter, DispatchIndex};
 pub use model::{Aggregates, LiveAggregate, LiveModel};
-pub use recent::RECENT_EVENTS;
 
-use recent::Recent;
+use recent::{RECENT_EVENTS, Recent};
 
 /// A node's live model and the task that keeps it current.
 #[derive(Debug)]
