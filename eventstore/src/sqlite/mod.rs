@@ -22,6 +22,22 @@ use crate::store::{EventLog, StoreOptions};
 use crate::subscription::{self, Subscription};
 use crate::validate::{check_append, redact_url};
 
+/// SQL for the version of the stream named by the SQL expression `$stream`:
+/// the higher of its newest event's and what a purge recorded before it
+/// removed the newest of them. A macro, so that each statement needing the
+/// rule can still be a `const` string while the rule is written once.
+macro_rules! stream_version_of {
+    ($stream:literal) => {
+        concat!(
+            "max(ifnull((SELECT version FROM streams WHERE stream_id = ",
+            $stream,
+            "), 0), ifnull((SELECT max(stream_version) FROM events WHERE stream_id = ",
+            $stream,
+            "), 0))"
+        )
+    };
+}
+
 mod pages;
 mod readers;
 mod writer;
@@ -32,10 +48,8 @@ use writer::SqliteBatchWriter;
 const EVENT_COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, data, \
      actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at";
 
-/// A stream's version: the higher of its newest event's and what a purge recorded.
-const STREAM_VERSION: &str = "
-    SELECT max(ifnull((SELECT version FROM streams WHERE stream_id = ?1), 0),
-               ifnull((SELECT max(stream_version) FROM events WHERE stream_id = ?1), 0))";
+/// The version of stream ?1.
+const STREAM_VERSION: &str = concat!("SELECT ", stream_version_of!("?1"));
 
 /// The positions of the events a purge at ?1 (microseconds) removes.
 const EXPIRED: &str = "

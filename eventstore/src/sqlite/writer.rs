@@ -27,33 +27,46 @@ use crate::model::{AppendOutcome, AppendRequest};
 use crate::store::advance_head;
 use crate::validate::category_of;
 
+/// Inserts the events of a batch sent as JSON (?1, one array per event, in
+/// the column order below), recorded at ?2. A macro so the two statements
+/// that insert a batch can share it and stay `const`.
+macro_rules! insert_batch_events {
+    () => {
+        "
+    INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
+                        data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
+    SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
+           e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
+      FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key)"
+    };
+}
+
 /// Takes the write lock, then reads the head, the stored event ids and the
 /// stream versions as rows of one shape: (kind, key, a, b, c). A stream's
 /// version, like the head (`log_position`, migration 0008), is the higher of
 /// what the events say and what a purge recorded before it removed the newest
 /// of them.
-const READ_PHASE: &str = "
+const READ_PHASE: &str = concat!(
+    "
     BEGIN IMMEDIATE;
     SELECT 'head', NULL, position, recorded_at, NULL FROM log_position;
     SELECT 'event', lower(hex(event_id)), position, stream_version, recorded_at FROM events
      WHERE event_id IN (SELECT unhex(value) FROM json_each(?1));
-    SELECT 'stream', asked.value,
-           max(ifnull((SELECT version FROM streams WHERE stream_id = asked.value), 0),
-               ifnull((SELECT max(stream_version) FROM events WHERE stream_id = asked.value), 0)), NULL, NULL
-      FROM json_each(?2) AS asked;";
+    SELECT 'stream', asked.value, ",
+    stream_version_of!("asked.value"),
+    ", NULL, NULL FROM json_each(?2) AS asked;"
+);
 
 /// Inserts the accepted events (?1, recorded at ?2), sets the max ages the
 /// appends carried (?3, `[stream, seconds]`), then commits.
-const WRITE_PHASE: &str = "
-    INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
-                        data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
-    SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
-           e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
-      FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key);
+const WRITE_PHASE: &str = concat!(
+    insert_batch_events!(),
+    ";
     INSERT INTO streams (stream_id, version, max_age_seconds)
     SELECT value->>0, 0, value->>1 FROM json_each(?3) WHERE true
         ON CONFLICT (stream_id) DO UPDATE SET max_age_seconds = excluded.max_age_seconds;
-    COMMIT;";
+    COMMIT;"
+);
 
 /// The same insert as one autocommit statement, which writes only if the
 /// decisions taken without reading still hold: the head is still ?3 (nobody
@@ -61,18 +74,15 @@ const WRITE_PHASE: &str = "
 /// stream the writer did not know is at the version the batch assumed (?5,
 /// `[stream, version]`). SQLite evaluates the condition before inserting a
 /// row, because the query reads the table it inserts into.
-const GUARDED_INSERT: &str = "
-    INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
-                        data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
-    SELECT e->>0, unhex(e->>1), e->>2, e->>3, e->>4, e->>5, e->>6,
-           e->>7, unhex(e->>8), e->>9, unhex(e->>10), unhex(e->>11), e->>12, ?2
-      FROM (SELECT jsonb(value) AS e FROM json_each(?1) ORDER BY key)
+const GUARDED_INSERT: &str = concat!(
+    insert_batch_events!(),
+    "
      WHERE (SELECT position FROM log_position) = ?3
        AND NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?4)))
-       AND NOT EXISTS (SELECT 1 FROM json_each(?5) AS assumed
-                        WHERE max(ifnull((SELECT version FROM streams WHERE stream_id = assumed.value->>0), 0),
-                                  ifnull((SELECT max(stream_version) FROM events WHERE stream_id = assumed.value->>0), 0))
-                              IS NOT assumed.value->>1)";
+       AND NOT EXISTS (SELECT 1 FROM json_each(?5) AS assumed WHERE ",
+    stream_version_of!("assumed.value->>0"),
+    " IS NOT assumed.value->>1)"
+);
 
 /// The streams whose versions the writer remembers, at most this many; past
 /// it the memory starts over, which only costs a slower batch or two.
