@@ -84,6 +84,23 @@ const GUARDED_INSERT: &str = concat!(
     " IS NOT assumed.value->>1)"
 );
 
+/// `GUARDED_INSERT` for a batch of one event, with the event's fields bound
+/// one by one (?1..?13, in the order of `EventRow`) rather than sent as JSON,
+/// recorded at ?14. The same conditions: the head is still ?15, the event id
+/// is not stored, and, if the writer did not know the stream, it is at the
+/// version the append assumed (?16; NULL when the writer knew it).
+const GUARDED_INSERT_ONE: &str = concat!(
+    "
+    INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version,
+                        data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at)
+    SELECT ?1, unhex(?2), ?3, ?4, ?5, ?6, ?7, ?8, unhex(?9), ?10, unhex(?11), unhex(?12), ?13, ?14
+     WHERE (SELECT position FROM log_position) = ?15
+       AND NOT EXISTS (SELECT 1 FROM events WHERE event_id = unhex(?2))
+       AND (?16 IS NULL OR ",
+    stream_version_of!("?3"),
+    " = ?16)"
+);
+
 /// The streams whose versions the writer remembers, at most this many; past
 /// it the memory starts over, which only costs a slower batch or two.
 const REMEMBERED_STREAMS: usize = 100_000;
@@ -192,13 +209,41 @@ async fn write_guarded(
     if plan.events.is_empty() {
         return Ok(None);
     }
-    let ids: Vec<String> = batch.iter().flat_map(|r| &r.events).map(|e| e.event_id.simple().to_string()).collect();
-    let insert = sqlx::query(GUARDED_INSERT)
-        .bind(serde_json::to_string(&plan.events).map_err(StoreError::Serialization)?)
-        .bind(recorded_at)
-        .bind(known.head as i64)
-        .bind(serde_json::to_string(&ids).map_err(StoreError::Serialization)?)
-        .bind(serde_json::to_string(&assumed.iter().collect::<Vec<_>>()).map_err(StoreError::Serialization)?);
+    let insert = match (batch, plan.events.as_slice()) {
+        // A lone append of one event: its id is the batch's only one to check.
+        ([lone], [row]) if lone.events.len() == 1 => {
+            // The commonest batch, a lone event: bound field by field, it spares
+            // SQLite parsing three JSON arrays (measured: a lone append +10 %).
+            let assumed_version = assumed.values().next().map(|&version| version as i64);
+            sqlx::query(GUARDED_INSERT_ONE)
+                .bind(row.0 as i64)
+                .bind(&row.1)
+                .bind(row.2)
+                .bind(row.3)
+                .bind(row.4 as i64)
+                .bind(row.5)
+                .bind(row.6)
+                .bind(row.7)
+                .bind(&row.8)
+                .bind(row.9)
+                .bind(&row.10)
+                .bind(&row.11)
+                .bind(row.12)
+                .bind(recorded_at)
+                .bind(known.head as i64)
+                .bind(assumed_version)
+        }
+        (_, rows) => {
+            let ids: Vec<String> =
+                batch.iter().flat_map(|r| &r.events).map(|e| e.event_id.simple().to_string()).collect();
+            sqlx::query(GUARDED_INSERT)
+                .bind(serde_json::to_string(rows).map_err(StoreError::Serialization)?)
+                .bind(recorded_at)
+                .bind(known.head as i64)
+                .bind(serde_json::to_string(&ids).map_err(StoreError::Serialization)?)
+                .bind(serde_json::to_string(&assumed.iter().collect::<Vec<_>>()).map_err(StoreError::Serialization)?)
+        }
+    };
     let inserted = insert.execute(&mut *conn).await?.rows_affected();
     if inserted != plan.events.len() as u64 {
         return Ok(None);
@@ -432,6 +477,33 @@ mod tests {
         assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().last_position).collect::<Vec<_>>(), [2, 3]);
         assert_eq!(store.stream_version("shift-2").await.unwrap(), 1);
         assert_eq!(store.stream_version("shift-1").await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lone_event_goes_in_one_statement_unless_its_id_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, store) = warmed_up_writer(&dir).await;
+        // A stream the writer knows, then one it does not.
+        for (stream, expected, position) in
+            [("shift-1", ExpectedVersion::Exactly(1), 2), ("shift-2", ExpectedVersion::NoStream, 3)]
+        {
+            let known = writer.known.as_mut().unwrap();
+            let outcomes = write_guarded(&mut writer.conn, &[append(stream, expected)], known).await.unwrap();
+            let outcomes = outcomes.expect("the one-statement path");
+            assert_eq!(outcomes[0].as_ref().unwrap().last_position, position);
+        }
+        assert_eq!(store.stream_version("shift-1").await.unwrap(), 2);
+        assert_eq!(store.stream_version("shift-2").await.unwrap(), 1);
+
+        // A retry of a stored event: nothing written, and the careful path answers it.
+        let stored = store.read_all(0, 1).await.unwrap()[0].event_id;
+        let mut retry = append("shift-3", ExpectedVersion::NoStream);
+        retry.events[0] = retry.events[0].clone().with_id(stored);
+        let known = writer.known.as_mut().unwrap();
+        assert!(write_guarded(&mut writer.conn, std::slice::from_ref(&retry), known).await.unwrap().is_none());
+        assert_eq!(store.head_position().await.unwrap(), 3);
+        let outcomes = writer.write_batch(&[retry]).await.unwrap();
+        assert!(outcomes[0].as_ref().is_ok_and(|o| o.was_duplicate && o.first_position == 1), "{outcomes:?}");
     }
 
     #[tokio::test]
