@@ -318,6 +318,42 @@ backend_tests! {
         assert!(missing.is_empty(), "the fixed core is missing {missing:?}");
     }
 
+    async fn the_dispatch_answer_has_the_fields_its_schema_documents(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let document = document(&app).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&operator, "/api/v1/me").await;
+        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The demo's schedules cover the week, so some instant of it has someone on call.
+        let mut answer = None;
+        for hour in 0..7 * 24 {
+            let at = chrono::Utc::now() + chrono::Duration::hours(hour);
+            let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let (status, body) = app.get(&operator, &format!("/api/v1/accounts/{account}/on-call?at={at}")).await;
+            assert_eq!(status, 200, "{body}");
+            if body["entries"].as_array().is_some_and(|e| e.iter().any(|e| e["contact"].is_object())) {
+                answer = Some(body);
+                break;
+            }
+        }
+        let answer = answer.expect("someone on call in the coming week");
+
+        let schema = |name: &str| document["components"]["schemas"][name].clone();
+        let documented = |schema: Value| -> BTreeSet<String> {
+            schema["properties"].as_object().unwrap_or_else(|| panic!("no properties in {schema}")).keys().cloned().collect()
+        };
+        let fields = |value: &Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
+        let on_call = &document["paths"]["/api/v1/accounts/{account_id}/on-call"]["get"]["responses"]["200"];
+        assert_eq!(on_call["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/OnCallAnswer");
+        assert_eq!(fields(&answer), documented(schema("OnCallAnswer")));
+        let entry = answer["entries"].as_array().unwrap().iter().find(|e| e["contact"].is_object()).unwrap();
+        assert_eq!(fields(entry), documented(schema("OnCallEntry")));
+        assert_eq!(fields(&entry["contact"]), documented(schema("ContactCard")));
+    }
+
     async fn the_document_covers_every_route_the_server_serves(db) {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;

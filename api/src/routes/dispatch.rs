@@ -3,9 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vigie_domain::{AccountId, ScheduleId, ScheduleState};
+use serde::{Deserialize, Serialize};
+use vigie_domain::{AccountId, ContactId, ScheduleId, ScheduleState, ShiftId};
 use vigie_projections::live::{DispatchEntry, DispatchFilter, LiveModel, schedule_as_of};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -42,7 +41,7 @@ struct OnCallQuery {
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "Who is on call.", body = serde_json::Value),
+        (status = 200, description = "Who is on call.", body = OnCallAnswer),
         ViewProblems,
     ))]
 async fn on_call(
@@ -50,7 +49,7 @@ async fn on_call(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     Query(query): Query<OnCallQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OnCallAnswer>> {
     ensure_fresh(&app, query.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
@@ -62,7 +61,7 @@ async fn on_call(
         None => {
             let live = app.live().read();
             let filter = DispatchFilter { role, schedule_id: query.schedule_id };
-            live.dispatch().on_call(account_id, at, filter).map(|entry| entry_json(&live, &entry)).collect::<Vec<_>>()
+            live.dispatch().on_call(account_id, at, filter).map(|entry| OnCallEntry::new(&live, &entry)).collect()
         }
         // As known at a past record time: each schedule replayed up to then.
         Some(as_of) => {
@@ -76,12 +75,12 @@ async fn on_call(
             let live = app.live().read();
             past.iter()
                 .flat_map(|(id, state)| past_entries(*id, state, at, role))
-                .map(|entry| entry_json(&live, &entry))
+                .map(|entry| OnCallEntry::new(&live, &entry))
                 .collect()
         }
     };
     let tz = app.live().read().account(account_id).map(|a| a.time_zone).unwrap_or(chrono_tz::UTC);
-    Ok(Json(json!({"at": views::at(at, tz), "account_id": account_id, "entries": entries})))
+    Ok(Json(OnCallAnswer { at: views::at(at, tz), account_id, entries }))
 }
 
 /// One entry per shift of a past state of the schedule covering `at`, in rank order.
@@ -100,25 +99,74 @@ fn past_entries<'a>(
         .collect()
 }
 
-/// An entry as dispatch reads it, with the contact's ways to be reached.
-fn entry_json(live: &LiveModel, entry: &DispatchEntry<'_>) -> Value {
-    let on_call = &entry.on_call;
-    let contact = on_call.contact_id.and_then(|cid| live.contact(cid)).map(|c| {
-        json!({
-            "id": c.id, "name": c.details.name, "phones": c.details.phones,
-            "sms": c.details.sms, "email": c.details.email, "active": c.active,
-        })
-    });
-    json!({
-        "schedule_id": entry.schedule_id,
-        "schedule_name": entry.schedule_name,
-        "shift_id": on_call.shift_id,
-        "rank": on_call.rank,
-        "role": on_call.role,
-        "shift_name": on_call.shift_name,
-        "source": views::source(on_call.source),
-        "from": views::at(on_call.from, entry.time_zone),
-        "until": views::at(on_call.until, entry.time_zone),
-        "contact": contact,
-    })
+/// The answer to the dispatch question.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OnCallAnswer {
+    /// The instant asked about, in the account's time zone (RFC 3339).
+    at: String,
+    #[schema(value_type = uuid::Uuid)]
+    account_id: AccountId,
+    /// Who is on call, in schedule then rank order; empty when nobody is.
+    entries: Vec<OnCallEntry>,
+}
+
+/// One shift covering the instant, and who covers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OnCallEntry {
+    #[schema(value_type = uuid::Uuid)]
+    schedule_id: ScheduleId,
+    schedule_name: String,
+    #[schema(value_type = uuid::Uuid)]
+    shift_id: ShiftId,
+    /// 1 is called first.
+    rank: u32,
+    role: String,
+    shift_name: String,
+    /// Where the assignment comes from: `override`, `base` or `none` (nobody assigned).
+    source: &'static str,
+    /// The part of the shift this answer holds for, in the schedule's time zone (RFC 3339).
+    from: String,
+    until: String,
+    /// Who to call; `null` when nobody is assigned.
+    contact: Option<ContactCard>,
+}
+
+/// A contact's ways to be reached.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactCard {
+    #[schema(value_type = uuid::Uuid)]
+    id: ContactId,
+    name: String,
+    /// At most three, in the order to try.
+    phones: Vec<String>,
+    sms: Option<String>,
+    email: Option<String>,
+    active: bool,
+}
+
+impl OnCallEntry {
+    /// An entry as dispatch reads it, with the contact's ways to be reached.
+    fn new(live: &LiveModel, entry: &DispatchEntry<'_>) -> Self {
+        let on_call = &entry.on_call;
+        let contact = on_call.contact_id.and_then(|cid| live.contact(cid)).map(|c| ContactCard {
+            id: c.id,
+            name: c.details.name.clone(),
+            phones: c.details.phones.clone(),
+            sms: c.details.sms.clone(),
+            email: c.details.email.clone(),
+            active: c.active,
+        });
+        Self {
+            schedule_id: entry.schedule_id,
+            schedule_name: entry.schedule_name.to_owned(),
+            shift_id: on_call.shift_id,
+            rank: on_call.rank,
+            role: on_call.role.to_owned(),
+            shift_name: on_call.shift_name.to_owned(),
+            source: views::source(on_call.source),
+            from: views::at(on_call.from, entry.time_zone),
+            until: views::at(on_call.until, entry.time_zone),
+            contact,
+        }
+    }
 }
