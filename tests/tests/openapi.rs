@@ -318,7 +318,7 @@ backend_tests! {
         assert!(missing.is_empty(), "the fixed core is missing {missing:?}");
     }
 
-    async fn the_dispatch_answer_has_the_fields_its_schema_documents(db) {
+    async fn the_dispatch_and_login_answers_have_the_fields_their_schemas_document(db) {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;
         let operator = app.login("operator", PASSWORD).await;
@@ -352,6 +352,16 @@ backend_tests! {
         let entry = answer["entries"].as_array().unwrap().iter().find(|e| e["contact"].is_object()).unwrap();
         assert_eq!(fields(entry), documented(schema("OnCallEntry")));
         assert_eq!(fields(&entry["contact"]), documented(schema("ContactCard")));
+
+        // The login answer, which every client reads first.
+        let login = &document["paths"]["/api/v1/auth/login"]["post"]["responses"]["200"];
+        assert_eq!(login["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/LoginAnswer");
+        let (status, session) =
+            send(&app, None, "POST", "/api/v1/auth/login", Some(&json!({"username": "4000-TEST", "password": PASSWORD})))
+                .await;
+        assert_eq!(status, 200, "{session}");
+        assert_eq!(fields(&session), documented(schema("LoginAnswer")));
+        assert_eq!(fields(&session["user"]), documented(schema("SessionUser")));
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

@@ -7,9 +7,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vigie_domain::{User, UserCommand, user};
+use vigie_domain::{User, UserCommand, UserId, user};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -43,7 +43,7 @@ fn bad_credentials() -> ApiError {
 /// Opens a session: its token for an `Authorization: Bearer` header, and the same as a cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", security(()), request_body = LoginRequest,
     responses(
-        (status = 200, description = "The session's token, its expiry and the user.", body = serde_json::Value),
+        (status = 200, description = "The session's token, its expiry and the user.", body = LoginAnswer),
         (status = 400, response = Problem),
         (status = 401, response = Problem),
         (status = 422, response = Problem),
@@ -84,11 +84,11 @@ async fn login(
     let expires_at = now + app.settings().session_lifetime;
     let (token, token_hash) = store::new_token();
     store::create_session(app.db(), &token_hash, user.id, now, expires_at).await?;
-    let body = json!({
-        "token": token,
-        "expires_at": expires_at.to_rfc3339(),
-        "user": {"id": user.id, "username": user.username, "role": user.role.as_str()},
-    });
+    let body = LoginAnswer {
+        token: token.clone(),
+        expires_at: expires_at.to_rfc3339(),
+        user: SessionUser { id: user.id, username: user.username, role: user.role.as_str() },
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         app.settings().session_lifetime.num_seconds()
@@ -96,6 +96,26 @@ async fn login(
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(response)
+}
+
+/// A new session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct LoginAnswer {
+    /// For an `Authorization: Bearer` header; also set as an HttpOnly cookie.
+    token: String,
+    /// When the session ends unless renewed by logging in again (RFC 3339).
+    expires_at: String,
+    user: SessionUser,
+}
+
+/// The user a session belongs to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct SessionUser {
+    #[schema(value_type = uuid::Uuid)]
+    id: UserId,
+    username: String,
+    /// `client`, `operator`, `dispatcher` or `auditor`.
+    role: &'static str,
 }
 
 /// Ends the caller's session.
