@@ -318,7 +318,7 @@ backend_tests! {
         assert!(missing.is_empty(), "the fixed core is missing {missing:?}");
     }
 
-    async fn the_dispatch_and_login_answers_have_the_fields_their_schemas_document(db) {
+    async fn the_typed_answers_have_the_fields_their_schemas_document(db) {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;
         let operator = app.login("operator", PASSWORD).await;
@@ -362,6 +362,12 @@ backend_tests! {
         assert_eq!(status, 200, "{session}");
         assert_eq!(fields(&session), documented(schema("LoginAnswer")));
         assert_eq!(fields(&session["user"]), documented(schema("SessionUser")));
+
+        // Who the caller is, and the directory.
+        assert_eq!(fields(&me), documented(schema("MeAnswer")));
+        assert_eq!(fields(&me["accounts"][0]), documented(schema("AccountView")));
+        let (_, contacts) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        assert_eq!(fields(&contacts[0]), documented(schema("ContactView")));
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

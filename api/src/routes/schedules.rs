@@ -98,7 +98,7 @@ async fn list_schedules(
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts", tag = "schedules",
     params(("account_id" = uuid::Uuid, Path, description = "The account."), MinPositionParam,),
     responses(
-        (status = 200, description = "The contacts.", body = serde_json::Value),
+        (status = 200, description = "The contacts.", body = Vec<views::ContactView>),
         ViewProblems,
     ))]
 async fn list_contacts(
@@ -106,11 +106,11 @@ async fn list_contacts(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     Query(fresh): Query<Freshness>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<views::ContactView>>> {
     ensure_fresh(&app, fresh.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let live = app.live().read();
-    Ok(Json(Value::Array(live.contacts_of(account_id).into_iter().map(views::contact).collect())))
+    Ok(Json(live.contacts_of(account_id).into_iter().map(views::contact).collect()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use vigie_domain::{User, UserCommand, UserId, user};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -133,23 +132,30 @@ async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Respon
 /// Who the caller is, and the accounts they reach.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
     responses(
-        (status = 200, description = "The caller's id, username, role and accounts.", body = serde_json::Value),
+        (status = 200, description = "The caller's id, username, role and accounts.", body = MeAnswer),
         (status = 401, response = Problem),
     ))]
-async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<MeAnswer>> {
     let live = app.live().read();
     let mut accounts: Vec<_> = if caller.role == vigie_domain::Role::Client {
         caller.account_ids.iter().filter_map(|id| live.account(*id).map(views::account)).collect()
     } else {
         live.accounts.iter().filter_map(|(_, state)| state.account.as_ref().map(views::account)).collect()
     };
-    accounts.sort_by(|a, b| a["number"].as_str().cmp(&b["number"].as_str()));
-    Ok(Json(json!({
-        "id": caller.user_id,
-        "username": caller.username,
-        "role": caller.role.as_str(),
-        "accounts": accounts,
-    })))
+    accounts.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(Json(MeAnswer { id: caller.user_id, username: caller.username, role: caller.role.as_str(), accounts }))
+}
+
+/// The caller, and the accounts they reach.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MeAnswer {
+    #[schema(value_type = uuid::Uuid)]
+    id: UserId,
+    username: String,
+    /// `client`, `operator`, `dispatcher` or `auditor`.
+    role: &'static str,
+    /// A client's own accounts; every account for the answering service's roles. By number.
+    accounts: Vec<views::AccountView>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

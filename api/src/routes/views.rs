@@ -4,12 +4,13 @@ use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use vigie_domain::ContactId;
 use vigie_domain::account::AccountOpened;
 use vigie_domain::contact::ContactInfo;
 use vigie_domain::schedule::{ScheduleState, Shift, Source};
+use vigie_domain::{AccountId, ContactId};
 use vigie_projections::live::LiveModel;
 
 use crate::error::ApiError;
@@ -61,27 +62,57 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02.")))
 }
 
-pub fn account(account: &AccountOpened) -> Value {
-    json!({
-        "id": account.account_id,
-        "number": account.number,
-        "name": account.name,
-        "parent_id": account.parent_id,
-        "time_zone": account.time_zone.name(),
-    })
+/// An account as its users see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: AccountId,
+    /// The answering service's number for the client, e.g. `4000`.
+    pub number: String,
+    pub name: String,
+    /// The account this one is a sub-account of, if any.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub parent_id: Option<AccountId>,
+    /// An IANA time zone, e.g. `America/Toronto`.
+    pub time_zone: &'static str,
 }
 
-pub fn contact(contact: &ContactInfo) -> Value {
+pub fn account(account: &AccountOpened) -> AccountView {
+    AccountView {
+        id: account.account_id,
+        number: account.number.clone(),
+        name: account.name.clone(),
+        parent_id: account.parent_id,
+        time_zone: account.time_zone.name(),
+    }
+}
+
+/// A contact of an account's directory.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ContactId,
+    pub name: String,
+    /// At most three, in the order to try.
+    pub phones: Vec<String>,
+    pub sms: Option<String>,
+    pub email: Option<String>,
+    pub notes: Option<String>,
+    /// A deactivated contact stays in the directory, but cannot be assigned.
+    pub active: bool,
+}
+
+pub fn contact(contact: &ContactInfo) -> ContactView {
     let d = &contact.details;
-    json!({
-        "id": contact.id,
-        "name": d.name,
-        "phones": d.phones,
-        "sms": d.sms,
-        "email": d.email,
-        "notes": d.notes,
-        "active": contact.active,
-    })
+    ContactView {
+        id: contact.id,
+        name: d.name.clone(),
+        phones: d.phones.clone(),
+        sms: d.sms.clone(),
+        email: d.email.clone(),
+        notes: d.notes.clone(),
+        active: contact.active,
+    }
 }
 
 /// `{"id", "name"}` of a contact as shifts show it; a deactivated one is flagged.
