@@ -368,6 +368,29 @@ backend_tests! {
         assert_eq!(fields(&me["accounts"][0]), documented(schema("AccountView")));
         let (_, contacts) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
         assert_eq!(fields(&contacts[0]), documented(schema("ContactView")));
+
+        // The schedules, and a schedule's shifts with whatever overrides and comments the demo holds.
+        let (_, schedules) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        assert_eq!(fields(&schedules[0]), documented(schema("ScheduleListed")));
+        let schedule = schedules[0]["id"].as_str().unwrap();
+        let (_, shifts) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        assert_eq!(fields(&shifts), documented(schema("ShiftsAnswer")));
+        assert_eq!(fields(&shifts["schedule"]), documented(schema("ScheduleHead")));
+        assert_eq!(fields(&shifts["summary"]), documented(schema("RangeSummary")));
+        let all_shifts = shifts["shifts"].as_array().unwrap();
+        assert!(!all_shifts.is_empty(), "{shifts}");
+        for shift in all_shifts {
+            assert_eq!(fields(shift), documented(schema("ShiftView")));
+            for (list, name) in [("overrides", "OverrideView"), ("comments", "CommentView"), ("segments", "SegmentView")] {
+                for item in shift[list].as_array().unwrap() {
+                    assert_eq!(fields(item), documented(schema(name)), "{item}");
+                }
+            }
+            if shift["assignee"].is_object() {
+                // `active` shows only for a deactivated contact.
+                assert!(fields(&shift["assignee"]).is_subset(&documented(schema("ContactRef"))));
+            }
+        }
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

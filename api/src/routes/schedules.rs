@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_eventstore::{Direction, EventLog};
@@ -73,7 +73,7 @@ pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: Schedule
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/schedules", tag = "schedules",
     params(("account_id" = uuid::Uuid, Path, description = "The account."), MinPositionParam,),
     responses(
-        (status = 200, description = "Each schedule's id, name, time zone and version.", body = serde_json::Value),
+        (status = 200, description = "Each schedule's id, name, time zone and version.", body = Vec<ScheduleListed>),
         ViewProblems,
     ))]
 async fn list_schedules(
@@ -81,17 +81,32 @@ async fn list_schedules(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     Query(fresh): Query<Freshness>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<ScheduleListed>>> {
     ensure_fresh(&app, fresh.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let live = app.live().read();
-    let schedules: Vec<Value> = live
+    let schedules = live
         .schedules_of(account_id)
-        .map(|(id, state)| {
-            json!({"id": id, "name": state.info().map(|i| &i.name), "time_zone": state.time_zone().name(), "version": state.version()})
+        .map(|(id, state)| ScheduleListed {
+            id,
+            name: state.info().map(|i| i.name.clone()),
+            time_zone: state.time_zone().name(),
+            version: state.version(),
         })
         .collect();
-    Ok(Json(Value::Array(schedules)))
+    Ok(Json(schedules))
+}
+
+/// A schedule as the account's list shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ScheduleListed {
+    #[schema(value_type = uuid::Uuid)]
+    id: ScheduleId,
+    name: Option<String>,
+    /// An IANA time zone.
+    time_zone: &'static str,
+    /// Send it back as `If-Match` to change the schedule.
+    version: u64,
 }
 
 /// The account's directory of contacts.
@@ -143,7 +158,7 @@ async fn schedule_at(
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
-        (status = 200, description = "The schedule, its version, its shifts and a summary.", body = serde_json::Value),
+        (status = 200, description = "The schedule, its version, its shifts and a summary.", body = ShiftsAnswer),
         ViewProblems,
     ))]
 async fn shifts(
@@ -151,7 +166,7 @@ async fn shifts(
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<RangeQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ShiftsAnswer>> {
     ensure_fresh(&app, query.min_position).await?;
     let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
     let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
@@ -168,16 +183,43 @@ async fn shifts(
         return Err(ApiError::bad_request("to must come after from."));
     }
     let live = app.live().read();
-    let shifts: Vec<Value> =
-        state.shifts_overlapping(from, to).into_iter().map(|s| views::shift(&live, s, tz)).collect();
+    let shifts = state.shifts_overlapping(from, to).into_iter().map(|s| views::shift(&live, s, tz)).collect();
     let summary = state.summary(from, to);
-    Ok(Json(json!({
-        "schedule": views::schedule_head(schedule_id, &state),
-        "version": state.version(),
-        "as_of": views::at(as_of.unwrap_or_else(Utc::now), tz),
-        "shifts": shifts,
-        "summary": {"assigned": summary.assigned, "unassigned": summary.unassigned, "hours_assigned": summary.hours_assigned},
-    })))
+    Ok(Json(ShiftsAnswer {
+        schedule: views::schedule_head(schedule_id, &state),
+        version: state.version(),
+        as_of: views::at(as_of.unwrap_or_else(Utc::now), tz),
+        shifts,
+        summary: RangeSummary {
+            assigned: summary.assigned,
+            unassigned: summary.unassigned,
+            hours_assigned: summary.hours_assigned,
+        },
+    }))
+}
+
+/// A schedule's shifts over a range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ShiftsAnswer {
+    schedule: views::ScheduleHead,
+    /// The schedule's stream version: send it back as `If-Match` to change the schedule.
+    version: u64,
+    /// The instant the schedule is shown as known at.
+    as_of: String,
+    /// Every shift overlapping the range, by start.
+    shifts: Vec<views::ShiftView>,
+    summary: RangeSummary,
+}
+
+/// What the range holds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct RangeSummary {
+    /// Shifts overlapping the range with a base contact.
+    assigned: usize,
+    /// Shifts overlapping the range without one.
+    unassigned: usize,
+    /// Hours inside the range covered by a contact (base or override), two decimals.
+    hours_assigned: f64,
 }
 
 /// Whether each day from `from` to `to` is covered.

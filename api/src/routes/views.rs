@@ -6,11 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use vigie_domain::account::AccountOpened;
 use vigie_domain::contact::ContactInfo;
 use vigie_domain::schedule::{ScheduleState, Shift, Source};
-use vigie_domain::{AccountId, ContactId};
+use vigie_domain::{AccountId, ContactId, OverrideId, SeriesId, ShiftId};
 use vigie_projections::live::LiveModel;
 
 use crate::error::ApiError;
@@ -115,54 +114,123 @@ pub fn contact(contact: &ContactInfo) -> ContactView {
     }
 }
 
+/// A contact as shifts name it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContactRef {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ContactId,
+    /// `null` if the contact is not in the directory.
+    pub name: Option<String>,
+    /// Present, and `false`, only for a deactivated contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
 /// `{"id", "name"}` of a contact as shifts show it; a deactivated one is flagged.
-pub fn contact_ref(live: &LiveModel, id: ContactId) -> Value {
+pub fn contact_ref(live: &LiveModel, id: ContactId) -> ContactRef {
     match live.contact(id) {
-        Some(c) if c.active => json!({"id": id, "name": c.details.name}),
-        Some(c) => json!({"id": id, "name": c.details.name, "active": false}),
-        None => json!({"id": id, "name": null}),
+        Some(c) => ContactRef { id, name: Some(c.details.name.clone()), active: (!c.active).then_some(false) },
+        None => ContactRef { id, name: None, active: None },
     }
 }
 
+/// A shift, who covers it and when, in the schedule's time zone (RFC 3339 instants).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShiftView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ShiftId,
+    pub start: String,
+    pub end: String,
+    /// 1 is called first.
+    pub rank: u32,
+    pub name: String,
+    pub role: String,
+    /// The repeating series the shift belongs to, if any.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub series_id: Option<SeriesId>,
+    /// The base contact; `null` when the shift is unassigned.
+    pub assignee: Option<ContactRef>,
+    /// The comment given with the latest assignment.
+    pub assign_comment: Option<String>,
+    pub overrides: Vec<OverrideView>,
+    pub comments: Vec<CommentView>,
+    /// The shift cut where overrides begin and end: who is on call for each part.
+    pub segments: Vec<SegmentView>,
+}
+
+/// Part of a shift given to another contact.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OverrideView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: OverrideId,
+    pub start: String,
+    pub end: String,
+    pub contact: ContactRef,
+    pub comment: Option<String>,
+}
+
+/// A comment left on a shift.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommentView {
+    pub text: String,
+    pub at: String,
+    /// The author's username.
+    pub by: String,
+}
+
+/// A stretch of a shift with one contact on call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SegmentView {
+    pub start: String,
+    pub end: String,
+    /// `null` when nobody covers this stretch.
+    pub contact: Option<ContactRef>,
+    /// `override`, `base` or `none`.
+    pub source: &'static str,
+}
+
 /// A shift as `GET …/shifts` lists it.
-pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> Value {
-    let overrides: Vec<Value> = shift
+pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> ShiftView {
+    let overrides = shift
         .overrides
         .iter()
-        .map(|o| {
-            json!({
-                "id": o.id, "start": at(o.start, tz), "end": at(o.end, tz),
-                "contact": contact_ref(live, o.contact_id), "comment": o.comment,
-            })
+        .map(|o| OverrideView {
+            id: o.id,
+            start: at(o.start, tz),
+            end: at(o.end, tz),
+            contact: contact_ref(live, o.contact_id),
+            comment: o.comment.clone(),
         })
         .collect();
-    let comments: Vec<Value> =
-        shift.comments.iter().map(|c| json!({"text": c.text, "at": at(c.at, tz), "by": c.by})).collect();
-    let segments: Vec<Value> = shift
+    let comments = shift
+        .comments
+        .iter()
+        .map(|c| CommentView { text: c.text.clone(), at: at(c.at, tz), by: c.by.clone() })
+        .collect();
+    let segments = shift
         .segments()
         .iter()
-        .map(|s| {
-            json!({
-                "start": at(s.start, tz), "end": at(s.end, tz),
-                "contact": s.contact_id.map(|id| contact_ref(live, id)),
-                "source": source(s.source),
-            })
+        .map(|s| SegmentView {
+            start: at(s.start, tz),
+            end: at(s.end, tz),
+            contact: s.contact_id.map(|id| contact_ref(live, id)),
+            source: source(s.source),
         })
         .collect();
-    json!({
-        "id": shift.id,
-        "start": at(shift.start, tz),
-        "end": at(shift.end, tz),
-        "rank": shift.rank,
-        "name": &*shift.name,
-        "role": &*shift.role,
-        "series_id": shift.series_id,
-        "assignee": shift.assignee.map(|id| contact_ref(live, id)),
-        "assign_comment": shift.assign_comment.as_deref(),
-        "overrides": overrides,
-        "comments": comments,
-        "segments": segments,
-    })
+    ShiftView {
+        id: shift.id,
+        start: at(shift.start, tz),
+        end: at(shift.end, tz),
+        rank: shift.rank,
+        name: shift.name.to_string(),
+        role: shift.role.to_string(),
+        series_id: shift.series_id,
+        assignee: shift.assignee.map(|id| contact_ref(live, id)),
+        assign_comment: shift.assign_comment.as_deref().map(str::to_owned),
+        overrides,
+        comments,
+        segments,
+    }
 }
 
 pub fn source(source: Source) -> &'static str {
@@ -174,12 +242,24 @@ pub fn source(source: Source) -> &'static str {
 }
 
 /// `{"id", "name", "time_zone"}` of a schedule.
-pub fn schedule_head(id: vigie_domain::ScheduleId, state: &ScheduleState) -> Value {
+pub fn schedule_head(id: vigie_domain::ScheduleId, state: &ScheduleState) -> ScheduleHead {
     let info = state.info();
-    json!({
-        "id": id,
-        "name": info.map(|i| i.name.as_str()),
-        "time_zone": state.time_zone().name(),
-        "account_id": info.map(|i| i.account_id),
-    })
+    ScheduleHead {
+        id,
+        name: info.map(|i| i.name.clone()),
+        time_zone: state.time_zone().name(),
+        account_id: info.map(|i| i.account_id),
+    }
+}
+
+/// A schedule, named.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleHead {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: vigie_domain::ScheduleId,
+    pub name: Option<String>,
+    /// An IANA time zone; the schedule's times are given in it.
+    pub time_zone: &'static str,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
 }
