@@ -391,6 +391,19 @@ backend_tests! {
                 assert!(fields(&shift["assignee"]).is_subset(&documented(schema("ContactRef"))));
             }
         }
+
+        // The coverage calendar: a week of days, each with a documented colour.
+        let today = chrono::Utc::now().date_naive();
+        let week = format!("from={today}&to={}", today + chrono::Duration::days(6));
+        let (status, coverage) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/coverage?{week}")).await;
+        assert_eq!(status, 200, "{coverage}");
+        assert_eq!(fields(&coverage), documented(schema("CoverageAnswer")));
+        let days = coverage["days"].as_array().unwrap();
+        assert_eq!(days.len(), 7);
+        for day in days {
+            assert_eq!(fields(day), documented(schema("DayCoverage")));
+            assert!(["full", "partial", "none"].contains(&day["status"].as_str().unwrap()), "{day}");
+        }
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

@@ -230,7 +230,7 @@ struct RangeSummary {
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
-        (status = 200, description = "Each day's coverage.", body = serde_json::Value),
+        (status = 200, description = "Each day's coverage.", body = CoverageAnswer),
         ViewProblems,
     ))]
 async fn coverage(
@@ -238,7 +238,7 @@ async fn coverage(
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<RangeQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CoverageAnswer>> {
     ensure_fresh(&app, query.min_position).await?;
     let (Some(from), Some(to)) = (&query.from, &query.to) else {
         return Err(ApiError::bad_request("coverage needs from and to dates, e.g. ?from=2026-05-01&to=2026-05-31."));
@@ -249,12 +249,30 @@ async fn coverage(
     }
     let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
     let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
-    let days: Vec<Value> = state
+    let days = state
         .coverage_of_days(from, to)
         .into_iter()
-        .map(|(date, coverage)| json!({"date": date.to_string(), "status": coverage}))
+        .map(|(date, status)| DayCoverage { date: date.to_string(), status })
         .collect();
-    Ok(Json(json!({"days": days})))
+    Ok(Json(CoverageAnswer { days }))
+}
+
+/// The coverage calendar.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct CoverageAnswer {
+    /// One entry per local date from `from` to `to`.
+    days: Vec<DayCoverage>,
+}
+
+/// A day's colour in the calendar.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct DayCoverage {
+    /// A local date, e.g. `2026-05-01`.
+    date: String,
+    /// `full` (green: every instant of the day's shifts has a contact), `partial` (yellow) or
+    /// `none` (red: no instant has one, or the day has no shifts).
+    #[schema(value_type = String, example = "partial")]
+    status: vigie_domain::schedule::Coverage,
 }
 
 #[derive(Debug, Deserialize)]
