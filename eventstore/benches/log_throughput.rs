@@ -1,7 +1,7 @@
 //! Throughput of the event log on each back end: durable appends, batches,
 //! reading the whole log, and a catch-up subscription.
 //!
-//! `cargo bench -p vigie-eventstore --bench log_throughput -- [sqlite|postgres] [--seconds N] [--cases a,b,...]`
+//! `cargo bench -p vigie-eventstore --bench log_throughput -- [sqlite|postgres] [--seconds N] [--cases a,b,...] [--current-thread]`
 //! Cases: `append1` (1 writer, 1 event per append), `append16` and `append32`
 //! (concurrent writers), `batch50` (1 writer, 50 events per append), `read`
 //! (the whole global log in pages of 1000, at least 200,000 events, the
@@ -9,6 +9,8 @@
 //! `catchup` (a subscription from 0 over at least 1,000,000 events).
 //! PostgreSQL: `VIGIE_BENCH_POSTGRES_URL` names the server (default: the local
 //! unix socket as user postgres); the bench creates and drops `vigie_bench`.
+//! The runtime has a worker per core, as the server's does; `--current-thread`
+//! runs everything on one thread, as a program with a lone writer might.
 
 use std::time::{Duration, Instant};
 
@@ -27,12 +29,14 @@ struct Settings {
     backends: Vec<Backend>,
     seconds: f64,
     cases: Vec<String>,
+    current_thread: bool,
 }
 
 fn settings() -> Settings {
     let mut settings = Settings {
         backends: vec![],
         seconds: 5.0,
+        current_thread: false,
         cases: ["append1", "append16", "append32", "batch50", "read", "catchup"].map(String::from).to_vec(),
     };
     let mut args = std::env::args().skip(1);
@@ -41,6 +45,7 @@ fn settings() -> Settings {
             "sqlite" => settings.backends.push(Backend::Sqlite),
             "postgres" => settings.backends.push(Backend::Postgres),
             "--seconds" => settings.seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds N"),
+            "--current-thread" => settings.current_thread = true,
             "--cases" => settings.cases = args.next().expect("--cases a,b").split(',').map(String::from).collect(),
             _ => {} // cargo bench passes --bench
         }
@@ -151,9 +156,20 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let settings = settings();
+    let mut runtime = if settings.current_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = runtime.enable_all().build().expect("a runtime");
+    let workers = runtime.metrics().num_workers();
+    println!("runtime: {workers} worker thread(s)");
+    runtime.block_on(run(settings));
+}
+
+async fn run(settings: Settings) {
     for &backend in &settings.backends {
         let (store, guard) = fresh_store(backend).await;
         let name = format!("{backend:?}").to_lowercase();
