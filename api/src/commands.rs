@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -21,10 +22,29 @@ use crate::error::{ApiError, ApiResult};
 const ATTEMPTS: usize = 3;
 
 /// What a change answers: the aggregate's version and the log position of its last event.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Changed {
+    /// The changed thing's new version: send it as `If-Match` with the next change.
     pub version: u64,
+    /// The log position of the change's last event: send it as `min_position` to read the change back.
     pub position: u64,
+}
+
+/// What a change that creates something answers: the new thing's id, then as [`Changed`].
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct Created {
+    /// The new thing's id.
+    pub id: Uuid,
+    /// The new thing's version: send it as `If-Match` with the next change.
+    pub version: u64,
+    /// The log position of the change's last event: send it as `min_position` to read the change back.
+    pub position: u64,
+}
+
+impl Created {
+    pub fn new(id: impl Into<Uuid>, changed: Changed) -> Self {
+        Self { id: id.into(), version: changed.version, position: changed.position }
+    }
 }
 
 /// The change's request headers that the API contract gives meaning to.

@@ -110,26 +110,32 @@ impl CallQuery {
 }
 
 /// A call as the call log shows it, times in the account's zone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CallView {
+    #[schema(value_type = uuid::Uuid)]
     pub id: CallId,
+    #[schema(value_type = uuid::Uuid)]
     pub account_id: AccountId,
     /// The telephony system's own number for the call.
     pub call_number: String,
+    /// When the call began, with the account's UTC offset.
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: DateTime<Tz>,
     pub duration_seconds: u32,
     pub agent: String,
     pub caller_id: Option<String>,
     /// `details` (no conversation, e.g. an e-mail handled) or `voice` (a recorded call).
+    #[schema(value_type = String)]
     pub kind: CallKind,
     /// The audio of a voice call, once it is in blob storage.
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub recording_id: Option<RecordingId>,
     pub content_type: Option<String>,
     pub bytes: Option<u64>,
 }
 
 /// A search's answer, newest first in each part.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CallLogView {
     /// Started on the last [`RECENT_DAYS`] calendar days, today included.
     pub recent: Vec<CallView>,

@@ -214,21 +214,30 @@ impl InboxQuery {
 }
 
 /// A message as the inbox shows it, times in the account's zone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
+    #[schema(value_type = uuid::Uuid)]
     pub id: MessageId,
+    #[schema(value_type = uuid::Uuid)]
     pub account_id: AccountId,
+    /// When the agent took the message, with the account's UTC offset.
+    #[schema(value_type = String, format = DateTime)]
     pub taken_at: DateTime<Tz>,
+    /// The answering service's agent who took it.
     pub agent: String,
     pub caller_name: Option<String>,
     pub caller_number: Option<String>,
     pub text: String,
     pub urgent: bool,
+    /// `open` or `closed`.
+    #[schema(value_type = String)]
     pub status: MessageStatus,
     /// Every recipient, in delivery order, separated by ", ".
     pub delivered_to: Option<String>,
     /// The latest delivery.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<DateTime<Tz>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<DateTime<Tz>>,
 }
 

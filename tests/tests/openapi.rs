@@ -406,6 +406,90 @@ backend_tests! {
         }
     }
 
+    async fn the_change_answers_and_the_inbox_have_the_fields_their_schemas_document(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let document = document(&app).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&operator, "/api/v1/me").await;
+        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let documented = |name: &str| -> BTreeSet<String> {
+            let schema = &document["components"]["schemas"][name];
+            schema["properties"].as_object().unwrap_or_else(|| panic!("no properties in {name}")).keys().cloned().collect()
+        };
+        let fields = |value: &Value| -> BTreeSet<String> {
+            value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
+        };
+        // Each answer: the route documents the schema, and the real answer has exactly its fields.
+        let check = |method: &str, path: &str, status: &str, schema: &str, answer: &Value| {
+            let response = &document["paths"][path][method]["responses"][status];
+            let reference = &response["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(reference, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
+            assert_eq!(fields(answer), documented(schema), "{method} {path}: {answer}");
+        };
+
+        // The inbox: take a message, read it back, close it.
+        let messages = format!("/api/v1/accounts/{account}/messages");
+        let message = json!({"agent": "Chantal", "caller_name": "Marie Côté", "text": "Call back", "urgent": true});
+        let (status, taken) = app.post(&operator, &messages, message).await;
+        assert_eq!(status, 201, "{taken}");
+        check("post", "/api/v1/accounts/{account_id}/messages", "201", "Created", &taken);
+        let (status, page) = app.get(&operator, &format!("{messages}?min_position={}", taken["position"])).await;
+        assert_eq!(status, 200, "{page}");
+        check("get", "/api/v1/accounts/{account_id}/messages", "200", "MessagesAnswer", &page);
+        let newest = page["messages"].as_array().unwrap().iter().find(|m| m["id"] == taken["id"]).unwrap();
+        assert_eq!(fields(newest), documented("MessageView"));
+        let (status, closed) = app.post(&operator, &format!("/api/v1/messages/{}/close", taken["id"].as_str().unwrap()), json!({})).await;
+        assert_eq!(status, 200, "{closed}");
+        check("post", "/api/v1/messages/{message_id}/close", "200", "Changed", &closed);
+
+        // The call log: record a call, search it, read it alone.
+        let calls = format!("/api/v1/accounts/{account}/calls");
+        let started = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+        let call = json!({"call_number": "15319140", "started_at": started, "duration_seconds": 125, "agent": "Olivier", "kind": "voice"});
+        let (status, logged) = app.post(&operator, &calls, call).await;
+        assert_eq!(status, 201, "{logged}");
+        check("post", "/api/v1/accounts/{account_id}/calls", "201", "Created", &logged);
+        let (status, log) = app.get(&operator, &format!("{calls}?min_position={}", logged["position"])).await;
+        assert_eq!(status, 200, "{log}");
+        check("get", "/api/v1/accounts/{account_id}/calls", "200", "CallLogView", &log);
+        let (status, one) = app.get(&operator, &format!("{calls}/{}", logged["id"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "{one}");
+        check("get", "/api/v1/accounts/{account_id}/calls/{call_id}", "200", "CallView", &one);
+        assert_eq!(fields(&log["recent"][0]), documented("CallView"));
+
+        // On-call changes: assign, then override the start of a shift wholly in the future.
+        let (_, schedules) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let schedule = schedules[0]["id"].as_str().unwrap().to_owned();
+        let from = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let to = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (_, shifts) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts?from={from}&to={to}")).await;
+        let shift = &shifts["shifts"][0];
+        let (_, contacts) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let contact = contacts[0]["id"].clone();
+        let base = format!("/api/v1/schedules/{schedule}/shifts/{}", shift["id"].as_str().unwrap());
+        let (status, assigned) = app.post(&operator, &format!("{base}/assign"), json!({"contact_id": contact})).await;
+        assert_eq!(status, 200, "{assigned}");
+        check("post", "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/assign", "200", "Changed", &assigned);
+        let start = chrono::DateTime::parse_from_rfc3339(shift["start"].as_str().unwrap()).unwrap();
+        let cover = json!({"contact_id": contact, "start": start.to_rfc3339(), "end": (start + chrono::Duration::hours(1)).to_rfc3339()});
+        let (status, added) = app.post(&operator, &format!("{base}/overrides"), cover).await;
+        assert_eq!(status, 201, "{added}");
+        check("post", "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides", "201", "OverrideAdded", &added);
+
+        // Administration: a new contact, and a renamed account.
+        let contact = json!({"name": "Nouvelle Personne", "phones": ["514-555-0000"]});
+        let (status, added) = app.post(&operator, &format!("/api/v1/accounts/{account}/contacts"), contact).await;
+        assert_eq!(status, 201, "{added}");
+        check("post", "/api/v1/accounts/{account_id}/contacts", "201", "Created", &added);
+        let rename = json!({"name": "Demo Genesis Inc."});
+        let (status, renamed) = send(&app, Some(&operator), "PATCH", &format!("/api/v1/accounts/{account}"), Some(&rename)).await;
+        assert_eq!(status, 200, "{renamed}");
+        check("patch", "/api/v1/accounts/{account_id}", "200", "Changed", &renamed);
+    }
+
     async fn the_document_covers_every_route_the_server_serves(db) {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{Caller, password, store};
-use crate::commands::{self, ChangeHeaders, Changed};
+use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
@@ -37,8 +37,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_series))
 }
 
-fn created(id: impl serde::Serialize, changed: Changed) -> (StatusCode, Json<Value>) {
-    (StatusCode::CREATED, Json(json!({"id": id, "version": changed.version, "position": changed.position})))
+fn created(id: impl Into<uuid::Uuid>, changed: Changed) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(json!(Created::new(id, changed))))
 }
 
 fn time_zone(name: &str) -> ApiResult<chrono_tz::Tz> {
@@ -60,7 +60,7 @@ struct AccountBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn open_account(
@@ -109,7 +109,7 @@ struct UserBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn create_user(
@@ -186,7 +186,7 @@ async fn reset_password(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn add_contact(
@@ -220,7 +220,7 @@ struct ScheduleBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn create_schedule(
@@ -262,7 +262,7 @@ struct ShiftBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn add_shift(
@@ -316,7 +316,7 @@ struct SeriesBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 201, description = "The new `id`, its `version` and the change's log `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn create_series(

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{Caller, store};
-use crate::commands::{self, ChangeHeaders, Changed};
+use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema, Problem};
 use crate::routes::schedules::{reachable_account, reachable_schedule};
@@ -44,22 +44,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 type Answer = ApiResult<(StatusCode, Json<Value>)>;
 
-/// Runs a change once per `Idempotency-Key` and answers `{"version", "position"}` plus `extra`.
+/// Runs a change once per `Idempotency-Key` and answers [`Changed`], or
+/// [`Created`] (201) when the change creates the thing `created` names.
 async fn answer(
     app: &AppState,
     caller: &Caller,
     headers: &ChangeHeaders,
-    status: StatusCode,
-    extra: Value,
+    created: Option<uuid::Uuid>,
     change: impl Future<Output = ApiResult<Changed>>,
 ) -> Answer {
     let (status, body) = commands::once(app, caller, headers, async {
         let changed = change.await?;
-        let mut body = json!({"version": changed.version, "position": changed.position});
-        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
-            body.extend(extra);
-        }
-        Ok((status, body))
+        Ok(match created {
+            Some(id) => (StatusCode::CREATED, json!(Created::new(id, changed))),
+            None => (StatusCode::OK, json!(changed)),
+        })
     })
     .await?;
     Ok((status, Json(body)))
@@ -80,7 +79,7 @@ async fn schedule_change(
     let change = commands::execute::<Schedule>(app, caller, schedule_id, &headers, None, |state, ctx| {
         schedule::decide(state, command(), ctx)
     });
-    answer(app, caller, &headers, StatusCode::OK, json!({}), change).await
+    answer(app, caller, &headers, None, change).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -96,7 +95,7 @@ struct NameBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn rename_schedule(
@@ -122,7 +121,7 @@ async fn rename_schedule(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn delete_schedule(
@@ -150,7 +149,7 @@ struct CopyBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new schedule's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 201, description = "The new schedule's `id`, `version` and the change's `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn copy_schedule(
@@ -173,7 +172,7 @@ async fn copy_schedule(
         };
         schedule::decide(state, command.into(), ctx)
     });
-    answer(&app, &caller, &headers, StatusCode::CREATED, json!({"id": new_id}), change).await
+    answer(&app, &caller, &headers, Some(new_id.into()), change).await
 }
 
 /// The fields of a shift to change; an absent field keeps its value.
@@ -202,7 +201,7 @@ impl ShiftEdit {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn edit_shift(
@@ -233,7 +232,7 @@ async fn edit_shift(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn remove_shift(
@@ -264,7 +263,7 @@ async fn contact_change(
     let change = commands::execute::<Contact>(app, caller, contact_id, &headers, None, |state, ctx| {
         contact::decide(state, command(), ctx)
     });
-    answer(app, caller, &headers, StatusCode::OK, json!({}), change).await
+    answer(app, caller, &headers, None, change).await
 }
 
 /// Replaces a contact's details with the ones given, in full (as `POST …/contacts` takes them).
@@ -274,7 +273,7 @@ async fn contact_change(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn update_contact(
@@ -294,7 +293,7 @@ async fn update_contact(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn deactivate_contact(
@@ -313,7 +312,7 @@ async fn deactivate_contact(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn reactivate_contact(
@@ -332,7 +331,7 @@ async fn reactivate_contact(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn rename_account(
@@ -348,7 +347,7 @@ async fn rename_account(
     let change = commands::execute::<Account>(&app, &caller, account_id, &headers, None, |state, ctx| {
         account::decide(state, AccountCommand::Rename(account::RenameAccountCommand { name: body.name.clone() }), ctx)
     });
-    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+    answer(&app, &caller, &headers, None, change).await
 }
 
 /// Every user, by username, so that operators can find whom to change.
@@ -396,7 +395,7 @@ struct AccountsBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn change_accounts(
@@ -415,7 +414,7 @@ async fn change_accounts(
     let change = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::ChangeAccounts { account_ids: body.account_ids.clone() }, ctx)
     });
-    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+    answer(&app, &caller, &headers, None, change).await
 }
 
 /// Deactivates a user and ends every session they have. An operator cannot deactivate themself,
@@ -426,7 +425,7 @@ async fn change_accounts(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn deactivate_user(
@@ -453,5 +452,5 @@ async fn deactivate_user(
         store::delete_sessions_of(app.db(), user_id).await?;
         Ok(changed)
     };
-    answer(&app, &caller, &headers, StatusCode::OK, json!({}), change).await
+    answer(&app, &caller, &headers, None, change).await
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigie_domain::schedule::{
     AssignCommand, CommentCommand, ContactFacts, OverrideCommand, Recurrence, SwapCommand, UnassignCommand,
@@ -33,7 +33,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// What a change answers.
 fn answer(changed: Changed) -> Value {
-    json!({"version": changed.version, "position": changed.position})
+    json!(changed)
+}
+
+/// What adding an override answers: the override's id, then as [`Changed`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct OverrideAdded {
+    /// The new override's id, to unassign it later.
+    override_id: uuid::Uuid,
+    /// The schedule's new version: send it as `If-Match` with the next change.
+    version: u64,
+    /// The log position of the change's last event: send it as `min_position` to read the change back.
+    position: u64,
 }
 
 /// The directory's facts about a contact, for the schedule's rules; 422 if unknown.
@@ -108,7 +119,7 @@ struct AssignBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn assign(
@@ -144,7 +155,7 @@ struct OverrideBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The override's id, the schedule's new `version` and the change's `position`.", body = serde_json::Value),
+        (status = 201, description = "The override's id, the schedule's new `version` and the change's `position`.", body = OverrideAdded),
         ChangeProblems,
     ))]
 async fn add_override(
@@ -181,7 +192,7 @@ struct UnassignBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn unassign(
@@ -220,7 +231,7 @@ struct SwapBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn swap(
@@ -250,7 +261,7 @@ struct CommentBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The schedule's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn comment(

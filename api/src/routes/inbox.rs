@@ -16,19 +16,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigie_domain::inbox::{Recipient, TakeMessageCommand};
 use vigie_domain::{AccountId, ContactId, DomainError, Message, MessageCommand, MessageId};
-use vigie_projections::inbox::{InboxQuery, MessageStatus, Window};
+use vigie_projections::inbox::{InboxQuery, MessageStatus, MessageView, Window};
 use vigie_projections::sql::ProjectionError;
 
 use self::stream::on_stream;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::commands::{self, ChangeHeaders};
+use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::schedules::reachable_account;
@@ -150,7 +150,7 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "A page of messages and their total.", body = serde_json::Value),
+        (status = 200, description = "A page of messages and their total.", body = MessagesAnswer),
         ViewProblems,
     ))]
 async fn list_messages(
@@ -163,12 +163,23 @@ async fn list_messages(
     let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let page = app.read_models().inbox().query(&query).await.map_err(projection_error)?;
-    Ok(Json(json!({
-        "messages": page.messages,
-        "total": page.total,
-        "limit": query.limit,
-        "offset": query.offset,
+    Ok(Json(json!(MessagesAnswer {
+        messages: page.messages,
+        total: page.total,
+        limit: query.limit,
+        offset: query.offset
     })))
+}
+
+/// A page of an account's messages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MessagesAnswer {
+    /// Newest first.
+    messages: Vec<MessageView>,
+    /// How many messages match in all.
+    total: u64,
+    limit: u32,
+    offset: u32,
 }
 
 /// The same messages as a CSV download.
@@ -230,7 +241,7 @@ struct TakeMessageBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new message's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 201, description = "The new message's `id`, `version` and the change's `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn take_message(
@@ -260,7 +271,8 @@ async fn take_message(
             vigie_domain::inbox::decide(state, MessageCommand::Take(take), ctx)
         })
         .await?;
-        Ok((StatusCode::CREATED, json!({"id": message_id, "version": changed.0, "position": changed.1})))
+        let changed = Changed { version: changed.0, position: changed.1 };
+        Ok((StatusCode::CREATED, json!(Created::new(message_id, changed))))
     })
     .await?;
     Ok((status, Json(body)))
@@ -273,7 +285,7 @@ async fn take_message(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn close_message(
@@ -292,7 +304,7 @@ async fn close_message(
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn reopen_message(
@@ -320,7 +332,7 @@ struct DeliveryBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 200, description = "The message's new `version` and the change's log `position`.", body = serde_json::Value),
+        (status = 200, description = "The message's new `version` and the change's log `position`.", body = Changed),
         ChangeProblems,
     ))]
 async fn deliver_message(
@@ -373,7 +385,7 @@ async fn change_message(
             }
         })
         .await?;
-        Ok((StatusCode::OK, json!({"version": version, "position": position})))
+        Ok((StatusCode::OK, json!(Changed { version, position })))
     })
     .await?;
     Ok(Json(body))

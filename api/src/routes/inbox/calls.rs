@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::calls::{CallKind, LogCallCommand};
 use vigie_domain::{AccountId, Call, CallCommand, CallId};
-use vigie_projections::call_log::CallQuery;
+use vigie_projections::call_log::{CallLogView, CallQuery, CallView};
 
 use super::stream::on_stream;
 use super::{account_zone, min_position, projection_error};
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::commands::{self, ChangeHeaders};
+use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::views::{self, JsonBody};
@@ -38,7 +38,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "`recent` and `archive`.", body = serde_json::Value),
+        (status = 200, description = "`recent` and `archive`.", body = CallLogView),
         ViewProblems,
     ))]
 async fn search_calls(
@@ -58,7 +58,7 @@ async fn search_calls(
     };
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let view = app.read_models().call_log().search(&query).await.map_err(projection_error)?;
-    Ok(Json(json!({"recent": view.recent, "archive": view.archive})))
+    Ok(Json(json!(view)))
 }
 
 /// One call of the account.
@@ -69,7 +69,7 @@ async fn search_calls(
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "The call.", body = serde_json::Value),
+        (status = 200, description = "The call.", body = CallView),
         ViewProblems,
     ))]
 async fn one_call(
@@ -105,7 +105,7 @@ struct LogCallBody {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new call's `id`, `version` and the change's `position`.", body = serde_json::Value),
+        (status = 201, description = "The new call's `id`, `version` and the change's `position`.", body = Created),
         ChangeProblems,
     ))]
 async fn log_call(
@@ -135,7 +135,7 @@ async fn log_call(
             vigie_domain::calls::decide(state, CallCommand::Log(log), ctx)
         })
         .await?;
-        Ok((StatusCode::CREATED, json!({"id": call_id, "version": version, "position": position})))
+        Ok((StatusCode::CREATED, json!(Created::new(call_id, Changed { version, position }))))
     })
     .await?;
     Ok((status, Json(body)))

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
@@ -146,7 +146,7 @@ pub fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The `recording_id`, the call's `version` and the change's `position`.", body = serde_json::Value),
+        (status = 201, description = "The `recording_id`, the call's `version` and the change's `position`.", body = RecordingStored),
         ChangeProblems,
         (status = 413, response = Problem),
         (status = 415, response = Problem),
@@ -198,7 +198,19 @@ async fn upload(
             return Err(error);
         }
     };
-    Ok((StatusCode::CREATED, Json(json!({"recording_id": recording_id, "version": version, "position": position}))))
+    let stored = RecordingStored { recording_id: recording_id.into(), version, position };
+    Ok((StatusCode::CREATED, Json(json!(stored))))
+}
+
+/// What storing a call's audio answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct RecordingStored {
+    /// The audio's id, to play it back.
+    recording_id: uuid::Uuid,
+    /// The call's new version: send it as `If-Match` with the next change.
+    version: u64,
+    /// The log position of the change's last event: send it as `min_position` to read the change back.
+    position: u64,
 }
 
 pub(crate) async fn store_audio(
