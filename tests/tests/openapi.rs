@@ -99,6 +99,24 @@ async fn document(app: &TestApp) -> Value {
     response.json().await.unwrap()
 }
 
+/// The id of account 4000, as the operator sees it.
+async fn account_4000(app: &TestApp, operator: &str) -> String {
+    let (_, me) = app.get(operator, "/api/v1/me").await;
+    let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap();
+    account["id"].as_str().unwrap().to_owned()
+}
+
+/// The member names of a JSON object.
+fn fields(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
+}
+
+/// The properties the document's component schema `name` has.
+fn documented(document: &Value, name: &str) -> BTreeSet<String> {
+    let schema = &document["components"]["schemas"][name];
+    schema["properties"].as_object().unwrap_or_else(|| panic!("no properties in {name}")).keys().cloned().collect()
+}
+
 /// Every operation of the document as (method, path, operation).
 fn operations(document: &Value) -> Vec<(String, String, Value)> {
     let mut operations = Vec::new();
@@ -159,11 +177,7 @@ struct Foreign {
 impl Foreign {
     /// Reads them as the operator, creating a calendar feed so that there is one to name.
     async fn of_account_4000(app: &TestApp, operator: &str) -> Self {
-        let (_, me) = app.get(operator, "/api/v1/me").await;
-        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let account = account_4000(app, operator).await;
         let (_, schedules) = app.get(operator, &format!("/api/v1/accounts/{account}/schedules")).await;
         let schedule = schedules[0]["id"].as_str().unwrap().to_owned();
         let (_, shifts) = app.get(operator, &format!("/api/v1/schedules/{schedule}/shifts")).await;
@@ -322,11 +336,7 @@ backend_tests! {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;
         let operator = app.login("operator", PASSWORD).await;
-        let (_, me) = app.get(&operator, "/api/v1/me").await;
-        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let account = account_4000(&app, &operator).await;
         // The demo's schedules cover the week, so some instant of it has someone on call.
         let mut answer = None;
         for hour in 0..7 * 24 {
@@ -341,17 +351,13 @@ backend_tests! {
         }
         let answer = answer.expect("someone on call in the coming week");
 
-        let schema = |name: &str| document["components"]["schemas"][name].clone();
-        let documented = |schema: Value| -> BTreeSet<String> {
-            schema["properties"].as_object().unwrap_or_else(|| panic!("no properties in {schema}")).keys().cloned().collect()
-        };
-        let fields = |value: &Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
+        let documented = |name: &str| documented(&document, name);
         let on_call = &document["paths"]["/api/v1/accounts/{account_id}/on-call"]["get"]["responses"]["200"];
         assert_eq!(on_call["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/OnCallAnswer");
-        assert_eq!(fields(&answer), documented(schema("OnCallAnswer")));
+        assert_eq!(fields(&answer), documented("OnCallAnswer"));
         let entry = answer["entries"].as_array().unwrap().iter().find(|e| e["contact"].is_object()).unwrap();
-        assert_eq!(fields(entry), documented(schema("OnCallEntry")));
-        assert_eq!(fields(&entry["contact"]), documented(schema("ContactCard")));
+        assert_eq!(fields(entry), documented("OnCallEntry"));
+        assert_eq!(fields(&entry["contact"]), documented("ContactCard"));
 
         // The login answer, which every client reads first.
         let login = &document["paths"]["/api/v1/auth/login"]["post"]["responses"]["200"];
@@ -360,35 +366,36 @@ backend_tests! {
             send(&app, None, "POST", "/api/v1/auth/login", Some(&json!({"username": "4000-TEST", "password": PASSWORD})))
                 .await;
         assert_eq!(status, 200, "{session}");
-        assert_eq!(fields(&session), documented(schema("LoginAnswer")));
-        assert_eq!(fields(&session["user"]), documented(schema("SessionUser")));
+        assert_eq!(fields(&session), documented("LoginAnswer"));
+        assert_eq!(fields(&session["user"]), documented("SessionUser"));
 
         // Who the caller is, and the directory.
-        assert_eq!(fields(&me), documented(schema("MeAnswer")));
-        assert_eq!(fields(&me["accounts"][0]), documented(schema("AccountView")));
+        let (_, me) = app.get(&operator, "/api/v1/me").await;
+        assert_eq!(fields(&me), documented("MeAnswer"));
+        assert_eq!(fields(&me["accounts"][0]), documented("AccountView"));
         let (_, contacts) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
-        assert_eq!(fields(&contacts[0]), documented(schema("ContactView")));
+        assert_eq!(fields(&contacts[0]), documented("ContactView"));
 
         // The schedules, and a schedule's shifts with whatever overrides and comments the demo holds.
         let (_, schedules) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
-        assert_eq!(fields(&schedules[0]), documented(schema("ScheduleListed")));
+        assert_eq!(fields(&schedules[0]), documented("ScheduleListed"));
         let schedule = schedules[0]["id"].as_str().unwrap();
         let (_, shifts) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts")).await;
-        assert_eq!(fields(&shifts), documented(schema("ShiftsAnswer")));
-        assert_eq!(fields(&shifts["schedule"]), documented(schema("ScheduleHead")));
-        assert_eq!(fields(&shifts["summary"]), documented(schema("RangeSummary")));
+        assert_eq!(fields(&shifts), documented("ShiftsAnswer"));
+        assert_eq!(fields(&shifts["schedule"]), documented("ScheduleHead"));
+        assert_eq!(fields(&shifts["summary"]), documented("RangeSummary"));
         let all_shifts = shifts["shifts"].as_array().unwrap();
         assert!(!all_shifts.is_empty(), "{shifts}");
         for shift in all_shifts {
-            assert_eq!(fields(shift), documented(schema("ShiftView")));
+            assert_eq!(fields(shift), documented("ShiftView"));
             for (list, name) in [("overrides", "OverrideView"), ("comments", "CommentView"), ("segments", "SegmentView")] {
                 for item in shift[list].as_array().unwrap() {
-                    assert_eq!(fields(item), documented(schema(name)), "{item}");
+                    assert_eq!(fields(item), documented(name), "{item}");
                 }
             }
             if shift["assignee"].is_object() {
                 // `active` shows only for a deactivated contact.
-                assert!(fields(&shift["assignee"]).is_subset(&documented(schema("ContactRef"))));
+                assert!(fields(&shift["assignee"]).is_subset(&documented("ContactRef")));
             }
         }
 
@@ -397,11 +404,11 @@ backend_tests! {
         let week = format!("from={today}&to={}", today + chrono::Duration::days(6));
         let (status, coverage) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/coverage?{week}")).await;
         assert_eq!(status, 200, "{coverage}");
-        assert_eq!(fields(&coverage), documented(schema("CoverageAnswer")));
+        assert_eq!(fields(&coverage), documented("CoverageAnswer"));
         let days = coverage["days"].as_array().unwrap();
         assert_eq!(days.len(), 7);
         for day in days {
-            assert_eq!(fields(day), documented(schema("DayCoverage")));
+            assert_eq!(fields(day), documented("DayCoverage"));
             assert!(["full", "partial", "none"].contains(&day["status"].as_str().unwrap()), "{day}");
         }
     }
@@ -410,18 +417,8 @@ backend_tests! {
         let app = TestApp::spawn_demo(db).await;
         let document = document(&app).await;
         let operator = app.login("operator", PASSWORD).await;
-        let (_, me) = app.get(&operator, "/api/v1/me").await;
-        let account = me["accounts"].as_array().unwrap().iter().find(|a| a["number"] == "4000").unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let documented = |name: &str| -> BTreeSet<String> {
-            let schema = &document["components"]["schemas"][name];
-            schema["properties"].as_object().unwrap_or_else(|| panic!("no properties in {name}")).keys().cloned().collect()
-        };
-        let fields = |value: &Value| -> BTreeSet<String> {
-            value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
-        };
+        let account = account_4000(&app, &operator).await;
+        let documented = |name: &str| documented(&document, name);
         // Each answer: the route documents the schema, and the real answer has exactly its fields.
         let check = |method: &str, path: &str, status: &str, schema: &str, answer: &Value| {
             let response = &document["paths"][path][method]["responses"][status];
