@@ -485,6 +485,17 @@ backend_tests! {
         let (status, renamed) = send(&app, Some(&operator), "PATCH", &format!("/api/v1/accounts/{account}"), Some(&rename)).await;
         assert_eq!(status, 200, "{renamed}");
         check("patch", "/api/v1/accounts/{account_id}", "200", "Changed", &renamed);
+
+        // History: the schedule's, and the whole log's feed.
+        let (status, history) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/history")).await;
+        assert_eq!(status, 200, "{history}");
+        check("get", "/api/v1/schedules/{schedule_id}/history", "200", "HistoryPage", &history);
+        assert_eq!(fields(&history["events"][0]), documented("HistoryEntry"));
+        assert_eq!(fields(&history["events"][0]["actor"]), documented("HistoryActor"));
+        let (status, feed) = app.get(&operator, "/api/v1/events?limit=5").await;
+        assert_eq!(status, 200, "{feed}");
+        check("get", "/api/v1/events", "200", "HistoryPage", &feed);
+        assert_eq!(fields(&feed["events"][0]), documented("HistoryEntry"));
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::Problem;
-use crate::routes::schedules::history_entry;
+use crate::routes::schedules::{HistoryEntry, HistoryPage};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
@@ -37,7 +37,7 @@ struct FeedQuery {
         ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
     ),
     responses(
-        (status = 200, description = "A page of the log: `events` and `next_after`.", body = serde_json::Value),
+        (status = 200, description = "A page of the log, oldest first, and `next_after`.", body = HistoryPage),
         (status = 400, response = Problem),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
@@ -53,6 +53,6 @@ async fn feed(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.position)).flatten();
-    let events: Vec<Value> = events.iter().map(|e| history_entry(e, chrono_tz::UTC)).collect();
-    Ok(Json(json!({"events": events, "next_after": next_after})))
+    let events = events.iter().map(|e| HistoryEntry::of(e, chrono_tz::UTC)).collect();
+    Ok(Json(json!(HistoryPage { events, next_after })))
 }

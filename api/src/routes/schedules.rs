@@ -289,7 +289,7 @@ struct HistoryQuery {
         ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
         MinPositionParam,),
     responses(
-        (status = 200, description = "A page of events and `next_after`.", body = serde_json::Value),
+        (status = 200, description = "A page of the schedule's events, oldest first, and `next_after`.", body = HistoryPage),
         ViewProblems,
     ))]
 async fn history(
@@ -307,23 +307,64 @@ async fn history(
     let from_version = query.after.unwrap_or(0) + 1;
     let events = app.store().read_stream(&stream, from_version, Direction::Forward, limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.stream_version)).flatten();
-    let events: Vec<Value> = events.iter().map(|e| history_entry(e, tz)).collect();
-    Ok(Json(json!({"events": events, "next_after": next_after})))
+    let events = events.iter().map(|e| HistoryEntry::of(e, tz)).collect();
+    Ok(Json(json!(HistoryPage { events, next_after })))
 }
 
-/// One stored event as history shows it.
-pub fn history_entry(event: &vigie_eventstore::StoredEvent, tz: chrono_tz::Tz) -> Value {
-    let data: Value = event.data_as().unwrap_or(Value::Null);
-    json!({
-        "position": event.position,
-        "version": event.stream_version,
-        "stream_id": event.stream_id,
-        "type": event.event_type,
-        "schema_version": event.schema_version,
-        "recorded_at": views::at(event.recorded_at, tz),
-        "actor": {"id": event.metadata.actor_id, "username": event.metadata.actor_name},
-        "request_id": event.metadata.correlation_id,
-        "reason": data.get("reason").cloned().unwrap_or(Value::Null),
-        "data": data,
-    })
+/// A page of history: a schedule's, or the whole log's.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryPage {
+    /// Oldest first.
+    pub events: Vec<HistoryEntry>,
+    /// What to send as `after` for the next page; null on the last page for now.
+    pub next_after: Option<u64>,
+}
+
+/// One stored event as history shows it: who, when, why, and the event itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    /// The event's position in the whole log.
+    position: u64,
+    /// The event's version in its stream.
+    version: u64,
+    stream_id: String,
+    /// The event's type, e.g. `OverrideAdded`.
+    #[serde(rename = "type")]
+    event_type: String,
+    schema_version: u32,
+    /// When the log stored it, in the schedule's zone (UTC in the whole log's feed).
+    recorded_at: String,
+    actor: HistoryActor,
+    /// The request that made the change, as its `X-Request-Id`.
+    request_id: Option<uuid::Uuid>,
+    /// The reason the user gave, if any.
+    reason: Option<String>,
+    /// The event's own fields.
+    #[schema(value_type = Object)]
+    data: Value,
+}
+
+/// Who made a change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryActor {
+    id: Option<uuid::Uuid>,
+    username: Option<String>,
+}
+
+impl HistoryEntry {
+    pub fn of(event: &vigie_eventstore::StoredEvent, tz: chrono_tz::Tz) -> Self {
+        let data: Value = event.data_as().unwrap_or(Value::Null);
+        Self {
+            position: event.position,
+            version: event.stream_version,
+            stream_id: event.stream_id.clone(),
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            recorded_at: views::at(event.recorded_at, tz),
+            actor: HistoryActor { id: event.metadata.actor_id, username: event.metadata.actor_name.clone() },
+            request_id: event.metadata.correlation_id,
+            reason: data.get("reason").and_then(Value::as_str).map(str::to_owned),
+            data,
+        }
+    }
 }
