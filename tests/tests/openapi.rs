@@ -496,6 +496,26 @@ backend_tests! {
         assert_eq!(status, 200, "{feed}");
         check("get", "/api/v1/events", "200", "HistoryPage", &feed);
         assert_eq!(fields(&feed["events"][0]), documented("HistoryEntry"));
+
+        // Calendar feeds: one created, then listed without its token.
+        let feeds = format!("/api/v1/schedules/{schedule}/calendar-feeds");
+        let (status, created) = app.post(&operator, &feeds, Value::Null).await;
+        assert_eq!(status, 201, "{created}");
+        check("post", "/api/v1/schedules/{schedule_id}/calendar-feeds", "201", "FeedCreated", &created);
+        let (status, listed) = app.get(&operator, &feeds).await;
+        assert_eq!(status, 200, "{listed}");
+        check("get", "/api/v1/schedules/{schedule_id}/calendar-feeds", "200", "FeedList", &listed);
+        assert_eq!(fields(&listed["feeds"][0]), documented("FeedListed"));
+        assert_eq!(fields(&listed["feeds"][0]["created_by"]), documented("FeedOwner"));
+
+        // The users, as a list of one documented shape.
+        let (status, users) = app.get(&operator, "/api/v1/users").await;
+        assert_eq!(status, 200, "{users}");
+        let listed = &document["paths"]["/api/v1/users"]["get"]["responses"]["200"]["content"]["application/json"];
+        assert_eq!(listed["schema"]["items"]["$ref"], "#/components/schemas/UserListed");
+        for user in users.as_array().unwrap() {
+            assert_eq!(fields(user), documented("UserListed"), "{user}");
+        }
     }
 
     async fn the_document_covers_every_route_the_server_serves(db) {

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigie_domain::contact::ContactDetails;
 use vigie_domain::schedule::{CopyScheduleCommand, DeleteScheduleCommand, EditShiftCommand, RemoveShiftCommand};
@@ -353,23 +353,40 @@ async fn rename_account(
 /// Every user, by username, so that operators can find whom to change.
 #[utoipa::path(get, path = "/api/v1/users", tag = "administration",
     responses(
-        (status = 200, description = "The users.", body = serde_json::Value),
+        (status = 200, description = "The users, by username.", body = Vec<UserListed>),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
     ))]
 async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_operator("list users")?;
     let live = app.live().read();
-    let mut users: Vec<Value> = live
+    let mut users: Vec<UserListed> = live
         .users
         .iter()
         .filter_map(|(_, state)| state.user.as_ref())
-        .map(|u| {
-            json!({"id": u.id, "username": u.username, "role": u.role.as_str(), "account_ids": u.account_ids, "active": u.active})
+        .map(|u| UserListed {
+            id: u.id.into(),
+            username: u.username.clone(),
+            role: u.role.as_str(),
+            account_ids: u.account_ids.iter().map(|&id| id.into()).collect(),
+            active: u.active,
         })
         .collect();
-    users.sort_by(|a, b| a["username"].as_str().cmp(&b["username"].as_str()));
-    Ok(Json(Value::Array(users)))
+    users.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(Json(json!(users)))
+}
+
+/// A user as operators see them in the list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct UserListed {
+    id: uuid::Uuid,
+    username: String,
+    /// `client`, `operator`, `dispatcher` or `auditor`.
+    role: &'static str,
+    /// The accounts a client reaches (empty for the other roles, which reach every account).
+    account_ids: Vec<uuid::Uuid>,
+    /// False once the user is deactivated: they can no longer log in.
+    active: bool,
 }
 
 /// The user, if it exists (404 otherwise).

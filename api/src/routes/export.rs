@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 use vigie_domain::schedule::series::start_of_day;
@@ -112,7 +112,7 @@ fn file_name(name: &str) -> String {
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
     ),
     responses(
-        (status = 201, description = "The feed, with its secret URL.", body = serde_json::Value),
+        (status = 201, description = "The feed, with its secret URL.", body = FeedCreated),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
         (status = 404, response = Problem),
@@ -128,10 +128,40 @@ async fn create_feed(
     let feed = feeds::Feed { id: Uuid::now_v7(), schedule_id, user_id: caller.user_id };
     feeds::create(app.db(), feed, &token_hash, Utc::now()).await?;
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": feed.id, "schedule_id": schedule_id, "url": format!("/api/v1/calendar/{token}.ics")})),
-    ))
+    let created =
+        FeedCreated { id: feed.id, schedule_id: schedule_id.into(), url: format!("/api/v1/calendar/{token}.ics") };
+    Ok((StatusCode::CREATED, Json(json!(created))))
+}
+
+/// A new calendar feed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FeedCreated {
+    id: Uuid,
+    schedule_id: Uuid,
+    /// The feed's secret URL, relative to the server: shown in this answer only.
+    url: String,
+}
+
+/// The calendar feeds of a schedule that still work.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FeedList {
+    feeds: Vec<FeedListed>,
+}
+
+/// A calendar feed, without its token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FeedListed {
+    id: Uuid,
+    /// When it was created, in the schedule's zone.
+    created_at: String,
+    created_by: FeedOwner,
+}
+
+/// Who created a feed; the username is null if the user is gone.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FeedOwner {
+    id: Uuid,
+    username: Option<String>,
 }
 
 /// The feeds that still work, without their tokens (shown only once): the caller's own, or all for operators.
@@ -140,7 +170,7 @@ async fn create_feed(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
     ),
     responses(
-        (status = 200, description = "The feeds, without their tokens.", body = serde_json::Value),
+        (status = 200, description = "The feeds, without their tokens.", body = FeedList),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
         (status = 404, response = Problem),
@@ -155,18 +185,18 @@ async fn list_feeds(
     let whose = (caller.role != Role::Operator).then_some(caller.user_id);
     let found = feeds::list(app.db(), schedule_id, whose).await?;
     let live = app.live().read();
-    let list: Vec<serde_json::Value> = found
+    let feeds = found
         .into_iter()
         .map(|(feed, created_at)| {
             let username = live.users.get(feed.user_id).and_then(|u| u.user.as_ref()).map(|u| u.username.clone());
-            json!({
-                "id": feed.id,
-                "created_at": views::at(created_at, state.time_zone()),
-                "created_by": {"id": feed.user_id, "username": username},
-            })
+            FeedListed {
+                id: feed.id,
+                created_at: views::at(created_at, state.time_zone()),
+                created_by: FeedOwner { id: feed.user_id.into(), username },
+            }
         })
         .collect();
-    Ok(Json(json!({"feeds": list})))
+    Ok(Json(json!(FeedList { feeds })))
 }
 
 /// Revokes a feed: its URL answers 404 from now on. Clients revoke their own feeds; operators any.
