@@ -508,6 +508,13 @@ backend_tests! {
         assert_eq!(fields(&listed["feeds"][0]), documented("FeedListed"));
         assert_eq!(fields(&listed["feeds"][0]["created_by"]), documented("FeedOwner"));
 
+        // Health, for load balancers.
+        let (status, health) = send(&app, None, "GET", "/health", None).await;
+        assert_eq!(status, 200, "{health}");
+        check("get", "/health", "200", "Health", &health);
+        assert_eq!(health["status"], "ok");
+        assert!(health["database"] == "sqlite" || health["database"] == "postgres", "{health}");
+
         // The users, as a list of one documented shape.
         let (status, users) = app.get(&operator, "/api/v1/users").await;
         assert_eq!(status, 200, "{users}");
