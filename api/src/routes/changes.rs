@@ -31,11 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(comment))
 }
 
-/// What a change answers.
-fn answer(changed: Changed) -> Value {
-    json!(changed)
-}
-
 /// What adding an override answers: the override's id, then as [`Changed`].
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OverrideAdded {
@@ -55,26 +50,15 @@ fn contact_facts(app: &AppState, contact_id: ContactId) -> ApiResult<ContactFact
     })
 }
 
-/// The status of a successful change, and members its answer adds to version and position.
-struct Reply {
-    status: StatusCode,
-    extra: Value,
-}
-
-impl Reply {
-    fn ok() -> Self {
-        Reply { status: StatusCode::OK, extra: json!({}) }
-    }
-}
-
-/// Runs a schedule command for the caller, once per Idempotency-Key.
+/// Runs a schedule command for the caller, once per Idempotency-Key, and
+/// answers [`Changed`], or [`OverrideAdded`] (201) when it adds `added`.
 async fn change(
     app: &AppState,
     caller: &Caller,
     schedule_id: ScheduleId,
     headers: &HeaderMap,
     reason: Option<String>,
-    Reply { status, extra }: Reply,
+    added: Option<OverrideId>,
     command: impl Fn() -> ScheduleCommand,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_writer()?;
@@ -86,11 +70,13 @@ async fn change(
                 schedule::decide(state, command(), ctx)
             })
             .await?;
-        let mut body = answer(changed);
-        if let (Value::Object(body), Value::Object(extra)) = (&mut body, &extra) {
-            body.extend(extra.clone());
-        }
-        Ok((status, body))
+        Ok(match added {
+            Some(override_id) => {
+                let Changed { version, position } = changed;
+                (StatusCode::CREATED, json!(OverrideAdded { override_id: override_id.into(), version, position }))
+            }
+            None => (StatusCode::OK, json!(changed)),
+        })
     })
     .await?;
     Ok((status, Json(body)))
@@ -131,7 +117,7 @@ async fn assign(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let contact = contact_facts(&app, body.contact_id)?;
     let recurring = body.recurring.map(|r| Recurrence { every: r.every.unwrap_or(1), until: r.until });
-    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+    change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         AssignCommand { shift_id, contact: contact.clone(), comment: body.comment.clone(), recurring }.into()
     })
     .await
@@ -169,8 +155,7 @@ async fn add_override(
     let end = views::parse_instant("end", &body.end)?;
     let contact = contact_facts(&app, body.contact_id)?;
     let override_id = OverrideId::new_v7();
-    let reply = Reply { status: StatusCode::CREATED, extra: json!({ "override_id": override_id }) };
-    change(&app, &caller, schedule_id, &headers, body.reason, reply, || {
+    change(&app, &caller, schedule_id, &headers, body.reason, Some(override_id), || {
         OverrideCommand { override_id, shift_id, contact: contact.clone(), start, end, comment: body.comment.clone() }
             .into()
     })
@@ -209,7 +194,7 @@ async fn unassign(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("The request body does not fit: {e}")))?
     };
-    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+    change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         UnassignCommand { shift_id, override_id: body.override_id }.into()
     })
     .await
@@ -241,7 +226,7 @@ async fn swap(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SwapBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+    change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         SwapCommand { shift_a: body.shift_a, shift_b: body.shift_b }.into()
     })
     .await
@@ -271,7 +256,7 @@ async fn comment(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    change(&app, &caller, schedule_id, &headers, body.reason, Reply::ok(), || {
+    change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         CommentCommand { shift_id, text: body.text.clone() }.into()
     })
     .await
