@@ -357,7 +357,7 @@ async fn rename_account(
         (status = 401, response = Problem),
         (status = 403, response = Problem),
     ))]
-async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserListed>>> {
     caller.require_operator("list users")?;
     let live = app.live().read();
     let mut users: Vec<UserListed> = live
@@ -373,7 +373,7 @@ async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Js
         })
         .collect();
     users.sort_by(|a, b| a.username.cmp(&b.username));
-    Ok(Json(json!(users)))
+    Ok(Json(users))
 }
 
 /// A user as operators see them in the list.

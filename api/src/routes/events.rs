@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use vigie_domain::Role;
 use vigie_eventstore::EventLog;
 
@@ -46,7 +45,7 @@ async fn feed(
     State(app): State<AppState>,
     caller: Caller,
     query: Result<Query<FeedQuery>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HistoryPage>> {
     // Clients see only their own accounts, and dispatch needs only who is on call now.
     caller.require_role(&[Role::Auditor, Role::Operator], "read the whole event log")?;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -54,5 +53,5 @@ async fn feed(
     let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.position)).flatten();
     let events = events.iter().map(|e| HistoryEntry::of(e, chrono_tz::UTC)).collect();
-    Ok(Json(json!(HistoryPage { events, next_after })))
+    Ok(Json(HistoryPage { events, next_after }))
 }

@@ -6,7 +6,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 use vigie_domain::schedule::series::start_of_day;
 use vigie_domain::{Role, ScheduleId};
@@ -121,7 +120,7 @@ async fn create_feed(
     State(app): State<AppState>,
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
     reachable_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
     let (token, token_hash) = store::new_token();
@@ -130,7 +129,7 @@ async fn create_feed(
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
     let created =
         FeedCreated { id: feed.id, schedule_id: schedule_id.into(), url: format!("/api/v1/calendar/{token}.ics") };
-    Ok((StatusCode::CREATED, Json(json!(created))))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// A new calendar feed.
@@ -179,7 +178,7 @@ async fn list_feeds(
     State(app): State<AppState>,
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<FeedList>> {
     let state = reachable_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "list calendar feeds")?;
     let whose = (caller.role != Role::Operator).then_some(caller.user_id);
@@ -196,7 +195,7 @@ async fn list_feeds(
             }
         })
         .collect();
-    Ok(Json(json!(FeedList { feeds })))
+    Ok(Json(FeedList { feeds }))
 }
 
 /// Revokes a feed: its URL answers 404 from now on. Clients revoke their own feeds; operators any.

@@ -158,17 +158,12 @@ async fn list_messages(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessagesAnswer>> {
     let zone = account_zone(&app, &caller, account_id)?;
     let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let page = app.read_models().inbox().query(&query).await.map_err(projection_error)?;
-    Ok(Json(json!(MessagesAnswer {
-        messages: page.messages,
-        total: page.total,
-        limit: query.limit,
-        offset: query.offset
-    })))
+    Ok(Json(MessagesAnswer { messages: page.messages, total: page.total, limit: query.limit, offset: query.offset }))
 }
 
 /// A page of an account's messages.

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_eventstore::{Direction, EventLog};
 use vigie_projections::live::schedule_as_of;
@@ -297,7 +297,7 @@ async fn history(
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HistoryPage>> {
     ensure_fresh(&app, query.min_position).await?;
     let state = reachable_schedule(&app, &caller, schedule_id)?;
     let tz = state.time_zone();
@@ -308,7 +308,7 @@ async fn history(
     let events = app.store().read_stream(&stream, from_version, Direction::Forward, limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.stream_version)).flatten();
     let events = events.iter().map(|e| HistoryEntry::of(e, tz)).collect();
-    Ok(Json(json!(HistoryPage { events, next_after })))
+    Ok(Json(HistoryPage { events, next_after }))
 }
 
 /// A page of history: a schedule's, or the whole log's.

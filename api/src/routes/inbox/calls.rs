@@ -46,7 +46,7 @@ async fn search_calls(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallLogView>> {
     let zone = account_zone(&app, &caller, account_id)?;
     let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
@@ -58,7 +58,7 @@ async fn search_calls(
     };
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let view = app.read_models().call_log().search(&query).await.map_err(projection_error)?;
-    Ok(Json(json!(view)))
+    Ok(Json(view))
 }
 
 /// One call of the account.
@@ -77,12 +77,12 @@ async fn one_call(
     caller: Caller,
     Path((account_id, call_id)): Path<(AccountId, CallId)>,
     Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallView>> {
     let zone = account_zone(&app, &caller, account_id)?;
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let call = app.read_models().call_log().call(account_id, call_id, zone, Utc::now()).await;
     match call.map_err(projection_error)? {
-        Some(call) => Ok(Json(json!(call))),
+        Some(call) => Ok(Json(call)),
         None => Err(ApiError::not_found("call")),
     }
 }

@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -157,7 +156,7 @@ async fn upload(
     Path((account_id, call_id)): Path<(AccountId, CallId)>,
     headers: HeaderMap,
     audio: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RecordingStored>)> {
     caller.require_operator("upload recordings")?;
     reachable_account(&app, &caller, account_id)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -199,7 +198,7 @@ async fn upload(
         }
     };
     let stored = RecordingStored { recording_id: recording_id.into(), version, position };
-    Ok((StatusCode::CREATED, Json(json!(stored))))
+    Ok((StatusCode::CREATED, Json(stored)))
 }
 
 /// What storing a call's audio answers.
