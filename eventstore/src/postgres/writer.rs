@@ -175,6 +175,8 @@ impl FlatBatch {
 }
 
 impl BatchWriter for PostgresBatchWriter {
+    const KEEPS_AWAKE_FOR_A_LONE_APPEND: bool = false;
+
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let guarded = if let [lone] = batch
             && let Some((expected, event)) = plain_single_event(lone)

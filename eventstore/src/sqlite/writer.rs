@@ -155,6 +155,8 @@ impl SqliteBatchWriter {
 }
 
 impl BatchWriter for SqliteBatchWriter {
+    const KEEPS_AWAKE_FOR_A_LONE_APPEND: bool = true;
+
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         match self.write(batch).await {
             Ok(outcomes) => {
