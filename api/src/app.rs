@@ -9,7 +9,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use vigie_eventstore::{EventStore, StoreOptions, redact_url};
-use vigie_projections::db::Db;
+use vigie_projections::db::{Db, Durability};
 use vigie_projections::live::Live;
 
 use crate::auth::cache::SessionCache;
@@ -51,7 +51,8 @@ impl AppState {
         let store = EventStore::open(database_url, StoreOptions::default()).await?;
         let db = Db::connect(database_url, 8).await?;
         let live = Live::start(&store).await?;
-        let read_models = ReadModels::start(&store, &db, settings.retention_days);
+        let projection_db = Db::connect_with(database_url, 4, Durability::Rebuildable).await?;
+        let read_models = ReadModels::start(&store, &db, projection_db, settings.retention_days);
         let decoy_hash = crate::auth::password::hash(uuid::Uuid::now_v7().to_string())
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -31,9 +31,10 @@ pub struct ReadModels {
 }
 
 impl ReadModels {
-    /// Starts a runner per SQL projection and the hourly purge of what is older than `retention_days`.
-    pub fn start(store: &EventStore, db: &Db, retention_days: u32) -> Self {
-        let runners = SqlProjections::start(store.clone(), db.clone(), RunnerOptions::default());
+    /// Starts a runner per SQL projection, writing through `projection_db`,
+    /// and the hourly purge of what is older than `retention_days`.
+    pub fn start(store: &EventStore, db: &Db, projection_db: Db, retention_days: u32) -> Self {
+        let runners = SqlProjections::start(store.clone(), projection_db, RunnerOptions::default());
         let purge = tokio::spawn(purge_periodically(store.clone(), db.clone(), retention_days));
         Self {
             runners,

@@ -10,7 +10,7 @@ use vigie_domain::inbox::{MessageClosed, MessageDelivered, MessageEvent, Message
 use vigie_domain::{AccountId, CallId, ContactId, DomainEvent, MessageId, RecordingId};
 use vigie_eventstore::{AppendRequest, Direction, EventLog, EventStore, ExpectedVersion, NewEvent, StoreOptions};
 use vigie_projections::call_log::{CallLog, CallLogProjection, CallLogView, CallQuery};
-use vigie_projections::db::Db;
+use vigie_projections::db::{Db, Durability};
 use vigie_projections::inbox::{Inbox, InboxProjection, InboxQuery, MessageStatus, Window};
 use vigie_projections::sql::{
     ProjectionRunner, RunnerOptions, SqlProjection, live_state, purge_expired, rebuild, retention_max_age,
@@ -469,5 +469,29 @@ backend_tests! {
         let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
         assert_eq!(inbox.query(&query(account)).await.unwrap().total, 30);
         follower.stop().await;
+    }
+
+    async fn only_the_read_models_commit_without_waiting_for_the_disk(db) {
+        let (_store, durable) = open(&db).await;
+        let rebuildable = Db::connect_with(&db.url, 1, Durability::Rebuildable).await.expect("the read models' pool opens");
+
+        // Credentials and sessions must survive a power cut; read models replay what one undoes.
+        assert!(commits_wait_for_the_disk(&durable).await, "the durable pool waits for the disk");
+        assert!(!commits_wait_for_the_disk(&rebuildable).await, "the read models' pool does not");
+    }
+}
+
+/// Whether a commit on `db` returns only once it is on disk (SQLite's
+/// `synchronous` FULL, PostgreSQL's `synchronous_commit` on).
+async fn commits_wait_for_the_disk(db: &Db) -> bool {
+    match db {
+        Db::Sqlite(pool) => {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+            level >= 2
+        }
+        Db::Postgres(pool) => {
+            let setting: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(pool).await.unwrap();
+            setting == "on"
+        }
     }
 }
