@@ -138,8 +138,8 @@ async fn write_and_reply<W: BatchWriter>(writer: &mut W, batch: Vec<PendingAppen
 /// The most events a lone append may hold for the writer to stay awake while
 /// it commits. The driver's share of a commit grows with its events, and a
 /// thread it wakes tends to run on the waker's CPU: beside a busy worker, a
-/// batch of 50 events lost about 15 %, while a lone event committed 1.5–1.9×
-/// as fast on a RAM disk and 10–30 % faster on a real one (BENCHMARKS.md).
+/// batch of 50 events lost 13–40 %, while a lone event went from 63–72 % to
+/// 77–86 % of the raw SQLite loop on disk (BENCHMARKS.md, session 7).
 const LONE_APPEND_EVENTS_MAX: usize = 8;
 
 /// How long the writer keeps its worker thread awake while a lone append
