@@ -28,8 +28,11 @@ use crate::store::advance_head;
 use crate::validate::category_of;
 
 /// Takes `vigie_append`'s lock, then inserts the events ($1..$12) at the
-/// positions after the head only if none of their ids is stored and each
-/// stream is at the version the batch assumed ($13, $14). Under the lock it
+/// positions after the head only if each stream is at the version the batch
+/// assumed ($13, $14). A stored event id needs no check of its own: the
+/// unique index refuses the insert (measured: 32 writers +8 %, every one of
+/// six alternating pairs faster; PostgreSQL logs the refusal, which only a
+/// retry that the API's idempotency keys did not answer meets). Under the lock it
 /// moves the sequence and announces the new head, as `vigie_append` does.
 /// Answers how many events it inserted, the head before them and their
 /// record time.
@@ -45,8 +48,7 @@ const GUARDED_APPEND: &str = "
                greatest(clock_timestamp(), (SELECT e.recorded_at FROM events e ORDER BY e.position DESC LIMIT 1)) AS at
           FROM locked),
     checked AS MATERIALIZED (
-        SELECT NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = ANY ($1))
-               AND NOT EXISTS (
+        SELECT NOT EXISTS (
                    SELECT 1 FROM unnest($13::TEXT[], $14::BIGINT[]) AS a(stream, version)
                     WHERE greatest(coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = a.stream), 0),
                                    coalesce((SELECT s.purged_version FROM streams s WHERE s.stream_id = a.stream), 0))
@@ -264,7 +266,12 @@ impl PostgresBatchWriter {
             .bind(&guarded.assumed_versions)
             .fetch_one(&mut *connection)
             .await;
-        let row = self.unless_broken(row)?;
+        let row = match row {
+            // An event id of the batch is stored already (a retry's): the
+            // unique index refused the insert, and nothing was written.
+            Err(sqlx::Error::Database(refusal)) if refusal.is_unique_violation() => return Ok(None),
+            answer => self.unless_broken(answer)?,
+        };
         let inserted: i64 = row.try_get("inserted")?;
         if inserted != flat.event_id.len() as i64 {
             return Ok(None);
@@ -474,6 +481,24 @@ mod tests {
         assert_eq!(store.head_position().await.unwrap(), 1);
         let next = writer.write_batch(&[append("shift-2", ExpectedVersion::NoStream)]).await.unwrap();
         assert_eq!(next[0].as_ref().unwrap().first_position, 2, "a refused append took a position");
+    }
+
+    #[tokio::test]
+    async fn a_batch_holding_a_stored_id_writes_nothing_and_is_decided_carefully() {
+        let Some((mut writer, store, _database)) = one_event_log().await else { return };
+        let stored = store.read_all(0, 10).await.unwrap()[0].event_id;
+        let mut retried = append("shift-3", ExpectedVersion::NoStream);
+        retried.events[0] = retried.events[0].clone().with_id(stored);
+        let batch = [append("shift-2", ExpectedVersion::NoStream), retried];
+
+        let guarded = GuardedBatch::new(&batch).unwrap().expect("a batch the statement can decide");
+        assert!(writer.write_guarded(&guarded).await.unwrap().is_none());
+
+        assert_eq!(store.head_position().await.unwrap(), 1);
+        let outcomes = writer.write_batch(&batch).await.unwrap();
+        assert_eq!(outcomes[0].as_ref().unwrap().first_position, 2, "a refused batch took a position");
+        assert!(outcomes[1].as_ref().is_ok_and(|o| o.was_duplicate && o.first_position == 1), "{outcomes:?}");
+        assert_eq!(store.stream_version("shift-3").await.unwrap(), 0);
     }
 
     /// A database of its own on the test server, dropped afterwards.
