@@ -7,7 +7,8 @@
 -- events table must first copy every row it inserts aside (SQLite cannot
 -- read and write one table in one pass), and the checks read the events.
 -- Measured, same machine and hour, alternating: batches of 50 events +9-18 %
--- on disk and +10-17 % on a RAM disk; a lone event unchanged.
+-- on disk, and on a RAM disk +10-17 % in four pairs of five (even in the
+-- fifth); a lone event unchanged (BENCHMARKS.md, tenth sitting).
 CREATE VIEW append_guard (holds) AS SELECT NULL WHERE false;
 
 CREATE TRIGGER append_guard_holds INSTEAD OF INSERT ON append_guard
