@@ -469,6 +469,15 @@ mod tests {
         (writer, store)
     }
 
+    /// Another writer (another process, say) creates `stream` at version 1;
+    /// this one learns the new head but not the stream. Answers the head.
+    async fn created_behind_its_back(writer: &mut SqliteBatchWriter, store: &SqliteEventStore, stream: &str) -> u64 {
+        store.append(append(stream, ExpectedVersion::NoStream)).await.unwrap();
+        let head = store.head_position().await.unwrap();
+        writer.known.as_mut().unwrap().head = head;
+        head
+    }
+
     #[tokio::test]
     async fn a_new_stream_expected_empty_goes_in_one_statement() {
         let dir = tempfile::tempdir().unwrap();
@@ -524,10 +533,7 @@ mod tests {
     async fn a_stale_assumption_writes_nothing_and_leaves_it_to_the_careful_path() {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, store) = warmed_up_writer(&dir).await;
-        // Another writer (another process, say) creates the stream first.
-        store.append(append("shift-2", ExpectedVersion::NoStream)).await.unwrap();
-        let head = store.head_position().await.unwrap();
-        writer.known.as_mut().unwrap().head = head;
+        let head = created_behind_its_back(&mut writer, &store, "shift-2").await;
         // The stale stream's rows come after those of a stream the writer knows.
         let mut known_stream = append("shift-1", ExpectedVersion::Exactly(1));
         known_stream.events.push(known_stream.events[0].clone().with_id(Uuid::now_v7()));
@@ -549,12 +555,10 @@ mod tests {
     async fn an_assumed_version_the_stream_has_not_reached_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, store) = warmed_up_writer(&dir).await;
-        // Another writer creates the stream; this one, not knowing it, takes
-        // the append's word that it is at version 3. Version 4 collides with
-        // no stored row, so only the guard can tell.
-        store.append(append("shift-2", ExpectedVersion::NoStream)).await.unwrap();
-        let head = store.head_position().await.unwrap();
-        writer.known.as_mut().unwrap().head = head;
+        // Not knowing the stream, the writer takes the append's word that it
+        // is at version 3. Version 4 collides with no stored row, so only the
+        // guard can tell.
+        let head = created_behind_its_back(&mut writer, &store, "shift-2").await;
         let batch = [append("shift-2", ExpectedVersion::Exactly(3))];
         let known = writer.known.as_mut().unwrap();
 
