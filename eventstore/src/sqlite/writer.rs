@@ -569,6 +569,13 @@ mod tests {
         let outcomes = writer.write_batch(&batch).await.unwrap();
         assert!(matches!(outcomes[0], Err(StoreError::WrongExpectedVersion { actual: 1, .. })), "{outcomes:?}");
         assert_eq!(store.stream_version("shift-2").await.unwrap(), 1);
+
+        // The call that stopped halfway is whole again for the next batch.
+        let next = [append("shift-2", ExpectedVersion::Exactly(1))];
+        let known = writer.known.as_mut().unwrap();
+        let outcomes = write_guarded(&mut writer.conn, &mut writer.statements, &next, known).await.unwrap();
+        assert_eq!(outcomes.expect("the one-call path")[0].as_ref().unwrap().last_position, head + 1);
+        assert_eq!(store.stream_version("shift-2").await.unwrap(), 2);
     }
 
     #[tokio::test]
