@@ -7,7 +7,11 @@ Vigie's own table. Each round runs every script for a few seconds, so the
 machine's drift hits them alike. The peers' pgbench reference is a one-index
 table; this compares on Vigie's schema, to see what the statements cost.
 
-    python3 eventstore/benches/pg_statements.py [--rounds 5] [--seconds 3] [--port 5432]
+    python3 eventstore/benches/pg_statements.py [--rounds 5] [--seconds 3] [--port 5432] [--events N]
+
+With --events N (more than 1), each transaction carries N events to N new
+streams, as group commit's batches of concurrent writers do: `GUARDED_APPEND`
+with N events beside a bare INSERT of the same N rows.
 
 Against a cluster with fsync=off, the figures show the statements' CPU cost
 alone. Needs pgbench and psql on PATH and a user that may create databases
@@ -21,6 +25,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--rounds", type=int, default=5)
 parser.add_argument("--seconds", type=int, default=3)
 parser.add_argument("--port", default=os.environ.get("PGPORT", "5432"))
+parser.add_argument("--events", type=int, default=1)
 args = parser.parse_args()
 env = dict(os.environ, PGHOST=os.environ.get("PGHOST", "127.0.0.1"), PGUSER=os.environ.get("PGUSER", "postgres"),
            PGPORT=args.port)
@@ -60,6 +65,24 @@ scripts = {
     "GUARDED_APPEND_ONE": bind(constant("GUARDED_APPEND_ONE"), one),
     "GUARDED_APPEND (1 event)": bind(constant("GUARDED_APPEND"), general),
 }
+if args.events > 1:
+    n = args.events
+    # Event g of the transaction goes to a stream of its own, as version 1.
+    ids = f"ARRAY(SELECT md5(:n || '-' || :m || '-' || g)::uuid FROM generate_series(1, {n}) g)"
+    streams = f"ARRAY(SELECT 'shift-' || :n || '-' || :m || '-' || g FROM generate_series(1, {n}) g)"
+    fill = lambda value, kind: f"array_fill({value}::{kind}, ARRAY[{n}])"
+    batch = {1: ids, 2: streams, 3: fill("'shift'", "text"), 4: fill("1", "bigint"),
+             5: fill("'ContactCommented'", "text"), 6: fill("1", "integer"), 7: fill(f"({data})", "text"),
+             8: fill("NULL", "uuid"), 9: fill("NULL", "text"), 10: fill("NULL", "uuid"), 11: fill("NULL", "uuid"),
+             12: fill("NULL", "text"), 13: streams, 14: fill("0", "bigint")}
+    # The bare INSERT takes the same arrays, so that only Vigie's rules differ.
+    bare = ("INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version, "
+            "data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at) "
+            "SELECT nextval('event_positions'), u.*, clock_timestamp() "
+            "FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::INTEGER[], $7::TEXT[], "
+            "$8::UUID[], $9::TEXT[], $10::UUID[], $11::UUID[], $12::TEXT[]) AS u")
+    scripts = {"bare INSERT": bind(bare.replace("$7::TEXT[]", "$7::JSON[]"), batch),
+               f"GUARDED_APPEND ({n} events)": bind(constant("GUARDED_APPEND"), batch)}
 folder = tempfile.mkdtemp()
 files = {}
 for name, statement in scripts.items():
@@ -79,6 +102,6 @@ for _ in range(args.rounds):
 bare = sum(rates["bare INSERT"]) / len(rates["bare INSERT"])
 for name, runs in rates.items():
     mean = sum(runs) / len(runs)
-    print(f"{name}: mean {mean:,.0f} tx/s ({mean / bare:.0%} of the bare INSERT); runs "
+    print(f"{name}: mean {mean:,.0f} tx/s, {mean * args.events:,.0f} events/s ({mean / bare:.0%} of the bare INSERT); runs "
           + ", ".join(f"{r:,.0f}" for r in runs))
 psql("-d", "postgres", "-c", f"DROP DATABASE {database}")
