@@ -97,6 +97,9 @@ fn guarded_insert(rows: usize) -> String {
     )
 }
 
+/// How the message that `append_guard`'s trigger raises begins (migration 0009).
+const GUARD_REFUSAL: &str = "append guard:";
+
 /// The streams whose versions the writer remembers, at most this many; past
 /// it the memory starts over, which only costs a slower batch or two.
 const REMEMBERED_STREAMS: usize = 100_000;
@@ -246,7 +249,7 @@ async fn write_guarded(
         return match error {
             // The log moved, or an event id (a retry's) is stored already.
             sqlx::Error::Database(refusal)
-                if refusal.message().starts_with("append guard:") || refusal.is_unique_violation() =>
+                if refusal.message().starts_with(GUARD_REFUSAL) || refusal.is_unique_violation() =>
             {
                 Ok(None)
             }
