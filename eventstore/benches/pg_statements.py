@@ -79,9 +79,9 @@ if args.events > 1:
     bare = ("INSERT INTO events (position, event_id, stream_id, category, stream_version, event_type, schema_version, "
             "data, actor_id, actor_name, correlation_id, causation_id, idempotency_key, recorded_at) "
             "SELECT nextval('event_positions'), u.*, clock_timestamp() "
-            "FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::INTEGER[], $7::TEXT[], "
+            "FROM unnest($1::UUID[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::INTEGER[], $7::JSON[], "
             "$8::UUID[], $9::TEXT[], $10::UUID[], $11::UUID[], $12::TEXT[]) AS u")
-    scripts = {"bare INSERT": bind(bare.replace("$7::TEXT[]", "$7::JSON[]"), batch),
+    scripts = {"bare INSERT": bind(bare, batch),
                f"GUARDED_APPEND ({n} events)": bind(constant("GUARDED_APPEND"), batch)}
 folder = tempfile.mkdtemp()
 files = {}
