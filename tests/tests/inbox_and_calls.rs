@@ -392,6 +392,55 @@ backend_tests! {
         second.stop().await;
     }
 
+    async fn events_the_inbox_does_not_read_wait_for_its_next_write(db) {
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let (_, first) = take(&store, account, now(), "before the calls", false).await;
+        // Long enough that no timed save comes during the test.
+        let options = RunnerOptions { poll_interval: Duration::from_secs(30), ..fast() };
+        let runner = ProjectionRunner::spawn(store.clone(), pool.clone(), InboxProjection, options);
+        assert!(runner.wait_for(first, Duration::from_secs(10)).await);
+
+        // Calls are the call log's: the inbox reads past them at once, and writes nothing.
+        let mut call = 0;
+        for n in 0..3 {
+            call = log_call(&store, account, now() - chrono::Duration::minutes(n), "418-555-0142", None).await.1;
+        }
+        assert!(runner.wait_for(call, Duration::from_secs(10)).await, "a read waiting for a call would time out");
+        assert_eq!(live_state(&pool, InboxProjection::NAME).await.unwrap().position, first, "a write for nothing");
+
+        // The next message's write carries the checkpoint past the calls too.
+        let (_, message) = take(&store, account, now(), "after the calls", false).await;
+        assert!(runner.wait_for(message, Duration::from_secs(10)).await);
+        assert_eq!(live_state(&pool, InboxProjection::NAME).await.unwrap().position, message);
+
+        // Stopping saves what was read since, so the next start need not read it again.
+        let (_, last_call) = log_call(&store, account, now(), "418-555-0199", None).await;
+        assert!(runner.wait_for(last_call, Duration::from_secs(10)).await);
+        runner.stop().await;
+        assert_eq!(live_state(&pool, InboxProjection::NAME).await.unwrap().position, last_call);
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        assert_eq!(all_messages(&inbox, account).await.len(), 2);
+    }
+
+    async fn a_checkpoint_left_behind_is_saved_a_poll_interval_later(db) {
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let (_, first) = take(&store, account, now(), "before the call", false).await;
+        let runner = run_inbox(&store, &pool, first).await;
+        let (_, call) = log_call(&store, account, now(), "418-555-0142", None).await;
+        assert!(runner.wait_for(call, Duration::from_secs(10)).await);
+
+        // Followers on other nodes read the saved checkpoint: it must not stay behind.
+        let saved = async {
+            while live_state(&pool, InboxProjection::NAME).await.unwrap().position < call {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        assert!(tokio::time::timeout(Duration::from_secs(5), saved).await.is_ok(), "the checkpoint stayed behind");
+        runner.stop().await;
+    }
+
     async fn a_rebuild_equals_the_incremental_rows_while_reads_keep_answering(db) {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();
