@@ -7,6 +7,7 @@
 mod error;
 mod group_commit;
 mod model;
+pub mod pools;
 mod postgres;
 mod sqlite;
 mod store;

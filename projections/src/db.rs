@@ -8,10 +8,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
-use vigie_eventstore::redact_url;
+use vigie_eventstore::{pools, redact_url};
 
 /// A pool on the log's database.
 #[derive(Debug, Clone)]
@@ -67,14 +67,14 @@ impl Db {
                 // SQLite's default 2 MiB page cache per connection, times ten connections, is
                 // 20 MiB of the server's memory for pages the operating system caches anyway.
                 .pragma("cache_size", "-256");
-            Ok(Db::Sqlite(SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?))
+            Ok(Db::Sqlite(pools::sqlite_pool().max_connections(max_connections).connect_with(options).await?))
         } else {
             let unreachable = |e: sqlx::Error| sqlx::Error::Configuration(format!("{}: {e}", redact_url(url)).into());
             let mut options = PgConnectOptions::from_str(url).map_err(unreachable)?;
             if durability == Durability::Rebuildable {
                 options = options.options([("synchronous_commit", "off")]);
             }
-            let pool = PgPoolOptions::new()
+            let pool = pools::postgres_pool()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -59,7 +59,7 @@ impl PostgresEventStore {
     pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         let unreachable = |source| StoreError::Unreachable { url: redact_url(url), source };
         let connect: PgConnectOptions = url.parse().map_err(unreachable)?;
-        let pool = PgPoolOptions::new()
+        let pool = crate::pools::postgres_pool()
             // The listener holds a connection besides the readers.
             .max_connections(options.max_connections + 1)
             .acquire_timeout(Duration::from_secs(10))

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -83,15 +83,9 @@ impl SqliteEventStore {
             // FULL fsyncs the WAL at every commit: an acknowledged append survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30));
-        // A SQLite connection cannot break the way a network one can, so the
-        // pool for purges skips the ping sqlx would otherwise send before each
-        // use; readers and the group-commit writer keep connections of their own.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(connect.clone())
-            .await
-            .map_err(unreachable)?;
+        // The pool is for purges; readers and the group-commit writer keep connections of their own.
+        let writer =
+            crate::pools::sqlite_pool().max_connections(1).connect_with(connect.clone()).await.map_err(unreachable)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let readers = Readers::new(connect.clone(), options.max_connections);
         drop(readers.acquire().await?);
