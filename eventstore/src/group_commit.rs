@@ -5,17 +5,21 @@
 //! as the next batch. A batch under light load is a single append, so a lone
 //! writer pays no extra latency. Each append keeps its own expected-version
 //! check inside the batch and gets its own answer, only after the batch's
-//! transaction committed.
+//! transaction committed. Once a batch has committed, the writer hands its
+//! events to this process's followers and moves the head that wakes them.
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::StoreError;
+use crate::hand_off::HandOff;
 use crate::model::{AppendOutcome, AppendRequest};
+use crate::store::advance_head;
 
 /// How many times the writer steps aside for appends on their way before it
 /// writes a batch, when the last batch had several writers. A lone writer
@@ -37,6 +41,31 @@ pub(crate) trait BatchWriter: Send + 'static {
     /// Writes the batch. `Err` means the transaction failed as a whole and nothing was written.
     fn write_batch(&mut self, batch: &[AppendRequest])
     -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
+
+    /// The newest position the writer saw committed by anyone, if it reads
+    /// that while it writes (SQLite does); the head then moves to it too.
+    fn head_seen(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Where this process learns of its own commits: the head its followers
+/// wait on, and the events themselves.
+#[derive(Debug, Clone)]
+pub(crate) struct Followers {
+    pub(crate) head: Arc<watch::Sender<u64>>,
+    pub(crate) hand_off: Arc<HandOff>,
+}
+
+impl Followers {
+    /// Hands the committed events over first, so a follower the head wakes finds them.
+    fn tell(&self, writer: &impl BatchWriter, batch: Vec<AppendRequest>, outcomes: &BatchOutcome) {
+        let newest = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|o| o.last_position).max();
+        self.hand_off.keep_committed(batch, outcomes, Instant::now());
+        if let Some(newest) = newest.max(writer.head_seen()) {
+            advance_head(&self.head, newest);
+        }
+    }
 }
 
 struct PendingAppend {
@@ -58,9 +87,9 @@ impl std::fmt::Debug for PendingAppend {
 
 impl GroupCommit {
     /// Starts the writer task. A batch stops growing at `max_batch_events` events.
-    pub(crate) fn spawn(writer: impl BatchWriter, max_batch_events: usize) -> Self {
+    pub(crate) fn spawn(writer: impl BatchWriter, max_batch_events: usize, followers: Followers) -> Self {
         let (queue, pending) = mpsc::channel(4096);
-        tokio::spawn(run_writer(writer, pending, max_batch_events.max(1)));
+        tokio::spawn(run_writer(writer, pending, max_batch_events.max(1), followers));
         Self { queue }
     }
 
@@ -72,7 +101,12 @@ impl GroupCommit {
     }
 }
 
-async fn run_writer(mut writer: impl BatchWriter, mut pending: mpsc::Receiver<PendingAppend>, max_batch_events: usize) {
+async fn run_writer(
+    mut writer: impl BatchWriter,
+    mut pending: mpsc::Receiver<PendingAppend>,
+    max_batch_events: usize,
+    followers: Followers,
+) {
     let mut batch: Vec<PendingAppend> = Vec::new();
     let mut last_batch_appends = 0;
     while let Some(first) = pending.recv().await {
@@ -98,11 +132,11 @@ async fn run_writer(mut writer: impl BatchWriter, mut pending: mpsc::Receiver<Pe
             }
         }
         last_batch_appends = batch.len();
-        write_and_reply(&mut writer, std::mem::take(&mut batch)).await;
+        write_and_reply(&mut writer, &followers, std::mem::take(&mut batch)).await;
     }
 }
 
-async fn write_and_reply<W: BatchWriter>(writer: &mut W, batch: Vec<PendingAppend>) {
+async fn write_and_reply<W: BatchWriter>(writer: &mut W, followers: &Followers, batch: Vec<PendingAppend>) {
     let (requests, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.request, p.reply)).unzip();
     let lone_small_append = requests.len() == 1 && requests[0].events.len() <= LONE_APPEND_EVENTS_MAX;
     let written = if W::KEEPS_AWAKE_FOR_A_LONE_APPEND && lone_small_append {
@@ -112,6 +146,7 @@ async fn write_and_reply<W: BatchWriter>(writer: &mut W, batch: Vec<PendingAppen
     };
     match written {
         Ok(outcomes) => {
+            followers.tell(writer, requests, &outcomes);
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
             }
@@ -126,7 +161,10 @@ async fn write_and_reply<W: BatchWriter>(writer: &mut W, batch: Vec<PendingAppen
             tracing::warn!(%error, appends = requests.len(), "batched append failed; retrying each append alone");
             for (request, reply) in requests.into_iter().zip(replies) {
                 let outcome = match writer.write_batch(std::slice::from_ref(&request)).await {
-                    Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(StoreError::WriterStopped)),
+                    Ok(mut outcomes) => {
+                        followers.tell(writer, vec![request], &outcomes);
+                        outcomes.pop().unwrap_or(Err(StoreError::WriterStopped))
+                    }
                     Err(error) => Err(error),
                 };
                 let _ = reply.send(outcome);

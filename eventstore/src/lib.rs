@@ -6,6 +6,7 @@
 
 mod error;
 mod group_commit;
+mod hand_off;
 mod model;
 pub mod pools;
 mod postgres;

@@ -21,6 +21,9 @@ pub struct StoreOptions {
     pub max_batch_events: usize,
     /// How often a caught-up subscription looks at the log when no notification came.
     pub poll_interval: Duration,
+    /// How long the events this process commits may reach its followers from
+    /// memory; a follower further behind reads the log (see `read_new`).
+    pub hand_off_window: Duration,
     /// Connections for reads; the writer keeps one of its own besides (PostgreSQL:
     /// the pool the read models share too).
     pub max_connections: u32,
@@ -32,6 +35,10 @@ impl Default for StoreOptions {
             max_event_bytes: 1024 * 1024,
             max_batch_events: 1000,
             poll_interval: Duration::from_millis(500),
+            // Followers keep up within milliseconds. One that comes back
+            // later (a runner taking over from an old checkpoint, say) reads
+            // the log, which another process's purge may have changed since.
+            hand_off_window: Duration::from_secs(1),
             max_connections: 8,
         }
     }
@@ -57,6 +64,13 @@ pub trait EventLog: Clone + Send + Sync + 'static {
 
     /// Up to `limit` events of the whole log with a position after `after`.
     fn read_all(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// `read_all` for a follower of the log, who has read up to `after` and
+    /// was woken by the head: the events this process has just committed come
+    /// from memory, without a query. A page shorter than `limit` does not
+    /// say that the log ends there: another process may have committed
+    /// since, which the head or the next poll tells.
+    fn read_new(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
     /// Up to `limit` events of every stream of a category, after position `after`.
     fn read_category(
@@ -138,6 +152,10 @@ impl EventLog for EventStore {
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         delegate!(self, s => s.read_all(after, limit).await)
+    }
+
+    async fn read_new(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        delegate!(self, s => s.read_new(after, limit).await)
     }
 
     async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

@@ -5,7 +5,8 @@
 //! Live delivery waits on the store's head position, which moves when this
 //! process commits or (PostgreSQL) when another process's NOTIFY arrives; a
 //! slow poll covers what no notification reaches, such as another process
-//! writing the same SQLite file or a dropped LISTEN connection.
+//! writing the same SQLite file or a dropped LISTEN connection. What this
+//! process has just committed comes from memory (`EventLog::read_new`).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -72,7 +73,7 @@ async fn follow(
         // Note the head before reading, so a commit that lands during the read
         // still ends the wait below at once.
         let known_head = *head.borrow_and_update();
-        let events = match log.read_all(last, PAGE_SIZE).await {
+        let events = match log.read_new(last, PAGE_SIZE).await {
             Ok(events) => events,
             Err(error) => {
                 tracing::warn!(%error, after = last, "subscription could not read the log; retrying");

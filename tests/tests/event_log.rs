@@ -24,6 +24,19 @@ fn append(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> App
     AppendRequest::new(stream, expected, events)
 }
 
+/// Every field of each event, to compare events read in different ways.
+type EventFields = (u64, Uuid, String, u64, String, u32, String, Metadata, chrono::DateTime<Utc>);
+
+fn as_fields(events: &[vigie_eventstore::StoredEvent]) -> Vec<EventFields> {
+    events
+        .iter()
+        .map(|e| {
+            let (id, stream, kind, data) = (e.event_id, e.stream_id.clone(), e.event_type.clone(), e.data.get().into());
+            (e.position, id, stream, e.stream_version, kind, e.schema_version, data, e.metadata.clone(), e.recorded_at)
+        })
+        .collect()
+}
+
 backend_tests! {
     async fn an_appended_event_reads_back_exactly_as_written(db) {
         let store = open(&db).await;
@@ -323,7 +336,56 @@ backend_tests! {
         }
     }
 
-    async fn concurrent_writers_in_two_processes_reach_a_live_subscriber_once_each_in_log_order(db) {
+    async fn followers_get_what_this_process_just_committed_from_memory_exactly_as_the_log_holds_it(db) {
+        let options = StoreOptions { hand_off_window: Duration::from_secs(600), ..Default::default() };
+        let store = EventStore::open(&db.url, options).await.unwrap();
+        // Appends of every kind the writers meet: several events with
+        // metadata, a max age, a retry, a conflict, concurrent appends
+        // gathered into batches.
+        let metadata = Metadata {
+            actor_id: Some(Uuid::now_v7()),
+            actor_name: Some("Zoé 4000-TEST".into()),
+            correlation_id: Some(Uuid::now_v7()),
+            causation_id: None,
+            idempotency_key: Some("key-1".into()),
+        };
+        let commented = NewEvent::new("OverrideAdded", 2, &json!({"contact": "Luc", "hours": 16.5, "note": "é\n"}))
+            .unwrap()
+            .with_metadata(metadata);
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![commented, event(2)])).await.unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        store.append(append("message-1", ExpectedVersion::NoStream, vec![event(3)]).with_max_age(day)).await.unwrap();
+        let retried = append("schedule-2", ExpectedVersion::Any, vec![event(4)]);
+        store.append(retried.clone()).await.unwrap();
+        assert!(store.append(retried).await.unwrap().was_duplicate);
+        assert!(store.append(append("schedule-1", ExpectedVersion::Exactly(1), vec![event(5)])).await.is_err());
+        let mut writers = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let store = store.clone();
+            let request = append(&format!("call-{n}"), ExpectedVersion::NoStream, vec![event(n), event(n + 100)]);
+            writers.spawn(async move { store.append(request).await.unwrap() });
+        }
+        writers.join_all().await;
+        let from_log = store.read_all(0, 1000).await.unwrap();
+        assert_eq!(from_log.len(), 2 + 1 + 1 + 40);
+
+        // The rows go behind the store's back, so that only memory can answer.
+        let rows = vigie_projections::db::Db::connect_with(&db.url, 1, vigie_projections::db::Durability::Durable)
+            .await
+            .unwrap();
+        vigie_projections::on_db!(&rows, |pool| sqlx::query("DELETE FROM events").execute(pool).await.map(drop)).unwrap();
+        assert!(store.read_all(0, 1000).await.unwrap().is_empty());
+
+        let from_memory = store.read_new(0, 1000).await.unwrap();
+        assert_eq!(as_fields(&from_memory), as_fields(&from_log));
+        assert_eq!(as_fields(&store.read_new(3, 2).await.unwrap()), as_fields(&from_log[3..5]));
+        // Past what this process committed, and after a purge, the log answers.
+        assert!(store.read_new(from_log.last().unwrap().position, 1000).await.unwrap().is_empty());
+        store.purge_expired(Utc::now()).await.unwrap();
+        assert!(store.read_new(0, 1000).await.unwrap().is_empty(), "a purge forgets what memory held");
+    }
+
+    async fn concurrent_writers_in_three_processes_reach_a_live_subscriber_once_each_in_log_order(db) {
         let store = open(&db).await;
         let mut subscription = store.subscribe(0);
         const PROCESSES: usize = 2;
@@ -340,7 +402,20 @@ backend_tests! {
             })
             .collect();
 
-        let total = PROCESSES * WRITERS * APPENDS;
+        // This process writes too, so that its followers get some events
+        // from memory, between runs the other processes break.
+        let mut own = tokio::task::JoinSet::new();
+        for w in 0..WRITERS {
+            let store = store.clone();
+            own.spawn(async move {
+                for n in 0..APPENDS {
+                    let request = append(&format!("schedule-own{w}"), ExpectedVersion::Any, vec![event(n as u64)]);
+                    store.append(request).await.unwrap();
+                }
+            });
+        }
+
+        let total = (PROCESSES + 1) * WRITERS * APPENDS;
         let mut seen = Vec::with_capacity(total);
         while seen.len() < total {
             let next = tokio::time::timeout(Duration::from_secs(60), subscription.next()).await;
@@ -350,6 +425,7 @@ backend_tests! {
         for mut child in children {
             assert!(child.wait().await.unwrap().success(), "a writer process failed");
         }
+        own.join_all().await;
         // Nothing more arrives: no event is delivered twice.
         let extra = tokio::time::timeout(Duration::from_millis(500), subscription.next()).await;
         assert!(extra.is_err(), "an event was delivered after all were seen: {extra:?}");

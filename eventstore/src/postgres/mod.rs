@@ -20,7 +20,8 @@ mod writer;
 use writer::PostgresBatchWriter;
 
 use crate::error::StoreError;
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{Followers, GroupCommit};
+use crate::hand_off::HandOff;
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
 use crate::store::{EventLog, StoreOptions, advance_head};
 use crate::subscription::{self, Subscription};
@@ -43,6 +44,8 @@ struct Inner {
     pool: PgPool,
     group_commit: GroupCommit,
     head: Arc<watch::Sender<u64>>,
+    /// The events this process committed last, for its followers.
+    hand_off: Arc<HandOff>,
     listener: JoinHandle<()>,
     options: StoreOptions,
 }
@@ -78,9 +81,11 @@ impl PostgresEventStore {
         // index, so its connection is told to use one.
         let writer_connect = connect.options([("enable_seqscan", "off")]);
         let connection = PgConnection::connect_with(&writer_connect).await.map_err(unreachable)?;
-        let batch_writer = PostgresBatchWriter::new(writer_connect, connection, head.clone());
-        let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
-        Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, listener, options }) })
+        let batch_writer = PostgresBatchWriter::new(writer_connect, connection);
+        let hand_off = Arc::new(HandOff::new(options.hand_off_window));
+        let followers = Followers { head: head.clone(), hand_off: hand_off.clone() };
+        let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events, followers);
+        Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, hand_off, listener, options }) })
     }
 
     /// The connection pool, for the read models that live in the same database.
@@ -129,6 +134,10 @@ impl EventLog for PostgresEventStore {
         self.fetch_events(sqlx::query(&sql).bind(clamp(after)).bind(clamp(limit as u64))).await
     }
 
+    async fn read_new(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.hand_off.events_after_or(after, limit, self.read_all(after, limit)).await
+    }
+
     async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE category = $1 AND position > $2 ORDER BY position LIMIT $3"
@@ -170,6 +179,7 @@ impl EventLog for PostgresEventStore {
         .bind(now)
         .fetch_one(&self.inner.pool)
         .await?;
+        self.inner.hand_off.forget();
         Ok(removed as u64)
     }
 

@@ -12,19 +12,16 @@
 //! through `vigie_append`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{Connection, PgConnection, Row};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::clamp;
 use crate::error::StoreError;
 use crate::group_commit::{BatchOutcome, BatchWriter};
 use crate::model::{AppendOutcome, AppendRequest, NewEvent};
-use crate::store::advance_head;
 use crate::validate::category_of;
 
 /// Takes `vigie_append`'s lock, then inserts the events ($1..$12) at the
@@ -103,7 +100,6 @@ pub(super) struct PostgresBatchWriter {
     connect: PgConnectOptions,
     /// `None` after the connection failed; the next batch connects again.
     connection: Option<PgConnection>,
-    head: Arc<watch::Sender<u64>>,
 }
 
 impl PostgresBatchWriter {
@@ -118,8 +114,8 @@ impl PostgresBatchWriter {
         })
     }
 
-    pub(super) fn new(connect: PgConnectOptions, connection: PgConnection, head: Arc<watch::Sender<u64>>) -> Self {
-        Self { connect, connection: Some(connection), head }
+    pub(super) fn new(connect: PgConnectOptions, connection: PgConnection) -> Self {
+        Self { connect, connection: Some(connection) }
     }
 
     async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
@@ -191,18 +187,14 @@ impl BatchWriter for PostgresBatchWriter {
         } else {
             Ok(None)
         };
-        let outcomes = match guarded {
-            Ok(Some(outcomes)) => outcomes,
-            Ok(None) => self.write_carefully(batch).await?,
+        match guarded {
+            Ok(Some(outcomes)) => Ok(outcomes),
+            Ok(None) => self.write_carefully(batch).await,
             Err(error) => {
                 tracing::debug!(%error, "guarded append failed; deciding each append on its own");
-                self.write_carefully(batch).await?
+                self.write_carefully(batch).await
             }
-        };
-        if let Some(newest) = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|o| o.last_position).max() {
-            advance_head(&self.head, newest);
         }
-        Ok(outcomes)
     }
 }
 
@@ -446,7 +438,7 @@ mod tests {
         store.append(append("shift-1", ExpectedVersion::NoStream)).await.unwrap();
         let connect: PgConnectOptions = database.url.parse().unwrap();
         let connection = connect.connect().await.unwrap();
-        let writer = PostgresBatchWriter::new(connect, connection, Arc::new(watch::Sender::new(1)));
+        let writer = PostgresBatchWriter::new(connect, connection);
         Some((writer, store, database))
     }
 

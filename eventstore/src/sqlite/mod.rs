@@ -16,7 +16,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{Followers, GroupCommit};
+use crate::hand_off::HandOff;
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
 use crate::store::{EventLog, StoreOptions};
 use crate::subscription::{self, Subscription};
@@ -69,6 +70,8 @@ struct Inner {
     writer: SqlitePool,
     group_commit: GroupCommit,
     head: Arc<watch::Sender<u64>>,
+    /// The events this process committed last, for its followers.
+    hand_off: Arc<HandOff>,
     options: StoreOptions,
 }
 
@@ -91,9 +94,11 @@ impl SqliteEventStore {
         drop(readers.acquire().await?);
 
         let head = Arc::new(watch::Sender::new(read_head(&mut *writer.acquire().await?).await?));
-        let batch_writer = SqliteBatchWriter::new(connect.connect().await.map_err(unreachable)?, head.clone());
-        let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events);
-        Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, options }) })
+        let batch_writer = SqliteBatchWriter::new(connect.connect().await.map_err(unreachable)?);
+        let hand_off = Arc::new(HandOff::new(options.hand_off_window));
+        let followers = Followers { head: head.clone(), hand_off: hand_off.clone() };
+        let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events, followers);
+        Ok(Self { inner: Arc::new(Inner { readers, writer, group_commit, head, hand_off, options }) })
     }
 
     async fn fetch_events<'q>(
@@ -136,6 +141,10 @@ impl EventLog for SqliteEventStore {
         pages::read_page(&self.inner.readers, None, after, limit as u64).await
     }
 
+    async fn read_new(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.hand_off.events_after_or(after, limit, self.read_all(after, limit)).await
+    }
+
     async fn read_category(&self, category: &str, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         pages::read_page(&self.inner.readers, Some(category), after, limit as u64).await
     }
@@ -170,6 +179,7 @@ impl EventLog for SqliteEventStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.inner.hand_off.forget();
         Ok(result.rows_affected())
     }
 

@@ -13,19 +13,16 @@
 //! each append; the second writes every accepted event and commits.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::micros_to_time;
 use crate::error::StoreError;
 use crate::group_commit::{BatchOutcome, BatchWriter};
 use crate::model::{AppendOutcome, AppendRequest};
-use crate::store::advance_head;
 use crate::validate::category_of;
 
 /// Takes the write lock, then reads the head, the stored event ids and the
@@ -111,7 +108,6 @@ const REMEMBERED_STREAMS: usize = 100_000;
 /// it goes back, which would cost a lone append one more round trip.
 pub(super) struct SqliteBatchWriter {
     conn: SqliteConnection,
-    head: Arc<watch::Sender<u64>>,
     /// What the last batch left in the log, as far as this writer knows.
     known: Option<Known>,
     /// `guarded_insert` for each batch size met so far.
@@ -127,8 +123,8 @@ struct Known {
 }
 
 impl SqliteBatchWriter {
-    pub(super) fn new(conn: SqliteConnection, head: Arc<watch::Sender<u64>>) -> Self {
-        Self { conn, head, known: None, statements: HashMap::new() }
+    pub(super) fn new(conn: SqliteConnection) -> Self {
+        Self { conn, known: None, statements: HashMap::new() }
     }
 
     async fn write(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
@@ -157,14 +153,13 @@ impl SqliteBatchWriter {
 impl BatchWriter for SqliteBatchWriter {
     const KEEPS_AWAKE_FOR_A_LONE_APPEND: bool = true;
 
+    fn head_seen(&self) -> Option<u64> {
+        self.known.as_ref().map(|known| known.head)
+    }
+
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         match self.write(batch).await {
-            Ok(outcomes) => {
-                if let Some(known) = &self.known {
-                    advance_head(&self.head, known.head);
-                }
-                Ok(outcomes)
-            }
+            Ok(outcomes) => Ok(outcomes),
             Err(error) => {
                 // What the writer knew may be wrong now; read it afresh next time.
                 self.known = None;
@@ -467,7 +462,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("log.db").display());
         let store = SqliteEventStore::open(&url, StoreOptions::default()).await.unwrap();
         let conn = url.parse::<SqliteConnectOptions>().unwrap().connect().await.unwrap();
-        let mut writer = SqliteBatchWriter::new(conn, Arc::new(watch::Sender::new(0)));
+        let mut writer = SqliteBatchWriter::new(conn);
         writer.write_batch(&[append("shift-1", ExpectedVersion::NoStream)]).await.unwrap();
         (writer, store)
     }

@@ -165,7 +165,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
             // Note the head before reading, so a commit during the read still
             // ends the wait below at once.
             head.borrow_and_update();
-            let page = self.store.read_all(state.position, self.options.batch_size).await?;
+            let page = self.store.read_new(state.position, self.options.batch_size).await?;
             let read_to = page.last().map_or(state.position, |last| last.position);
             let worth_a_write = page.iter().any(checkpoint::is_read_by::<P>)
                 || (read_to > saved.position && saved.waited(self.options.poll_interval));
