@@ -47,6 +47,14 @@ pub(crate) trait BatchWriter: Send + 'static {
     fn head_seen(&self) -> Option<u64> {
         None
     }
+
+    /// Waits, while no append is waiting, for news that another process
+    /// committed; answers the newest position heard. Must lose nothing when
+    /// dropped before it answers. Never answers unless the back end hears
+    /// of other processes' commits through the writer's connection.
+    fn heard(&mut self) -> impl Future<Output = Option<u64>> + Send {
+        std::future::pending()
+    }
 }
 
 /// Where this process learns of its own commits: the head its followers
@@ -109,7 +117,20 @@ async fn run_writer(
 ) {
     let mut batch: Vec<PendingAppend> = Vec::new();
     let mut last_batch_appends = 0;
-    while let Some(first) = pending.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            next = pending.recv() => match next {
+                Some(first) => first,
+                None => return,
+            },
+            heard = writer.heard() => {
+                if let Some(position) = heard {
+                    advance_head(&followers.head, position);
+                }
+                continue;
+            }
+        };
         let mut events = first.request.events.len();
         batch.push(first);
         let mut yields = 0;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use vigie_eventstore::{
     AppendRequest, Direction, EventLog, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError, StoreOptions,
 };
-use vigie_tests::{TestDatabase, backend_tests};
+use vigie_tests::{Backend, TestDatabase, backend_tests};
 
 async fn open(db: &TestDatabase) -> EventStore {
     let options = StoreOptions { max_connections: 4, poll_interval: Duration::from_millis(100), ..Default::default() };
@@ -436,6 +436,25 @@ backend_tests! {
             store.read_all(0, total + 10).await.unwrap().iter().map(|e| (e.position, e.event_id)).collect();
         assert_eq!(full_read.len(), total);
         assert_eq!(seen, full_read, "the subscriber saw a different order than a full read");
+    }
+
+    async fn on_postgres_a_commit_by_another_process_wakes_subscribers_at_once(db) {
+        if db.backend == Backend::Sqlite {
+            return; // nothing announces another process's commits to a SQLite file: its followers poll
+        }
+        // Polls too rare to matter: only the announcement can bring the events in time.
+        let options = StoreOptions { poll_interval: Duration::from_secs(3600), ..Default::default() };
+        let here = EventStore::open(&db.url, options.clone()).await.unwrap();
+        let there = EventStore::open(&db.url, options).await.unwrap();
+        let mut subscription = here.subscribe(0);
+
+        // While this process writes nothing, then while it writes too.
+        let writers = [&there, &there, &here, &there, &here, &there];
+        for (n, writer) in (1..).zip(writers) {
+            writer.append(append(&format!("schedule-{n}"), ExpectedVersion::NoStream, vec![event(n)])).await.unwrap();
+            let next = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await;
+            assert_eq!(next.expect("the commit is announced").unwrap().position, n);
+        }
     }
 
     async fn every_acknowledged_append_survives_a_killed_process(db) {

@@ -2,8 +2,11 @@
 //!
 //! Each group-commit batch is one statement (see `writer`), so a batch costs
 //! one round trip and one commit. Every append takes one advisory lock until
-//! commit, which makes positions commit in order across every process. Commits are announced with NOTIFY;
-//! each store LISTENs and wakes its subscribers.
+//! commit, which makes positions commit in order across every process.
+//! Commits are announced with NOTIFY, and each store's writer LISTENs on its
+//! own connection, so that it hears other processes' commits and its own
+//! come back with the answer to its statement, with no other connection or
+//! process to wake.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 mod writer;
 
@@ -23,7 +25,7 @@ use crate::error::StoreError;
 use crate::group_commit::{Followers, GroupCommit};
 use crate::hand_off::HandOff;
 use crate::model::{AppendOutcome, AppendRequest, Direction, Metadata, StoredEvent};
-use crate::store::{EventLog, StoreOptions, advance_head};
+use crate::store::{EventLog, StoreOptions};
 use crate::subscription::{self, Subscription};
 use crate::validate::{check_append, redact_url};
 
@@ -46,14 +48,7 @@ struct Inner {
     head: Arc<watch::Sender<u64>>,
     /// The events this process committed last, for its followers.
     hand_off: Arc<HandOff>,
-    listener: JoinHandle<()>,
     options: StoreOptions,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.listener.abort();
-    }
 }
 
 impl PostgresEventStore {
@@ -63,29 +58,29 @@ impl PostgresEventStore {
         let unreachable = |source| StoreError::Unreachable { url: redact_url(url), source };
         let connect: PgConnectOptions = url.parse().map_err(unreachable)?;
         let pool = crate::pools::postgres_pool()
-            // The listener holds a connection besides the readers.
-            .max_connections(options.max_connections + 1)
+            .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect.clone())
             .await
             .map_err(unreachable)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
 
-        let mut listener = PgListener::connect_with(&pool).await.map_err(unreachable)?;
-        listener.listen(CHANNEL).await?;
-        let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
-        let listener = tokio::spawn(follow_notifications(listener, head.clone()));
         // The writer's statements are prepared once, often while the log is
         // nearly empty; a plan made then would scan the events table whole on
         // every append as it grows. Every lookup the writer makes has an
         // index, so its connection is told to use one.
         let writer_connect = connect.options([("enable_seqscan", "off")]);
-        let connection = PgConnection::connect_with(&writer_connect).await.map_err(unreachable)?;
-        let batch_writer = PostgresBatchWriter::new(writer_connect, connection);
+        let writer_pool =
+            crate::pools::postgres_pool().max_connections(1).connect_with(writer_connect).await.map_err(unreachable)?;
+        // Listening before reading the head, so no commit falls in between.
+        let mut listener = PgListener::connect_with(&writer_pool).await.map_err(unreachable)?;
+        listener.listen(CHANNEL).await?;
+        let head = Arc::new(watch::Sender::new(read_head(&pool).await?));
+        let batch_writer = PostgresBatchWriter::new(writer_pool, listener);
         let hand_off = Arc::new(HandOff::new(options.hand_off_window));
         let followers = Followers { head: head.clone(), hand_off: hand_off.clone() };
         let group_commit = GroupCommit::spawn(batch_writer, options.max_batch_events, followers);
-        Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, hand_off, listener, options }) })
+        Ok(Self { inner: Arc::new(Inner { pool, group_commit, head, hand_off, options }) })
     }
 
     /// The connection pool, for the read models that live in the same database.
@@ -197,24 +192,6 @@ async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
     let (position,): (i64,) =
         sqlx::query_as("SELECT coalesce(pg_sequence_last_value('event_positions'), 0)").fetch_one(pool).await?;
     Ok(position as u64)
-}
-
-/// Moves the head as other processes' commits are announced.
-async fn follow_notifications(mut listener: PgListener, head: Arc<watch::Sender<u64>>) {
-    loop {
-        match listener.recv().await {
-            Ok(notification) => {
-                if let Ok(position) = notification.payload().parse::<u64>() {
-                    advance_head(&head, position);
-                }
-            }
-            Err(error) => {
-                // PgListener reconnects on the next recv; subscribers poll meanwhile.
-                tracing::warn!(%error, "lost the LISTEN connection to PostgreSQL; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }
 
 fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {

@@ -10,12 +10,17 @@
 //! the commonest batch, a single event, and `GUARDED_APPEND` for the rest.
 //! When the assumptions do not hold, or the statement fails, the batch goes
 //! through `vigie_append`.
+//!
+//! The writer's connection also listens for the announcements of commits
+//! (`CHANNEL`). A separate listening connection made each commit wake one
+//! more server process and one more task, for an announcement of what this
+//! process already knew: measured, a lone writer lost 4–9 % to it.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::postgres::{PgListener, PgRow};
+use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::clamp;
@@ -93,13 +98,17 @@ const GUARDED_APPEND_ONE: &str = "
 
 /// Writes group-commit batches through a connection of its own.
 ///
-/// It keeps a connection of its own rather than borrowing one from the pool:
-/// sqlx pings a pooled connection when it is taken and again when it is
-/// given back, two extra round trips per batch that a lone writer felt.
+/// It holds its connection for as long as it works rather than borrowing one
+/// for each batch: sqlx pings a pooled connection when it is taken and again
+/// when it is given back, two extra round trips per batch that a lone writer felt.
 pub(super) struct PostgresBatchWriter {
-    connect: PgConnectOptions,
-    /// `None` after the connection failed; the next batch connects again.
-    connection: Option<PgConnection>,
+    /// A pool of one connection, with the writer's settings, for `listener` to take it from.
+    pool: PgPool,
+    /// The writer's connection, which also listens on `CHANNEL` (see
+    /// `heard`); `None` after it failed, and the next batch connects again.
+    listener: Option<PgListener>,
+    /// The newest position announced on `CHANNEL`, by any process, that the writer heard.
+    announced: u64,
 }
 
 impl PostgresBatchWriter {
@@ -108,21 +117,37 @@ impl PostgresBatchWriter {
     fn unless_broken<T>(&mut self, answer: Result<T, sqlx::Error>) -> Result<T, StoreError> {
         answer.map_err(|error| {
             if !matches!(error, sqlx::Error::Database(_)) {
-                self.connection = None;
+                self.listener = None;
             }
             error.into()
         })
     }
 
-    pub(super) fn new(connect: PgConnectOptions, connection: PgConnection) -> Self {
-        Self { connect, connection: Some(connection) }
+    pub(super) fn new(pool: PgPool, listener: PgListener) -> Self {
+        Self { pool, listener: Some(listener), announced: 0 }
     }
 
-    async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
-        if self.connection.is_none() {
-            self.connection = Some(PgConnection::connect_with(&self.connect).await?);
+    async fn connection(&mut self) -> Result<&mut PgListener, StoreError> {
+        if self.listener.is_none() {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(super::CHANNEL).await?;
+            self.listener = Some(listener);
         }
-        self.connection.as_mut().ok_or(StoreError::WriterStopped)
+        self.listener.as_mut().ok_or(StoreError::WriterStopped)
+    }
+
+    /// Notes the announcements that arrived while a statement ran, this
+    /// process's own among them.
+    fn note_announcements(&mut self) {
+        while let Some(notification) = self.listener.as_mut().and_then(PgListener::next_buffered) {
+            self.note(notification.payload());
+        }
+    }
+
+    fn note(&mut self, payload: &str) {
+        if let Ok(position) = payload.parse::<u64>() {
+            self.announced = self.announced.max(position);
+        }
     }
 }
 
@@ -176,6 +201,45 @@ impl BatchWriter for PostgresBatchWriter {
     const KEEPS_AWAKE_FOR_A_LONE_APPEND: bool = false;
 
     async fn write_batch(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
+        let written = self.write(batch).await;
+        self.note_announcements();
+        written
+    }
+
+    fn head_seen(&self) -> Option<u64> {
+        Some(self.announced)
+    }
+
+    async fn heard(&mut self) -> Option<u64> {
+        let listener = match self.connection().await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot reach PostgreSQL to listen for commits; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                return None;
+            }
+        };
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                self.note(notification.payload());
+                self.note_announcements();
+                Some(self.announced)
+            }
+            // The connection was lost and made again: what was announced
+            // meanwhile is lost, and subscribers' polls find it.
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, "lost the LISTEN connection to PostgreSQL; reconnecting");
+                self.listener = None;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                None
+            }
+        }
+    }
+}
+
+impl PostgresBatchWriter {
+    async fn write(&mut self, batch: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let guarded = if let [lone] = batch
             && let Some((expected, event)) = plain_single_event(lone)
         {
@@ -414,7 +478,7 @@ mod tests {
     //! suite cannot tell them apart. Runs when `VIGIE_TEST_POSTGRES_URL` names
     //! a server, in a database of its own.
 
-    use sqlx::{ConnectOptions, Executor};
+    use sqlx::{Connection, Executor, PgConnection};
 
     use super::*;
     use crate::model::ExpectedVersion;
@@ -436,9 +500,9 @@ mod tests {
         let database = ThrowAwayDatabase::create(&server).await;
         let store = PostgresEventStore::open(&database.url, StoreOptions::default()).await.unwrap();
         store.append(append("shift-1", ExpectedVersion::NoStream)).await.unwrap();
-        let connect: PgConnectOptions = database.url.parse().unwrap();
-        let connection = connect.connect().await.unwrap();
-        let writer = PostgresBatchWriter::new(connect, connection);
+        let pool = PgPool::connect(&database.url).await.unwrap();
+        let listener = PgListener::connect_with(&pool).await.unwrap();
+        let writer = PostgresBatchWriter::new(pool, listener);
         Some((writer, store, database))
     }
 
