@@ -50,6 +50,19 @@ impl ApiError {
         self
     }
 
+    /// The database was out of reach (restarting, a lost connection, no free
+    /// connection in time): worth retrying, unlike a fault of ours.
+    pub fn database_unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::warn!(%error, "the database is out of reach");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The database is out of reach for a moment. Try again shortly; \
+             with the same Idempotency-Key, a change is never made twice.",
+        )
+        .retry_after(1)
+    }
+
     /// A failure of ours, not the client's: logged in full, answered vaguely.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "request failed");
@@ -93,6 +106,8 @@ impl From<StoreError> for ApiError {
                 "too_large",
                 format!("This change is too large to record (limit {limit} bytes)."),
             ),
+            StoreError::Unreachable { .. } => ApiError::database_unavailable(error),
+            StoreError::Database(ref source) if is_unavailable(source) => ApiError::database_unavailable(error),
             other => ApiError::internal(other),
         }
     }
@@ -100,7 +115,23 @@ impl From<StoreError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        ApiError::internal(error)
+        if is_unavailable(&error) { ApiError::database_unavailable(error) } else { ApiError::internal(error) }
+    }
+}
+
+/// Whether an error says the database could not be reached, rather than
+/// that it refused the request. After PostgreSQL restarts, each connection
+/// the pools hold fails its next query this way once (they are not pinged
+/// before every use: that cost a round trip per query).
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's classes 08 (connection exception) and 57P (the server
+        // shutting down, restarting or not yet accepting connections).
+        sqlx::Error::Database(refusal) => {
+            refusal.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
+        _ => false,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The API over real HTTP, on the manual's demo: sessions, the walk-through, dispatch and account isolation.
 
 use serde_json::{Value, json};
-use vigie_tests::{TestApp, backend_tests};
+use vigie_tests::{Backend, TestApp, backend_tests};
 
 const PASSWORD: &str = "vigie-demo";
 
@@ -50,6 +50,47 @@ fn urlencode(value: &str) -> String {
 }
 
 backend_tests! {
+    async fn on_postgres_lost_database_connections_answer_503_and_the_next_request_works(db) {
+        if db.backend == Backend::Sqlite {
+            return; // a SQLite file has no connection to lose
+        }
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        // What a restart of PostgreSQL does to every connection the server holds.
+        let admin = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert!(ended.len() >= 2, "the server held connections: {ended:?}");
+
+        let comment = format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments");
+        for (method, path) in [("GET", "/api/v1/me".to_owned()), ("GET", format!("/api/v1/accounts/{account}/messages")), ("POST", comment)] {
+            let mut statuses = Vec::new();
+            while statuses.len() < 20 {
+                let request = match method {
+                    "GET" => app.client.get(app.url(&path)),
+                    _ => app.client.post(app.url(&path)).json(&json!({"text": "after a restart"})),
+                };
+                let response = request.bearer_auth(&token).send().await.unwrap();
+                let status = response.status().as_u16();
+                statuses.push(status);
+                if status == 200 {
+                    break;
+                }
+                assert_eq!(response.headers()["retry-after"], "1", "{method} {path}");
+                let problem: Value = response.json().await.unwrap();
+                assert_eq!(problem["type"], "/problems/database_unavailable", "{method} {path}: {problem}");
+            }
+            assert!(statuses.iter().all(|&s| s == 200 || s == 503), "{method} {path}: {statuses:?}");
+            assert_eq!(statuses.last(), Some(&200), "{method} {path}: {statuses:?}");
+        }
+    }
+
     async fn a_client_logs_in_sees_only_their_account_and_logs_out(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

@@ -57,6 +57,8 @@ fn account_zone(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiRe
 fn projection_error(error: ProjectionError) -> ApiError {
     match error {
         ProjectionError::InvalidQuery(detail) => ApiError::bad_request(format!("{}.", capitalized(&detail))),
+        ProjectionError::Database(error) => error.into(),
+        ProjectionError::Store(error) => error.into(),
         other => ApiError::internal(other),
     }
 }
