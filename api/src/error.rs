@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use vigie_domain::{DomainError, ErrorKind};
 use vigie_eventstore::StoreError;
+use vigie_eventstore::pools::is_unreachable;
 
 /// Why a request failed, and what the client is told.
 #[derive(Debug)]
@@ -107,7 +108,7 @@ impl From<StoreError> for ApiError {
                 format!("This change is too large to record (limit {limit} bytes)."),
             ),
             StoreError::Unreachable { .. } => ApiError::database_unavailable(error),
-            StoreError::Database(ref source) if is_unavailable(source) => ApiError::database_unavailable(error),
+            StoreError::Database(ref source) if is_unreachable(source) => ApiError::database_unavailable(error),
             other => ApiError::internal(other),
         }
     }
@@ -115,23 +116,7 @@ impl From<StoreError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        if is_unavailable(&error) { ApiError::database_unavailable(error) } else { ApiError::internal(error) }
-    }
-}
-
-/// Whether an error says the database could not be reached, rather than
-/// that it refused the request. After PostgreSQL restarts, each connection
-/// the pools hold fails its next query this way once (they are not pinged
-/// before every use: that cost a round trip per query).
-fn is_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL's classes 08 (connection exception) and 57P (the server
-        // shutting down, restarting or not yet accepting connections).
-        sqlx::Error::Database(refusal) => {
-            refusal.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
-        }
-        _ => false,
+        if is_unreachable(&error) { ApiError::database_unavailable(error) } else { ApiError::internal(error) }
     }
 }
 

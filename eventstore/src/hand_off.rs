@@ -180,9 +180,9 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+    use crate::model::{AppendOutcome, ExpectedVersion, NewEvent};
 
     const FRESH_FOR: Duration = Duration::from_secs(1);
-    use crate::model::{AppendOutcome, ExpectedVersion, NewEvent};
 
     fn append(stream: &str, events: usize) -> AppendRequest {
         let events =

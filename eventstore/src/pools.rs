@@ -38,3 +38,20 @@ pub fn postgres_pool() -> PgPoolOptions {
 pub fn sqlite_pool() -> SqlitePoolOptions {
     SqlitePoolOptions::new().test_before_acquire(false)
 }
+
+/// Whether an error says the database could not be reached (restarting, a
+/// lost connection, no free connection in time), rather than that it refused
+/// the request. After PostgreSQL restarts, each connection a pool holds fails
+/// its next query this way once, since pools do not test every connection
+/// before lending it (above).
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's classes 08 (connection exception) and 57P (the server
+        // shutting down, restarting or not yet accepting connections).
+        sqlx::Error::Database(refusal) => {
+            refusal.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
+        _ => false,
+    }
+}

@@ -113,10 +113,11 @@ pub(super) struct PostgresBatchWriter {
 
 impl PostgresBatchWriter {
     /// Passes a statement's answer on, dropping the connection if the error
-    /// may have left it unusable. (The server refusing the statement leaves it fine.)
+    /// may have left it unusable. (The server refusing the statement leaves
+    /// it fine, unless the refusal is that the server is ending it.)
     fn unless_broken<T>(&mut self, answer: Result<T, sqlx::Error>) -> Result<T, StoreError> {
         answer.map_err(|error| {
-            if !matches!(error, sqlx::Error::Database(_)) {
+            if !matches!(error, sqlx::Error::Database(_)) || crate::pools::is_unreachable(&error) {
                 self.listener = None;
             }
             error.into()
