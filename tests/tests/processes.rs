@@ -85,6 +85,45 @@ backend_tests! {
         second.kill().await;
     }
 
+    async fn a_password_changed_through_one_node_ends_the_sessions_another_node_remembers(db) {
+        let first = ServerProcess::start(SERVER, &db.url, true).await;
+        let second = ServerProcess::start(SERVER, &db.url, false).await;
+        let client = reqwest::Client::new();
+        let remembered = login(&client, &second, "4000-TEST").await;
+        get(&client, &second, &remembered, "/api/v1/me").await;
+
+        let token = login(&client, &first, "4000-TEST").await;
+        let (status, body) = answer(client
+            .put(first.url("/api/v1/me/password"))
+            .bearer_auth(&token)
+            .json(&json!({"current_password": "vigie-demo", "new_password": "a new and longer secret"}))
+            .send().await.unwrap()).await;
+        assert_eq!(status, 204, "{body}");
+
+        // A change made after the password's lets the test wait until the second node has read both.
+        let (status, body) = answer(client
+            .post(first.url("/api/v1/auth/login"))
+            .json(&json!({"username": "4000-TEST", "password": "a new and longer secret"}))
+            .send().await.unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        let (account, schedule, shift) = a_future_shift(&client, &first, &token).await;
+        let (status, commented) = answer(client
+            .post(first.url(&format!("/api/v1/schedules/{schedule}/shifts/{}/comments", shift["id"].as_str().unwrap())))
+            .bearer_auth(&token)
+            .json(&json!({"text": "Nouveau mot de passe."}))
+            .send().await.unwrap()).await;
+        assert_eq!(status, 200, "{commented}");
+        let dispatch = login(&client, &second, "dispatch").await;
+        get(&client, &second, &dispatch, &format!("/api/v1/accounts/{account}/on-call?min_position={}", commented["position"])).await;
+
+        // Well within the five seconds the second node may otherwise trust a session it checked.
+        let (status, body) = answer(client.get(second.url("/api/v1/me")).bearer_auth(&remembered).send().await.unwrap()).await;
+        assert_eq!(status, 401, "the old session still works on the other node: {body}");
+        first.kill().await;
+        second.kill().await;
+    }
+
     async fn every_acknowledged_change_survives_a_server_killed_with_sigkill(db) {
         let server = ServerProcess::start(SERVER, &db.url, true).await;
         let client = reqwest::Client::new();

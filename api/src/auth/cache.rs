@@ -1,9 +1,17 @@
 //! A short-lived memory of sessions already checked, so busy readers (dispatch) skip a database query per request.
 //!
-//! A session ended on this node (logout, password change) is forgotten at
-//! once; one ended through another node stays usable here for at most
-//! [`TTL`]. That window is the price of not asking the database on every
-//! request, and it is kept short.
+//! A session is trusted from memory for at most [`TTL`], and only while its
+//! user's stream stays at the version it had when the session was checked.
+//! A password change or reset, or a deactivation, is an event of that stream,
+//! and every node's live model learns of it within moments (pushed on
+//! PostgreSQL, polled on SQLite): then the next request checks the database
+//! again, where those sessions are gone. So that takes moments on every
+//! node, not [`TTL`]. Two windows remain:
+//! - a logout ends one session, with no event: another node may accept its
+//!   token for up to [`TTL`];
+//! - a node that checks the database in the moment between the event's commit
+//!   and the deletion of the sessions (one round trip) trusts what it read for
+//!   up to [`TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,28 +26,34 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// Past this many entries the cache is cleared rather than grown.
 const CAPACITY: usize = 100_000;
 
-/// A session's user and expiry, and when it was last checked in the database.
-type Checked = (UserId, DateTime<Utc>, Instant);
+/// A session found in the database, and the version of its user's stream then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedSession {
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    pub user_version: u64,
+}
 
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, Checked>>,
+    entries: Mutex<HashMap<String, (CheckedSession, Instant)>>,
 }
 
 impl SessionCache {
-    /// The user and expiry of a session checked less than [`TTL`] ago.
-    pub fn get(&self, token_hash: &str) -> Option<(UserId, DateTime<Utc>)> {
+    /// The session checked less than [`TTL`] ago, whatever its user has done since:
+    /// the caller compares `user_version` with the live model's.
+    pub fn get(&self, token_hash: &str) -> Option<CheckedSession> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (user, expires_at, checked) = entries.get(token_hash)?;
-        (checked.elapsed() < TTL).then_some((*user, *expires_at))
+        let (session, checked) = entries.get(token_hash)?;
+        (checked.elapsed() < TTL).then_some(*session)
     }
 
-    pub fn put(&self, token_hash: &str, user: UserId, expires_at: DateTime<Utc>) {
+    pub fn put(&self, token_hash: &str, session: CheckedSession) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert(token_hash.to_owned(), (user, expires_at, Instant::now()));
+        entries.insert(token_hash.to_owned(), (session, Instant::now()));
     }
 
     pub fn forget(&self, token_hash: &str) {
@@ -48,6 +62,6 @@ impl SessionCache {
 
     /// Forgets every session of a user (password change or reset, deactivation).
     pub fn forget_user(&self, user: UserId) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (u, _, _)| *u != user);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (session, _)| session.user_id != user);
     }
 }

@@ -12,6 +12,7 @@ use chrono::Utc;
 use vigie_domain::{AccountId, Actor, Role, UserId};
 
 use crate::app::AppState;
+use crate::auth::cache::CheckedSession;
 use crate::error::ApiError;
 
 /// The session cookie's name.
@@ -86,11 +87,15 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
         let token_hash = store::token_hash(&token);
-        let (user_id, expires_at) = match state.sessions().get(&token_hash) {
+        let user_version = |user_id| state.live().read().users.version(user_id);
+        let cached = state.sessions().get(&token_hash).filter(|s| s.user_version == user_version(s.user_id));
+        let CheckedSession { user_id, expires_at, .. } = match cached {
             Some(session) => session,
             None => {
-                let session = store::find_session(state.db(), &token_hash).await?.ok_or_else(ApiError::unauthorized)?;
-                state.sessions().put(&token_hash, session.0, session.1);
+                let (user_id, expires_at) =
+                    store::find_session(state.db(), &token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+                let session = CheckedSession { user_id, expires_at, user_version: user_version(user_id) };
+                state.sessions().put(&token_hash, session);
                 session
             }
         };

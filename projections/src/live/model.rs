@@ -59,6 +59,11 @@ where
         }
     }
 
+    /// The aggregate's stream version: how many events it has, 0 for none.
+    pub fn version(&self, id: A::Id) -> u64 {
+        self.states.get(&id).map_or(0, |(_, version)| *version)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&A::Id, &A::State)> {
         self.states.iter().map(|(id, (state, _))| (id, state))
     }
