@@ -143,8 +143,12 @@ backend_tests! {
             let token = app.login(reader, PASSWORD).await;
             let (status, _) = app.post(&token, &format!("/api/v1/messages/{id}/close"), json!({})).await;
             assert_eq!(status, 403, "{reader} closed a message");
-            let (status, _) = app.get(&token, &format!("/api/v1/accounts/{account}/messages")).await;
-            assert_eq!(status, 200, "{reader} reads the inbox");
+            // Messages and calls hold callers' personal data; these roles need neither.
+            for path in ["messages", "messages.csv", "calls"] {
+                let (status, problem) = app.get(&token, &format!("/api/v1/accounts/{account}/{path}")).await;
+                assert_eq!(status, 403, "{reader} reads {path}: {problem}");
+                assert_eq!(problem["detail"], format!("Your role ({}) cannot read messages, calls or recordings.", if reader == "dispatch" { "dispatcher" } else { reader }));
+            }
         }
         let (status, _) = app.post(&client, &format!("/api/v1/accounts/{account}/messages"), json!({"agent": "x", "text": "y"})).await;
         assert_eq!(status, 403, "only operators take messages");
@@ -216,6 +220,10 @@ backend_tests! {
             let (status, _) = app.post(&clinique, &format!("/api/v1/messages/{message}/{action}"), json!({})).await;
             assert_eq!(status, 404, "{action} another account's message");
         }
+        // Not even a stale If-Match tells them that the message exists.
+        let stale = app.client.post(app.url(&format!("/api/v1/messages/{message}/close")))
+            .bearer_auth(&clinique).header("If-Match", "\"99\"").json(&json!({})).send().await.unwrap();
+        assert_eq!(stale.status(), 404);
         // And 4001's own inbox holds its own 18 demo messages.
         let own = demo_account_of(&app, &clinique).await;
         assert_ne!(own, account);

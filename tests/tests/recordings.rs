@@ -51,6 +51,12 @@ backend_tests! {
         let other = app.login("4001-TEST", PASSWORD).await;
         let refused = app.client.get(&path).bearer_auth(&other).send().await.unwrap();
         assert_eq!(refused.status(), 404);
+        // Nor do dispatch and auditors, who read every account's schedules.
+        for reader in ["dispatch", "auditor"] {
+            let token = app.login(reader, PASSWORD).await;
+            let refused = app.client.get(&path).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(refused.status(), 403, "{reader} played a recording");
+        }
     }
 
     async fn operators_attach_a_recording_once_to_a_voice_call_only(db) {

@@ -58,6 +58,13 @@ impl Caller {
         self.require_role(&[Role::Client, Role::Operator], "change anything")
     }
 
+    /// Messages, calls and recordings hold callers' personal data: clients read
+    /// their own accounts', operators every account's. Dispatch needs only who
+    /// is on call, and auditors the shift history (DOMAIN.md, "Who uses Vigie").
+    pub fn require_inbox_reader(&self) -> Result<(), ApiError> {
+        self.require_role(&[Role::Client, Role::Operator], "read messages, calls or recordings")
+    }
+
     pub fn require_operator(&self, action: &str) -> Result<(), ApiError> {
         self.require_role(&[Role::Operator], action)
     }

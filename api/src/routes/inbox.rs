@@ -48,8 +48,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The most messages one page holds.
 const MAX_PAGE: u32 = 500;
 
-/// The account's time zone, once the caller is known to reach the account (404 otherwise).
+/// The account's time zone, once the caller is known to read inboxes (403
+/// otherwise) and to reach the account (404 otherwise).
 fn account_zone(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiResult<Tz> {
+    caller.require_inbox_reader()?;
     reachable_account(app, caller, account_id)?;
     Ok(app.live().read().account(account_id).map_or(chrono_tz::UTC, |a| a.time_zone))
 }

@@ -72,6 +72,7 @@ async fn play(
     Query(query): Query<PlayQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    caller.require_inbox_reader()?;
     reachable_account(&app, &caller, account_id)?;
     let (content_type, audio) =
         load(app.db(), account_id, call_id).await?.ok_or_else(|| ApiError::not_found("recording"))?;

@@ -29,8 +29,10 @@ pub(super) async fn on_stream<A: Aggregate>(
     let stream_id = A::stream_id(id);
     for attempt in 1..=ATTEMPTS {
         let (state, version) = replay::<A>(app, &stream_id).await?;
-        headers.check_if_match(version)?;
+        // Decided before If-Match is checked: `decide` answers 404 for a message or
+        // call of an account the caller does not reach, and a 412 would tell them it exists.
         let events = decide(&state, &CommandContext::new(caller.actor(), Utc::now()))?;
+        headers.check_if_match(version)?;
         if events.is_empty() {
             return Ok((version, app.store().head_position().await?));
         }
