@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(routes::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::once))
         .with_state(state)
         .layer(axum::middleware::map_response(crate::error::as_problem))
         .layer(axum::middleware::from_fn(crate::metrics::track))

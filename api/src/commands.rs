@@ -5,17 +5,16 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use serde::Serialize;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use vigie_domain::{CommandContext, DomainError, DomainEvent};
 use vigie_eventstore::{AppendRequest, EventLog, ExpectedVersion, Metadata, NewEvent, StoreError};
 use vigie_projections::live::LiveAggregate;
-use vigie_projections::on_db;
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::FINGERPRINT_HEADER;
 
 /// How often a change is decided again when another change to the same
 /// aggregate landed first on another node.
@@ -56,6 +55,8 @@ pub struct ChangeHeaders {
     pub idempotency_key: Option<String>,
     /// The request id, recorded as the events' correlation id.
     pub request_id: Option<Uuid>,
+    /// With a key, what the request was (see `crate::idempotency`): a part of its events' ids.
+    pub fingerprint: Option<String>,
 }
 
 impl ChangeHeaders {
@@ -86,7 +87,8 @@ impl ChangeHeaders {
             Some(_) => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
         };
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-        Ok(Self { if_match, idempotency_key, request_id })
+        let fingerprint = headers.get(FINGERPRINT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Self { if_match, idempotency_key, request_id, fingerprint })
     }
 }
 
@@ -160,10 +162,12 @@ pub fn to_new_events<E: DomainEvent>(
         .map(|(index, event)| {
             let new = NewEvent::new(event.event_type(), event.schema_version(), &event.to_data())?
                 .with_metadata(metadata.clone());
-            // With a key, a retried request produces the same event ids, so
-            // even two racing retries cannot both be stored.
+            // With a key, a retried request produces the same event ids, so the
+            // log stores them once whatever happens to the key's answer; another
+            // request under the same key (refused before it gets here) could not
+            // produce them.
             Ok(match &headers.idempotency_key {
-                Some(key) => new.with_id(derived_id(caller, key, index)),
+                Some(key) => new.with_id(derived_id(caller, key, headers.fingerprint.as_deref(), index)),
                 None => new,
             })
         })
@@ -171,49 +175,14 @@ pub fn to_new_events<E: DomainEvent>(
         .map_err(ApiError::from)
 }
 
-fn derived_id(caller: &Caller, key: &str, index: usize) -> Uuid {
+fn derived_id(caller: &Caller, key: &str, fingerprint: Option<&str>, index: usize) -> Uuid {
     let digest = Sha256::new()
         .chain_update(caller.user_id.to_string())
         .chain_update(key)
+        .chain_update(fingerprint.unwrap_or_default())
         .chain_update(index.to_le_bytes())
         .finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
-}
-
-/// Runs a change at most once per `Idempotency-Key` and user: a repeat gets the stored first answer.
-pub async fn once(
-    app: &AppState,
-    caller: &Caller,
-    headers: &ChangeHeaders,
-    change: impl Future<Output = ApiResult<(StatusCode, Value)>>,
-) -> ApiResult<(StatusCode, Value)> {
-    let Some(key) = &headers.idempotency_key else { return change.await };
-    let user = caller.user_id.to_string();
-    let stored: Option<(i64, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
-    )
-    .bind(&user)
-    .bind(key)
-    .fetch_optional(pool)
-    .await)?;
-    if let Some((status, body)) = stored {
-        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-        return Ok((status, serde_json::from_str(&body).unwrap_or(json!({}))));
-    }
-    let (status, body) = change.await?;
-    on_db!(app.db(), |pool| sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (user_id, key) DO NOTHING"
-    )
-    .bind(&user)
-    .bind(key)
-    .bind(i64::from(status.as_u16()))
-    .bind(body.to_string())
-    .bind(Utc::now().timestamp_micros())
-    .execute(pool)
-    .await
-    .map(|done| done.rows_affected()))?;
-    Ok((status, body))
 }

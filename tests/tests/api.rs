@@ -245,6 +245,90 @@ backend_tests! {
         assert_eq!(comments, 1);
     }
 
+    async fn an_idempotency_key_answers_only_the_request_it_was_first_sent_with(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let keyed = |token: &str, method: reqwest::Method, path: &str, key: &str, body: Value| {
+            app.client.request(method, app.url(path)).bearer_auth(token).header("Idempotency-Key", key).json(&body).send()
+        };
+        let open = |number: &str| json!({"number": number, "name": format!("Compte {number}"), "time_zone": "America/Toronto"});
+
+        // The same request again: the first answer, and one account.
+        let (status, first) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, "/api/v1/accounts", "k-1", open("7001")).await.unwrap()).await;
+        assert_eq!(status, 201, "{first}");
+        let (status, again) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, "/api/v1/accounts", "k-1", open("7001")).await.unwrap()).await;
+        assert_eq!((status, &again), (201, &first));
+        let (status, _) = app.get(&operator, &format!("/api/v1/accounts/{}/schedules", first["id"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "the account the answer names exists");
+
+        // Another request under the same key, on the same route or another: refused, and nothing happens.
+        let (status, problem) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, "/api/v1/accounts", "k-1", open("7002")).await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/idempotency_key_reused")), "{problem}");
+        let (_, schedule) = account_and_schedule(&app, &app.login("4000-TEST", PASSWORD).await).await;
+        let shift = future_shifts(&app, &operator, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let comments = format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments");
+        let (status, _) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, &comments, "k-1", json!({"text": "sous la même clé"})).await.unwrap()).await;
+        assert_eq!(status, 422);
+        let (status, _) = app.post(&operator, "/api/v1/accounts", open("7002")).await;
+        assert_eq!(status, 201, "account 7002 was not opened by the refused request");
+        let (_, history) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        assert!(!history["events"].as_array().unwrap().iter().any(|e| e["data"]["text"] == "sous la même clé"));
+
+        // A client's password change under a key already used for a comment is refused too.
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (status, _) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &comments, "k-2", json!({"text": "bonjour"})).await.unwrap()).await;
+        assert_eq!(status, 200);
+        let change = json!({"current_password": PASSWORD, "new_password": "a new and longer secret"});
+        let (status, _) = vigie_tests::answer(keyed(&client, reqwest::Method::PUT, "/api/v1/me/password", "k-2", change).await.unwrap()).await;
+        assert_eq!(status, 422);
+        app.login("4000-TEST", PASSWORD).await;
+
+        // A refused request frees its key for the corrected one.
+        let assign = format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign");
+        let (status, _) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &assign, "k-3", json!({"contact_id": uuid::Uuid::now_v7()})).await.unwrap()).await;
+        assert_eq!(status, 422);
+        let (_, me) = app.get(&client, "/api/v1/me").await;
+        let (_, contacts) = app.get(&client, &format!("/api/v1/accounts/{}/contacts", me["accounts"][0]["id"].as_str().unwrap())).await;
+        let (status, body) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &assign, "k-3", json!({"contact_id": contacts[0]["id"]})).await.unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+
+        // A repeated override names the one override there is.
+        let (_, roster) = app.get(&client, &format!("/api/v1/schedules/{schedule}/shifts?from={}&to={}",
+            urlencode(&(chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339()), urlencode(&(chrono::Utc::now() + chrono::Duration::days(60)).to_rfc3339()))).await;
+        let target = roster["shifts"].as_array().unwrap().iter().find(|s| s["id"] == shift.as_str()).unwrap();
+        let overrides = format!("/api/v1/schedules/{schedule}/shifts/{shift}/overrides");
+        let body = json!({"contact_id": contacts[1]["id"], "start": target["start"], "end": target["end"]});
+        let (status, first) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &overrides, "k-4", body.clone()).await.unwrap()).await;
+        assert_eq!(status, 201, "{first}");
+        let (_, again) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &overrides, "k-4", body).await.unwrap()).await;
+        assert_eq!(again["override_id"], first["override_id"]);
+        let unassign = format!("/api/v1/schedules/{schedule}/shifts/{shift}/unassign");
+        let (status, body) = app.post(&client, &unassign, json!({"override_id": again["override_id"]})).await;
+        assert_eq!(status, 200, "the repeated answer's override exists: {body}");
+    }
+
+    async fn racing_requests_with_one_idempotency_key_change_things_once(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (_, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let path = app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"));
+        let send = || async {
+            let response = app.client.post(&path).bearer_auth(&token).header("Idempotency-Key", "race").json(&json!({"text": "une seule fois"})).send().await.unwrap();
+            vigie_tests::answer(response).await
+        };
+        let answers = futures_util::future::join_all((0..12).map(|_| send())).await;
+        let made: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 200).map(|(_, body)| body).collect();
+        assert!(!made.is_empty(), "{answers:?}");
+        assert!(made.iter().all(|body| *body == made[0]), "every success is the first answer: {answers:?}");
+        for (status, body) in &answers {
+            assert!(*status == 200 || (*status == 409 && body["type"] == "/problems/request_in_progress"), "{status} {body}");
+        }
+        let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let comments = history["events"].as_array().unwrap().iter().filter(|e| e["data"]["text"] == "une seule fois").count();
+        assert_eq!(comments, 1);
+    }
+
     async fn coverage_colours_follow_the_assignments(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

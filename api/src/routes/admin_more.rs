@@ -44,23 +44,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 type Answer = ApiResult<(StatusCode, Json<Value>)>;
 
-/// Runs a change once per `Idempotency-Key` and answers [`Changed`], or
+/// Runs a change and answers [`Changed`], or
 /// [`Created`] (201) when the change creates the thing `created` names.
 async fn answer(
-    app: &AppState,
-    caller: &Caller,
-    headers: &ChangeHeaders,
     created: Option<uuid::Uuid>,
     change: impl Future<Output = ApiResult<Changed>>,
 ) -> Answer {
-    let (status, body) = commands::once(app, caller, headers, async {
-        let changed = change.await?;
-        Ok(match created {
-            Some(id) => (StatusCode::CREATED, json!(Created::new(id, changed))),
-            None => (StatusCode::OK, json!(changed)),
-        })
-    })
-    .await?;
+    let changed = change.await?;
+    let (status, body) = match created {
+        Some(id) => (StatusCode::CREATED, json!(Created::new(id, changed))),
+        None => (StatusCode::OK, json!(changed)),
+    };
     Ok((status, Json(body)))
 }
 
@@ -79,7 +73,7 @@ async fn schedule_change(
     let change = commands::execute::<Schedule>(app, caller, schedule_id, &headers, None, |state, ctx| {
         schedule::decide(state, command(), ctx)
     });
-    answer(app, caller, &headers, None, change).await
+    answer(None, change).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -172,7 +166,7 @@ async fn copy_schedule(
         };
         schedule::decide(state, command.into(), ctx)
     });
-    answer(&app, &caller, &headers, Some(new_id.into()), change).await
+    answer(Some(new_id.into()), change).await
 }
 
 /// The fields of a shift to change; an absent field keeps its value.
@@ -263,7 +257,7 @@ async fn contact_change(
     let change = commands::execute::<Contact>(app, caller, contact_id, &headers, None, |state, ctx| {
         contact::decide(state, command(), ctx)
     });
-    answer(app, caller, &headers, None, change).await
+    answer(None, change).await
 }
 
 /// Replaces a contact's details with the ones given, in full (as `POST …/contacts` takes them).
@@ -347,7 +341,7 @@ async fn rename_account(
     let change = commands::execute::<Account>(&app, &caller, account_id, &headers, None, |state, ctx| {
         account::decide(state, AccountCommand::Rename(account::RenameAccountCommand { name: body.name.clone() }), ctx)
     });
-    answer(&app, &caller, &headers, None, change).await
+    answer(None, change).await
 }
 
 /// Every user, by username, so that operators can find whom to change.
@@ -431,7 +425,7 @@ async fn change_accounts(
     let change = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::ChangeAccounts { account_ids: body.account_ids.clone() }, ctx)
     });
-    answer(&app, &caller, &headers, None, change).await
+    answer(None, change).await
 }
 
 /// Deactivates a user and ends every session they have. An operator cannot deactivate themself,
@@ -469,5 +463,5 @@ async fn deactivate_user(
         store::delete_sessions_of(app.db(), user_id).await?;
         Ok(changed)
     };
-    answer(&app, &caller, &headers, None, change).await
+    answer(None, change).await
 }

@@ -50,7 +50,7 @@ fn contact_facts(app: &AppState, contact_id: ContactId) -> ApiResult<ContactFact
     })
 }
 
-/// Runs a schedule command for the caller, once per Idempotency-Key, and
+/// Runs a schedule command for the caller and
 /// answers [`Changed`], or [`OverrideAdded`] (201) when it adds `added`.
 async fn change(
     app: &AppState,
@@ -64,21 +64,17 @@ async fn change(
     caller.require_writer()?;
     reachable_schedule(app, caller, schedule_id)?;
     let headers = ChangeHeaders::from_headers(headers)?;
-    let (status, body) = commands::once(app, caller, &headers, async {
-        let changed =
-            commands::execute::<Schedule>(app, caller, schedule_id, &headers, reason.clone(), |state, ctx| {
-                schedule::decide(state, command(), ctx)
-            })
-            .await?;
-        Ok(match added {
-            Some(override_id) => {
-                let Changed { version, position } = changed;
-                (StatusCode::CREATED, json!(OverrideAdded { override_id: override_id.into(), version, position }))
-            }
-            None => (StatusCode::OK, json!(changed)),
-        })
+    let changed = commands::execute::<Schedule>(app, caller, schedule_id, &headers, reason, |state, ctx| {
+        schedule::decide(state, command(), ctx)
     })
     .await?;
+    let (status, body) = match added {
+        Some(override_id) => {
+            let Changed { version, position } = changed;
+            (StatusCode::CREATED, json!(OverrideAdded { override_id: override_id.into(), version, position }))
+        }
+        None => (StatusCode::OK, json!(changed)),
+    };
     Ok((status, Json(body)))
 }
 

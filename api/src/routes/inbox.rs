@@ -28,7 +28,7 @@ use vigie_projections::sql::ProjectionError;
 use self::stream::on_stream;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::commands::{self, ChangeHeaders, Changed, Created};
+use crate::commands::{ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::schedules::reachable_account;
@@ -254,27 +254,23 @@ async fn take_message(
     account_zone(&app, &caller, account_id)?;
     let taken_at = body.taken_at.as_deref().map(|v| views::parse_instant("taken_at", v)).transpose()?;
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let (status, body) = commands::once(&app, &caller, &headers, async {
-        let message_id = MessageId::new_v7();
-        let changed = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
-            let take = TakeMessageCommand {
-                message_id,
-                account_id,
-                taken_at: taken_at.unwrap_or(ctx.now),
-                agent: body.agent.clone(),
-                caller_name: body.caller_name.clone(),
-                caller_number: body.caller_number.clone(),
-                text: body.text.clone(),
-                urgent: body.urgent,
-            };
-            vigie_domain::inbox::decide(state, MessageCommand::Take(take), ctx)
-        })
-        .await?;
-        let changed = Changed { version: changed.0, position: changed.1 };
-        Ok((StatusCode::CREATED, json!(Created::new(message_id, changed))))
+    let message_id = MessageId::new_v7();
+    let changed = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+        let take = TakeMessageCommand {
+            message_id,
+            account_id,
+            taken_at: taken_at.unwrap_or(ctx.now),
+            agent: body.agent.clone(),
+            caller_name: body.caller_name.clone(),
+            caller_number: body.caller_number.clone(),
+            text: body.text.clone(),
+            urgent: body.urgent,
+        };
+        vigie_domain::inbox::decide(state, MessageCommand::Take(take), ctx)
     })
     .await?;
-    Ok((status, Json(body)))
+    let changed = Changed { version: changed.0, position: changed.1 };
+    Ok((StatusCode::CREATED, Json(json!(Created::new(message_id, changed)))))
 }
 
 /// Closes the message.
@@ -373,19 +369,15 @@ async fn change_message(
 ) -> ApiResult<Json<Value>> {
     caller.require_writer()?;
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let (_, body) = commands::once(&app, &caller, &headers, async {
-        let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
-            // A message of an account the caller does not reach is, to them, no message at all.
-            match &state.message {
-                Some(m) if caller.reaches(m.taken.account_id) => {
-                    vigie_domain::inbox::decide(state, command(m.taken.account_id)?, ctx)
-                }
-                _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),
+    let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
+        // A message of an account the caller does not reach is, to them, no message at all.
+        match &state.message {
+            Some(m) if caller.reaches(m.taken.account_id) => {
+                vigie_domain::inbox::decide(state, command(m.taken.account_id)?, ctx)
             }
-        })
-        .await?;
-        Ok((StatusCode::OK, json!(Changed { version, position })))
+            _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),
+        }
     })
     .await?;
-    Ok(Json(body))
+    Ok(Json(json!(Changed { version, position })))
 }

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::commands::{self, ChangeHeaders, Changed, Created};
+use crate::commands::{ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::views::{self, JsonBody};
@@ -119,24 +119,20 @@ async fn log_call(
     account_zone(&app, &caller, account_id)?;
     let started_at: DateTime<Utc> = views::parse_instant("started_at", &body.started_at)?;
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let (status, body) = commands::once(&app, &caller, &headers, async {
-        let call_id = CallId::new_v7();
-        let (version, position) = on_stream::<Call>(&app, &caller, call_id, &headers, |state, ctx| {
-            let log = LogCallCommand {
-                call_id,
-                account_id,
-                call_number: body.call_number.clone(),
-                started_at,
-                duration_seconds: body.duration_seconds,
-                agent: body.agent.clone(),
-                caller_id: body.caller_id.clone(),
-                kind: body.kind,
-            };
-            vigie_domain::calls::decide(state, CallCommand::Log(log), ctx)
-        })
-        .await?;
-        Ok((StatusCode::CREATED, json!(Created::new(call_id, Changed { version, position }))))
+    let call_id = CallId::new_v7();
+    let (version, position) = on_stream::<Call>(&app, &caller, call_id, &headers, |state, ctx| {
+        let log = LogCallCommand {
+            call_id,
+            account_id,
+            call_number: body.call_number.clone(),
+            started_at,
+            duration_seconds: body.duration_seconds,
+            agent: body.agent.clone(),
+            caller_id: body.caller_id.clone(),
+            kind: body.kind,
+        };
+        vigie_domain::calls::decide(state, CallCommand::Log(log), ctx)
     })
     .await?;
-    Ok((status, Json(body)))
+    Ok((StatusCode::CREATED, Json(json!(Created::new(call_id, Changed { version, position })))))
 }

@@ -1,0 +1,220 @@
+//! `Idempotency-Key` for every change: a repeat gets the first answer, another request under the same key is refused.
+//!
+//! A client that lost an answer (a timeout, a dropped connection) sends the
+//! same request again with the same key. What the key guarantees:
+//! - the same request (method, path, query and body) after it answered
+//!   successfully gets that answer again, and nothing new is recorded;
+//! - a different request under a key already used is refused (422), never
+//!   answered with the first request's result;
+//! - while the first request still runs, a second one with its key is
+//!   refused (409, `Retry-After`), so the two cannot both run;
+//! - a request that was refused (4xx) or failed (5xx) frees its key, so it may
+//!   be corrected or retried.
+//!
+//! The change runs in a task of its own: a client that hangs up does not cut
+//! it short between appending its events and recording its answer. If the
+//! server itself stops in that moment, the key stays claimed, and a retry is
+//! told so (409) rather than running the change a second time. The events a
+//! keyed request appends also have ids derived from the key and the request
+//! (see `commands::to_new_events`), so the log itself stores them once.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use vigie_projections::on_db;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+/// The request header that carries the fingerprint from this layer to
+/// `ChangeHeaders`; one sent by a client is removed first.
+pub const FINGERPRINT_HEADER: HeaderName = HeaderName::from_static("vigie-request-fingerprint");
+
+/// The largest body fingerprinted: the largest any route takes (a recording).
+const MAX_BODY: usize = 21 * 1024 * 1024;
+
+/// The largest answer kept for repeats; a change answers a few hundred bytes.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// What the key's row says when a request arrives with it.
+enum Claim {
+    /// The key was free and is now this request's.
+    Won,
+    /// The key belongs to a different request.
+    OtherRequest,
+    /// The same request is still running (or its server stopped before it answered).
+    Running,
+    /// The same request answered this.
+    Answered { status: StatusCode, content_type: Option<String>, body: String },
+}
+
+/// Runs each keyed change at most once per user and key.
+pub async fn once(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    match run_once(app, request, next).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Response> {
+    let (mut parts, body) = request.into_parts();
+    parts.headers.remove(&FINGERPRINT_HEADER);
+    let key = match parts.headers.get("idempotency-key") {
+        Some(key) if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) => key.clone(),
+        _ => return Ok(next.run(Request::from_parts(parts, body)).await),
+    };
+    let key = match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= 200 => key.to_owned(),
+        _ => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
+    };
+    // Without a session the route answers 401 itself (or, for login, needs none).
+    let Ok(caller) = Caller::from_request_parts(&mut parts, &app).await else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "This request is too large."))?;
+    let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
+    let user = caller.user_id.to_string();
+
+    match claim(&app, &user, &key, &fingerprint).await? {
+        Claim::Won => {}
+        Claim::OtherRequest => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used for a different request; use a new key for a new change.",
+            ));
+        }
+        Claim::Running => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "A request with this Idempotency-Key has not answered yet. Retry shortly; if it keeps \
+                 answering this, its server stopped before recording the outcome: check whether the \
+                 change took effect, and send it with a new key if it did not.",
+            )
+            .retry_after(1));
+        }
+        Claim::Answered { status, content_type, body } => return Ok(replay(status, content_type, body)),
+    }
+
+    parts.headers.insert(FINGERPRINT_HEADER, HeaderValue::from_str(&fingerprint).expect("hex is a header value"));
+    let request = Request::from_parts(parts, Body::from(body));
+    let task = tokio::spawn(async move {
+        let response = next.run(request).await;
+        settle(&app, &user, &key, response).await
+    });
+    task.await.map_err(ApiError::internal)
+}
+
+/// SHA-256 of the method, the path with its query, and the body.
+fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(method.as_str())
+        .chain_update(b"\n")
+        .chain_update(path_and_query)
+        .chain_update(b"\n")
+        .chain_update(body)
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes the key for this request, or says who has it.
+async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiResult<Claim> {
+    let inserted = on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
+         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (user_id, key) DO NOTHING"
+    )
+    .bind(user)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(Utc::now().timestamp_micros())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    if inserted == 1 {
+        return Ok(Claim::Won);
+    }
+    let row: Option<(Option<String>, i64, Option<String>, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+    )
+    .bind(user)
+    .bind(key)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(match row {
+        // Released between the insert and the read: the client may simply retry.
+        None => Claim::Running,
+        // Rows kept before fingerprints were recorded answer any repeat, as they did then.
+        Some((Some(first), _, _, _)) if first != fingerprint => Claim::OtherRequest,
+        Some((_, 0, _, _)) => Claim::Running,
+        Some((_, status, content_type, body)) => Claim::Answered {
+            status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+            content_type,
+            body,
+        },
+    })
+}
+
+/// Keeps a successful answer for repeats, or frees the key after a refusal or failure.
+async fn settle(app: &AppState, user: &str, key: &str, response: Response) -> Response {
+    let status = response.status();
+    if !status.is_success() {
+        if let Err(error) = release(app, user, key).await {
+            tracing::warn!(%error, "could not free an Idempotency-Key after a refused change");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_ANSWER).await {
+        Ok(body) => body,
+        Err(error) => return ApiError::internal(format!("could not read a change's answer: {error}")).into_response(),
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = String::from_utf8_lossy(&body);
+    let recorded = on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 WHERE user_id = $1 AND key = $2"
+    )
+    .bind(user)
+    .bind(key)
+    .bind(i64::from(status.as_u16()))
+    .bind(content_type)
+    .bind(text.as_ref())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()));
+    if let Err(error) = recorded {
+        // The change is made and durable; only its repeat will be answered 409.
+        tracing::warn!(%error, "could not keep the answer of a change for its Idempotency-Key");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+async fn release(app: &AppState, user: &str, key: &str) -> Result<u64, sqlx::Error> {
+    on_db!(app.db(), |pool| sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0")
+        .bind(user)
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
+fn replay(status: StatusCode, content_type: Option<String>, body: String) -> Response {
+    // Answers kept before content types were recorded were all JSON.
+    let content_type = match content_type {
+        Some(content_type) => HeaderValue::from_str(&content_type).ok(),
+        None if !body.is_empty() => Some(HeaderValue::from_static("application/json")),
+        None => None,
+    };
+    let mut response = (status, Bytes::from(body)).into_response();
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    response
+}
