@@ -99,6 +99,8 @@ pub enum DomainError {
     ShiftOverlaps { conflicting_shift_id: ShiftId },
     #[error("You cannot edit or remove a shift that has started or ended.")]
     ShiftStarted,
+    #[error("A shift can only be moved to start in the future.")]
+    ShiftMovedIntoPast,
     #[error("The shift's overrides must stay between its new start and end times.")]
     OverridesOutsideShift,
     #[error("A series repeats every 1 or more days or weeks.")]
@@ -125,6 +127,8 @@ pub enum DomainError {
     SwapSameShift,
     #[error("Assign Recurring needs a shift that belongs to a series.")]
     NotInSeries,
+    #[error("The last date to repeat to comes before this shift.")]
+    UntilBeforeShift,
 
     // --- directory, users, accounts
     #[error("This contact is already deactivated.")]
@@ -175,6 +179,7 @@ impl DomainError {
             EndNotAfterStart => "end_not_after_start",
             ShiftOverlaps { .. } => "shift_overlaps",
             ShiftStarted => "shift_started",
+            ShiftMovedIntoPast => "shift_moved_into_past",
             OverridesOutsideShift => "overrides_outside_shift",
             InvalidRepeat => "invalid_repeat",
             EmptySeries => "empty_series",
@@ -187,6 +192,7 @@ impl DomainError {
             NothingToUnassign => "nothing_to_unassign",
             SwapSameShift => "swap_same_shift",
             NotInSeries => "not_in_series",
+            UntilBeforeShift => "until_before_shift",
             ContactAlreadyInactive => "contact_already_inactive",
             ContactAlreadyActive => "contact_already_active",
             UsernameTaken => "username_taken",

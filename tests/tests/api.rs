@@ -329,6 +329,27 @@ backend_tests! {
         assert_eq!(comments, 1);
     }
 
+    async fn a_swap_cannot_put_a_deactivated_contact_on_a_shift(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &client).await;
+        let (_, contacts) = app.get(&client, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let sophie = contacts.as_array().unwrap().iter().find(|c| c["name"] == "Sophie Gagnon").unwrap()["id"].clone();
+        let shifts = future_shifts(&app, &client, &schedule).await;
+        let rank0: Vec<&Value> = shifts.iter().filter(|s| s["rank"] == 0).collect();
+        change(&app, &client, &schedule, rank0[0], "assign", json!({"contact_id": sophie})).await;
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{}/deactivate", sophie.as_str().unwrap()), json!({})).await;
+        assert_eq!(status, 200);
+
+        let swap = json!({"shift_a": rank0[0]["id"], "shift_b": rank0[1]["id"]});
+        let (status, problem) = app.post(&client, &format!("/api/v1/schedules/{schedule}/swap"), swap).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/contact_inactive")), "{problem}");
+        let roster = future_shifts(&app, &client, &schedule).await;
+        let second = roster.iter().find(|s| s["id"] == rank0[1]["id"]).unwrap();
+        assert_ne!(second["assignee"]["id"], sophie, "Sophie stayed off the second shift");
+    }
+
     async fn coverage_colours_follow_the_assignments(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

@@ -90,7 +90,7 @@ backend_tests! {
                     OverrideCommand { override_id: OverrideId::new_v7(), shift_id: shift.id, contact, start: from, end: until, comment: None }.into()
                 }
                 3 => UnassignCommand { shift_id: shift.id, override_id: shift.overrides.first().map(|o| o.id) }.into(),
-                4 => SwapCommand { shift_a: shift.id, shift_b: shifts[rng.random_range(0..shifts.len())].id }.into(),
+                4 => SwapCommand { shift_a: shift.id, shift_b: shifts[rng.random_range(0..shifts.len())].id, inactive_contacts: vec![] }.into(),
                 _ => CommentCommand { shift_id: shift.id, text: format!("note {}", rng.random::<u16>()) }.into(),
             };
             apply(&store, *id, state, command, &ctx).await;

@@ -50,6 +50,14 @@ fn contact_facts(app: &AppState, contact_id: ContactId) -> ApiResult<ContactFact
     })
 }
 
+/// The deactivated contacts of the schedule's account, which a swap may not move.
+fn inactive_contacts(app: &AppState, schedule_id: ScheduleId) -> Vec<ContactId> {
+    let live = app.live().read();
+    let account = live.schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
+    let contacts = account.map(|account| live.contacts_of(account)).unwrap_or_default();
+    contacts.into_iter().filter(|c| !c.active).map(|c| c.id).collect()
+}
+
 /// Runs a schedule command for the caller and
 /// answers [`Changed`], or [`OverrideAdded`] (201) when it adds `added`.
 async fn change(
@@ -222,8 +230,9 @@ async fn swap(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SwapBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let inactive = inactive_contacts(&app, schedule_id);
     change(&app, &caller, schedule_id, &headers, body.reason, None, || {
-        SwapCommand { shift_a: body.shift_a, shift_b: body.shift_b }.into()
+        SwapCommand { shift_a: body.shift_a, shift_b: body.shift_b, inactive_contacts: inactive.clone() }.into()
     })
     .await
 }

@@ -67,6 +67,10 @@ fn recurring_targets<'a>(
     let series = shift.series_id.and_then(|id| state.series(id)).ok_or(DomainError::NotInSeries)?;
     let position = series.shift_ids.iter().position(|id| *id == shift.id).ok_or(DomainError::NotInSeries)?;
     let tz = state.time_zone();
+    if recurrence.until.is_some_and(|until| until < shift.start.with_timezone(&tz).date_naive()) {
+        return Err(DomainError::UntilBeforeShift);
+    }
+    // The series' ids include removed shifts, so that every `every`-th occurrence is counted.
     Ok(series.shift_ids[position..]
         .iter()
         .step_by(recurrence.every as usize)
@@ -145,6 +149,14 @@ pub(crate) fn swap(
     let b = find_shift(state, c.shift_b)?;
     let reason = ctx.may_change_shift_ending(a.end)?;
     let reason = ctx.may_change_shift_ending(b.end)?.or(reason);
+    if a.assignee == b.assignee {
+        // Two empty shifts, or one contact on both: swapping changes nothing.
+        return Ok(vec![]);
+    }
+    // Each contact is newly assigned to the other shift, which a deactivated one cannot be.
+    if [a.assignee, b.assignee].iter().flatten().any(|contact| c.inactive_contacts.contains(contact)) {
+        return Err(DomainError::ContactInactive);
+    }
     Ok(vec![
         ShiftsSwapped { shift_a: a.id, shift_b: b.id, contact_a: b.assignee, contact_b: a.assignee, reason }.into(),
     ])

@@ -148,6 +148,9 @@ pub struct UnassignCommand {
 pub struct SwapCommand {
     pub shift_a: ShiftId,
     pub shift_b: ShiftId,
+    /// The deactivated contacts of the schedule's account, from the directory:
+    /// a swap may not put one of them on a shift.
+    pub inactive_contacts: Vec<ContactId>,
 }
 
 /// Clients and operators: a note on a shift; it never changes who is on call.

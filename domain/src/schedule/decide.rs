@@ -244,6 +244,10 @@ fn edit_shift(
     }
     let start = c.start.unwrap_or(shift.start);
     let end = c.end.unwrap_or(shift.end);
+    // Moving a future shift into the past would rewrite who was on call without a reason.
+    if start <= ctx.now {
+        return Err(DomainError::ShiftMovedIntoPast);
+    }
     let rank = c.rank.unwrap_or(shift.rank);
     let name = required_text("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
     let (lane, role) = lane_of(rank, c.role.as_deref().unwrap_or(&shift.role))?;

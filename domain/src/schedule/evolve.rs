@@ -95,11 +95,10 @@ impl ScheduleState {
                     self.insert_shift(shift);
                 }
             }
+            // A removed shift keeps its place in its series: "assign recurring, every
+            // 2nd" counts occurrences, so removing one week keeps the fortnightly rhythm.
             ScheduleEvent::ShiftRemoved(e) => {
-                let series_id = self.take_shift(e.shift_id).and_then(|s| s.series_id);
-                if let Some(series) = series_id.and_then(|id| self.series.get_mut(&id)) {
-                    series.shift_ids.retain(|id| *id != e.shift_id);
-                }
+                self.take_shift(e.shift_id);
             }
             ScheduleEvent::ShiftAssigned(e) => {
                 if let Some(shift) = self.shifts.get_mut(&e.shift_id) {

@@ -127,6 +127,50 @@ fn assign_recurring_sets_this_and_the_following_shifts_of_the_series() {
 }
 
 #[test]
+fn assign_recurring_keeps_its_rhythm_when_a_shift_of_the_series_was_removed() {
+    let mut events = weekly_series(6);
+    let ids = series_shift_ids(&events);
+    events.push(ShiftRemoved { shift_id: ids[1] }.into());
+    let command = AssignCommand {
+        shift_id: ids[0],
+        contact: facts(1),
+        comment: None,
+        recurring: Some(Recurrence { every: 2, until: None }),
+    };
+    let assigned: Vec<_> = given::<Schedule>(events)
+        .when(command, &client())
+        .events()
+        .iter()
+        .map(|e| match e {
+            ScheduleEvent::ShiftAssigned(a) => a.shift_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(assigned, [ids[0], ids[2], ids[4]], "every other week, as the series was laid out");
+}
+
+#[test]
+fn assign_recurring_refuses_a_last_date_before_the_shift() {
+    let events = weekly_series(3);
+    let ids = series_shift_ids(&events);
+    let before = NaiveDate::from_ymd_opt(2023, 4, 30).expect("date");
+    let command = AssignCommand {
+        shift_id: ids[0],
+        contact: facts(1),
+        comment: None,
+        recurring: Some(Recurrence { every: 1, until: Some(before) }),
+    };
+    let error = given::<Schedule>(events.clone())
+        .when(command.clone(), &client())
+        .then_error("The last date to repeat to comes before this shift.");
+    assert_eq!(error.code(), "until_before_shift");
+    // The shift's own date is enough to assign it alone.
+    let first_day = state_of(&events).shift(ids[0]).expect("shift").start.date_naive();
+    let command = AssignCommand { recurring: Some(Recurrence { every: 1, until: Some(first_day) }), ..command };
+    assert_eq!(given::<Schedule>(events).when(command, &client()).events().len(), 1);
+}
+
+#[test]
 fn assign_recurring_needs_a_series() {
     let command = AssignCommand { recurring: Some(Recurrence { every: 1, until: None }), ..assign(2, 1) };
     given::<Schedule>(manual_schedule())
@@ -238,27 +282,57 @@ fn unassigning_nothing_is_refused() {
 fn swap_exchanges_the_base_contacts() {
     let mut events = manual_schedule();
     events.push(assigned(1, 1));
-    let state = given::<Schedule>(events).when(SwapCommand { shift_a: shift(1), shift_b: shift(2) }, &client()).then([
-        ShiftsSwapped {
+    let state = given::<Schedule>(events)
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![] }, &client())
+        .then([ShiftsSwapped {
             shift_a: shift(1),
             shift_b: shift(2),
             contact_a: None,
             contact_b: Some(contact(1)),
             reason: None,
         }
-        .into(),
-    ]);
+        .into()]);
     assert_eq!(state.shift(shift(1)).and_then(|s| s.assignee), None);
     assert_eq!(state.shift(shift(2)).and_then(|s| s.assignee), Some(contact(1)));
 }
 
 #[test]
+fn swap_may_not_put_a_deactivated_contact_on_a_shift() {
+    let mut events = manual_schedule();
+    events.push(assigned(1, 1));
+    events.push(assigned(2, 2));
+    for inactive in [contact(1), contact(2)] {
+        let command = SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![inactive] };
+        let error = given::<Schedule>(events.clone())
+            .when(command, &client())
+            .then_error("This contact is deactivated and cannot be assigned.");
+        assert_eq!(error.code(), "contact_inactive");
+    }
+    // A deactivated contact elsewhere in the directory does not matter.
+    let command = SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![contact(3)] };
+    assert_eq!(given::<Schedule>(events).when(command, &client()).events().len(), 1);
+}
+
+#[test]
+fn swapping_two_shifts_with_the_same_contact_or_none_changes_nothing() {
+    given::<Schedule>(manual_schedule())
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![] }, &client())
+        .then([]);
+    let mut events = manual_schedule();
+    events.push(assigned(1, 1));
+    events.push(assigned(2, 1));
+    given::<Schedule>(events)
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![] }, &client())
+        .then([]);
+}
+
+#[test]
 fn swap_needs_two_different_known_shifts() {
     given::<Schedule>(manual_schedule())
-        .when(SwapCommand { shift_a: shift(1), shift_b: shift(1) }, &client())
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(1), inactive_contacts: vec![] }, &client())
         .then_error("Choose two different shifts to swap.");
     given::<Schedule>(manual_schedule())
-        .when(SwapCommand { shift_a: shift(1), shift_b: shift(9) }, &client())
+        .when(SwapCommand { shift_a: shift(1), shift_b: shift(9), inactive_contacts: vec![] }, &client())
         .then_error("This shift does not exist.");
 }
 
@@ -310,7 +384,7 @@ fn clients_cannot_change_a_shift_that_has_ended() {
         assign(1, 2).into(),
         override_of(1, 1, 8, "2023-04-25T07:30:00-04:00", "2023-04-26T07:30:00-04:00").into(),
         UnassignCommand { shift_id: shift(1), override_id: None }.into(),
-        SwapCommand { shift_a: shift(1), shift_b: shift(2) }.into(),
+        SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![] }.into(),
         CommentCommand { shift_id: shift(1), text: "trop tard".into() }.into(),
     ];
     for command in commands {

@@ -26,7 +26,7 @@ fn every_schedule_event_round_trips_through_the_store_fields() {
     );
     events.extend(
         given::<Schedule>(events.clone())
-            .when(SwapCommand { shift_a: shift(1), shift_b: shift(2) }, &client())
+            .when(SwapCommand { shift_a: shift(1), shift_b: shift(2), inactive_contacts: vec![] }, &client())
             .events(),
     );
     events.extend(

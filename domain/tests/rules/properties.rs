@@ -108,7 +108,9 @@ fn command(state: &ScheduleState, op: &Op, n: u128) -> Option<ScheduleCommand> {
             let override_id = which.and_then(|w| s.overrides.get(w % s.overrides.len().max(1))).map(|o| o.id);
             UnassignCommand { shift_id: s.id, override_id }.into()
         }
-        Op::Swap { a, b } => SwapCommand { shift_a: pick(a)?.id, shift_b: pick(b)?.id }.into(),
+        Op::Swap { a, b } => {
+            SwapCommand { shift_a: pick(a)?.id, shift_b: pick(b)?.id, inactive_contacts: vec![] }.into()
+        }
         Op::Comment { pick: i } => CommentCommand { shift_id: pick(i)?.id, text: "note".into() }.into(),
         Op::Edit { pick: i, lane, shift_q, stretch_q } => {
             let s = pick(i)?;

@@ -245,6 +245,20 @@ fn a_started_or_ended_shift_cannot_be_edited_or_removed() {
 }
 
 #[test]
+fn a_future_shift_cannot_be_moved_into_the_past() {
+    // Now is 2023-04-20 noon; shift 2 starts on 1 May.
+    for start in ["2023-04-19T07:30:00-04:00", "2023-04-20T12:00:00-04:00"] {
+        let command = EditShiftCommand { start: Some(t(start)), ..EditShiftCommand::of(shift(2)) };
+        let error = given::<Schedule>(manual_schedule())
+            .when(command, &operator().with_reason("correction"))
+            .then_error("A shift can only be moved to start in the future.");
+        assert_eq!(error.code(), "shift_moved_into_past");
+    }
+    let later = EditShiftCommand { start: Some(t("2023-05-02T07:30:00-04:00")), ..EditShiftCommand::of(shift(2)) };
+    given::<Schedule>(manual_schedule()).when(later, &operator()).events();
+}
+
+#[test]
 fn an_edit_may_not_create_an_overlap_or_leave_overrides_outside() {
     let into_overlap =
         EditShiftCommand { start: Some(t("2023-04-30T07:30:00-04:00")), ..EditShiftCommand::of(shift(2)) };
