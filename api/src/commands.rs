@@ -63,12 +63,7 @@ impl ChangeHeaders {
     /// Refuses (412) a change whose `If-Match` names another version than the aggregate's.
     pub fn check_if_match(&self, version: u64) -> ApiResult<()> {
         match self.if_match {
-            Some(expected) if expected != version => Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "stale_version",
-                format!("This was changed since version {expected}; it is now at version {version}."),
-            )
-            .with("version", version)),
+            Some(expected) if expected != version => Err(stale_version(expected, version)),
             _ => Ok(()),
         }
     }
@@ -90,6 +85,16 @@ impl ChangeHeaders {
         let fingerprint = headers.get(FINGERPRINT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Self { if_match, idempotency_key, request_id, fingerprint })
     }
+}
+
+/// 412: the client sent `If-Match: "<expected>"`, and the aggregate is at `actual`.
+pub fn stale_version(expected: u64, actual: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "stale_version",
+        format!("This was changed since version {expected}; it is now at version {actual}."),
+    )
+    .with("version", actual)
 }
 
 /// Decides `decide` against the aggregate's current state and appends what it decided.
@@ -132,7 +137,12 @@ where
                 app.live().wait_for(outcome.last_position, Duration::from_secs(5)).await;
                 return Ok(Changed { version: outcome.stream_version, position: outcome.last_position });
             }
-            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS && headers.if_match.is_none() => {
+            Err(StoreError::WrongExpectedVersion { actual, .. }) if headers.if_match.is_some() => {
+                // Another change landed between the check of If-Match and the append: the version
+                // the client named is stale after all.
+                return Err(stale_version(version, actual));
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {
                 // Another node's change landed first: let this node's copy catch up, then decide again.
                 let head = app.store().head_position().await?;
                 app.live().wait_for(head, Duration::from_secs(2)).await;

@@ -243,6 +243,18 @@ backend_tests! {
         let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
         let comments = history["events"].as_array().unwrap().iter().filter(|e| e["data"]["text"] == "once").count();
         assert_eq!(comments, 1);
+
+        // Racing changes that all name the current version: one lands, the others are stale (412, never 409).
+        let (account, _) = account_and_schedule(&app, &token).await;
+        let (_, schedules) = app.get(&token, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let version = schedules.as_array().unwrap().iter().find(|s| s["id"] == schedule.as_str()).unwrap()["version"].clone();
+        let racing = (0..8).map(|i| {
+            let request = app.client.post(&path).bearer_auth(&token).header("If-Match", format!("\"{version}\"")).json(&json!({"text": format!("course {i}")}));
+            async move { vigie_tests::answer(request.send().await.unwrap()).await }
+        });
+        let answers = futures_util::future::join_all(racing).await;
+        assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "{answers:?}");
+        assert!(answers.iter().all(|(status, body)| *status == 200 || (*status == 412 && body["type"] == "/problems/stale_version")), "{answers:?}");
     }
 
     async fn an_idempotency_key_answers_only_the_request_it_was_first_sent_with(db) {

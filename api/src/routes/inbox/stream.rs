@@ -45,7 +45,10 @@ pub(super) async fn on_stream<A: Aggregate>(
                 app.read_models().settle(outcome.last_position).await;
                 return Ok((outcome.stream_version, outcome.last_position));
             }
-            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS && headers.if_match.is_none() => {}
+            Err(StoreError::WrongExpectedVersion { actual, .. }) if headers.if_match.is_some() => {
+                return Err(commands::stale_version(version, actual));
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {}
             Err(error) => return Err(error.into()),
         }
     }
