@@ -32,6 +32,10 @@ async fn genesis(app: &TestApp, token: &str) -> (String, String, Value) {
     (account, schedule, contacts)
 }
 
+fn urlencode(value: &str) -> String {
+    value.replace('+', "%2B").replace(':', "%3A")
+}
+
 fn contact_id(contacts: &Value, name: &str) -> String {
     contacts.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
 }
@@ -143,6 +147,35 @@ backend_tests! {
         let auditor = app.login("auditor", PASSWORD).await;
         let (_, feed) = app.get(&auditor, &format!("/api/v1/events?after={}", full["position"])).await;
         assert!(feed["events"].as_array().unwrap().iter().any(|e| e["type"] == "ScheduleDeleted" && e["stream_id"] == format!("schedule-{bare_id}")));
+
+        // Its history never expires, and auditors still see it as it was before.
+        let (status, history) = app.get(&auditor, &format!("/api/v1/schedules/{bare_id}/history?limit=1000")).await;
+        assert_eq!(status, 200, "{history}");
+        assert_eq!(history["events"].as_array().unwrap().last().unwrap()["type"], "ScheduleDeleted");
+        let full_id = full["id"].as_str().unwrap();
+        let before_deletion = chrono::Utc::now();
+        let at = full_shifts.iter().find(|s| s["rank"] == 0 && s["assignee"].is_object()).unwrap()["start"].as_str().unwrap().to_owned();
+        let at = urlencode(&(chrono::DateTime::parse_from_rfc3339(&at).unwrap() + chrono::Duration::hours(1)).to_rfc3339());
+        let (status, _) = send(&app, Method::DELETE, &operator, &format!("/api/v1/schedules/{full_id}"), None).await;
+        assert_eq!(status, 200);
+        let as_of = urlencode(&before_deletion.to_rfc3339());
+        let (status, past) = app.get(&auditor, &format!("/api/v1/schedules/{full_id}/shifts?from={at}&to={}&as_of={as_of}", urlencode(&(chrono::Utc::now() + chrono::Duration::days(90)).to_rfc3339()))).await;
+        assert_eq!((status, past["schedule"]["name"].as_str()), (200, Some("Été")), "{past}");
+        let on_call = |as_of: Option<String>| {
+            let path = format!("/api/v1/accounts/{account}/on-call?at={at}{}", as_of.map(|a| format!("&as_of={a}")).unwrap_or_default());
+            let auditor = auditor.clone();
+            let app = &app;
+            async move {
+                let (status, answer) = app.get(&auditor, &path).await;
+                assert_eq!(status, 200, "{answer}");
+                answer["entries"].as_array().unwrap().iter().map(|e| e["schedule_name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        assert!(on_call(Some(as_of.clone())).await.contains(&"Été".to_owned()), "dispatch, as known before the deletion, called Été's contact");
+        assert!(!on_call(None).await.contains(&"Été".to_owned()));
+        let before_creation = urlencode(&(chrono::Utc::now() - chrono::Duration::days(400)).to_rfc3339());
+        let (status, _) = app.get(&auditor, &format!("/api/v1/schedules/{full_id}/shifts?as_of={before_creation}")).await;
+        assert_eq!(status, 404, "no such schedule was known then");
 
         // Clients copy nothing, and a client of another account learns nothing.
         let client = app.login("4000-TEST", PASSWORD).await;

@@ -204,6 +204,17 @@ backend_tests! {
         assert_eq!(status, 404);
         let (_, history) = app.get(&genesis, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
         assert!(history["events"].as_array().unwrap().iter().all(|e| e["actor"]["username"] != "4001-TEST"));
+
+        // 4000's client naming 4001's contact learns no more than from an unknown id.
+        let (_, own_schedule) = account_and_schedule(&app, &clinique).await;
+        let (own_account, _) = account_and_schedule(&app, &clinique).await;
+        let (_, theirs) = app.get(&clinique, &format!("/api/v1/accounts/{own_account}/contacts")).await;
+        let assign = format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign");
+        let (status, problem) = app.post(&genesis, &assign, json!({"contact_id": theirs[0]["id"]})).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/unknown_contact")), "{problem}");
+        let (_, unknown) = app.post(&genesis, &assign, json!({"contact_id": uuid::Uuid::now_v7()})).await;
+        assert_eq!(problem["detail"], unknown["detail"]);
+        assert_ne!(own_schedule, schedule);
     }
 
     async fn dispatch_reads_who_is_on_call_in_rank_order_and_changes_nothing(db) {

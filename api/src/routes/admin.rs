@@ -23,7 +23,7 @@ use crate::auth::{Caller, password, store};
 use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema};
-use crate::routes::schedules::{reachable_account, reachable_schedule};
+use crate::routes::schedules::{reachable_account, require_schedule};
 use crate::routes::views::{self, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -273,7 +273,7 @@ async fn add_shift(
     JsonBody(body): JsonBody<ShiftBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_operator("create shifts")?;
-    reachable_schedule(&app, &caller, schedule_id)?;
+    require_schedule(&app, &caller, schedule_id)?;
     let (start, end) = (views::parse_instant("start", &body.start)?, views::parse_instant("end", &body.end)?);
     let shift_id = ShiftId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
@@ -327,7 +327,7 @@ async fn create_series(
     JsonBody(body): JsonBody<SeriesBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_operator("create shifts")?;
-    reachable_schedule(&app, &caller, schedule_id)?;
+    require_schedule(&app, &caller, schedule_id)?;
     let end = match (body.count, body.until) {
         (Some(count), None) => SeriesEnd::Count(count),
         (None, Some(until)) => SeriesEnd::Until(until),

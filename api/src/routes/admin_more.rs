@@ -25,7 +25,7 @@ use crate::auth::{Caller, store};
 use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema, Problem};
-use crate::routes::schedules::{reachable_account, reachable_schedule};
+use crate::routes::schedules::{reachable_account, reachable_schedule, require_schedule};
 use crate::routes::views::{self, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -46,10 +46,7 @@ type Answer = ApiResult<(StatusCode, Json<Value>)>;
 
 /// Runs a change and answers [`Changed`], or
 /// [`Created`] (201) when the change creates the thing `created` names.
-async fn answer(
-    created: Option<uuid::Uuid>,
-    change: impl Future<Output = ApiResult<Changed>>,
-) -> Answer {
+async fn answer(created: Option<uuid::Uuid>, change: impl Future<Output = ApiResult<Changed>>) -> Answer {
     let changed = change.await?;
     let (status, body) = match created {
         Some(id) => (StatusCode::CREATED, json!(Created::new(id, changed))),
@@ -68,7 +65,7 @@ async fn schedule_change(
     command: impl Fn() -> ScheduleCommand,
 ) -> Answer {
     caller.require_operator(action)?;
-    reachable_schedule(app, caller, schedule_id)?;
+    require_schedule(app, caller, schedule_id)?;
     let headers = ChangeHeaders::from_headers(headers)?;
     let change = commands::execute::<Schedule>(app, caller, schedule_id, &headers, None, |state, ctx| {
         schedule::decide(state, command(), ctx)

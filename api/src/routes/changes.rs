@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems};
-use crate::routes::schedules::reachable_schedule;
+use crate::routes::schedules::require_schedule;
 use crate::routes::views::{self, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,9 +43,13 @@ struct OverrideAdded {
 }
 
 /// The directory's facts about a contact, for the schedule's rules; 422 if unknown.
-fn contact_facts(app: &AppState, contact_id: ContactId) -> ApiResult<ContactFacts> {
+///
+/// A contact of an account the caller does not reach is, to them, no contact
+/// at all: "of another account" would tell a client that it exists.
+/// Operators reach every account, and the domain tells them which it is.
+fn contact_facts(app: &AppState, caller: &Caller, contact_id: ContactId) -> ApiResult<ContactFacts> {
     let live = app.live().read();
-    live.contacts.get(contact_id).and_then(|c| c.facts()).ok_or_else(|| {
+    live.contacts.get(contact_id).and_then(|c| c.facts()).filter(|c| caller.reaches(c.account_id)).ok_or_else(|| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_contact", "There is no such contact in the directory.")
     })
 }
@@ -70,7 +74,7 @@ async fn change(
     command: impl Fn() -> ScheduleCommand,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_writer()?;
-    reachable_schedule(app, caller, schedule_id)?;
+    require_schedule(app, caller, schedule_id)?;
     let headers = ChangeHeaders::from_headers(headers)?;
     let changed = commands::execute::<Schedule>(app, caller, schedule_id, &headers, reason, |state, ctx| {
         schedule::decide(state, command(), ctx)
@@ -119,7 +123,9 @@ async fn assign(
     headers: HeaderMap,
     JsonBody(body): JsonBody<AssignBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let contact = contact_facts(&app, body.contact_id)?;
+    // The schedule first: a client naming another account's schedule learns nothing of it.
+    require_schedule(&app, &caller, schedule_id)?;
+    let contact = contact_facts(&app, &caller, body.contact_id)?;
     let recurring = body.recurring.map(|r| Recurrence { every: r.every.unwrap_or(1), until: r.until });
     change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         AssignCommand { shift_id, contact: contact.clone(), comment: body.comment.clone(), recurring }.into()
@@ -157,7 +163,9 @@ async fn add_override(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let start = views::parse_instant("start", &body.start)?;
     let end = views::parse_instant("end", &body.end)?;
-    let contact = contact_facts(&app, body.contact_id)?;
+    // The schedule first: a client naming another account's schedule learns nothing of it.
+    require_schedule(&app, &caller, schedule_id)?;
+    let contact = contact_facts(&app, &caller, body.contact_id)?;
     let override_id = OverrideId::new_v7();
     change(&app, &caller, schedule_id, &headers, body.reason, Some(override_id), || {
         OverrideCommand { override_id, shift_id, contact: contact.clone(), start, end, comment: body.comment.clone() }

@@ -63,15 +63,23 @@ async fn on_call(
             let filter = DispatchFilter { role, schedule_id: query.schedule_id };
             live.dispatch().on_call(account_id, at, filter).map(|entry| OnCallEntry::new(&live, &entry)).collect()
         }
-        // As known at a past record time: each schedule replayed up to then.
+        // As known at a past record time: each schedule replayed up to then, those
+        // deleted since included, in the order a listing then had (name, then id).
         Some(as_of) => {
             let wanted = |id: &ScheduleId| query.schedule_id.is_none_or(|wanted| wanted == *id);
             let ids: Vec<ScheduleId> =
-                app.live().read().schedules_of(account_id).map(|(id, _)| id).filter(wanted).collect();
+                app.live().read().schedules_ever_of(account_id).into_iter().filter(wanted).collect();
             let mut past = Vec::new();
             for id in ids {
-                past.push((id, schedule_as_of(app.store(), id, as_of).await?));
+                let state = schedule_as_of(app.store(), id, as_of).await?;
+                if state.exists() {
+                    past.push((id, state));
+                }
             }
+            past.sort_by(|(a, a_state), (b, b_state)| {
+                let name = |state: &ScheduleState| state.info().map(|i| i.name.clone()).unwrap_or_default();
+                (name(a_state), a).cmp(&(name(b_state), b))
+            });
             let live = app.live().read();
             past.iter()
                 .flat_map(|(id, state)| past_entries(*id, state, at, role))
@@ -118,7 +126,7 @@ pub struct OnCallEntry {
     schedule_name: String,
     #[schema(value_type = uuid::Uuid)]
     shift_id: ShiftId,
-    /// 1 is called first.
+    /// 0 is called first, then 1, …
     rank: u32,
     role: String,
     shift_name: String,

@@ -18,7 +18,7 @@ use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
 use crate::routes::openapi::{MinPositionParam, Problem, ViewProblems};
-use crate::routes::schedules::{ensure_fresh, reachable_schedule};
+use crate::routes::schedules::{ensure_fresh, reachable_schedule, require_schedule};
 use crate::routes::views;
 
 /// The longest range one PDF covers.
@@ -121,7 +121,7 @@ async fn create_feed(
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
 ) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
-    reachable_schedule(&app, &caller, schedule_id)?;
+    require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
     let (token, token_hash) = store::new_token();
     let feed = feeds::Feed { id: Uuid::now_v7(), schedule_id, user_id: caller.user_id };
@@ -215,7 +215,7 @@ async fn revoke_feed(
     caller: Caller,
     Path((schedule_id, feed_id)): Path<(ScheduleId, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    reachable_schedule(&app, &caller, schedule_id)?;
+    require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "revoke calendar feeds")?;
     let feed = feeds::get(app.db(), schedule_id, feed_id).await?;
     let feed = feed

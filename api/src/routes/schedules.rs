@@ -69,6 +69,27 @@ pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: Schedule
     }
 }
 
+/// Checks that the schedule exists in an account the caller reaches (404
+/// otherwise), without copying its state as [`reachable_schedule`] does.
+pub fn require_schedule(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<()> {
+    let live = app.live().read();
+    match live.schedules.get(schedule_id).and_then(|s| s.info()) {
+        Some(info) if !info.deleted && caller.reaches(info.account_id) => Ok(()),
+        _ => Err(ApiError::not_found("schedule")),
+    }
+}
+
+/// Checks that the schedule exists or existed, deleted or not, in an account the
+/// caller reaches (404 otherwise): its history never expires (DOMAIN.md), so
+/// an auditor still reads it, and what it was as of a past moment, after a deletion.
+pub fn reachable_schedule_record(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<()> {
+    let live = app.live().read();
+    match live.schedules.get(schedule_id).and_then(|s| s.info()) {
+        Some(info) if caller.reaches(info.account_id) => Ok(()),
+        _ => Err(ApiError::not_found("schedule")),
+    }
+}
+
 /// The account's schedules.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/schedules", tag = "schedules",
     params(("account_id" = uuid::Uuid, Path, description = "The account."), MinPositionParam,),
@@ -143,18 +164,21 @@ async fn schedule_at(
     id: ScheduleId,
     as_of: Option<DateTime<Utc>>,
 ) -> ApiResult<ScheduleState> {
-    let current = reachable_schedule(app, caller, id)?;
-    match as_of {
-        None => Ok(current),
-        Some(as_of) => Ok(schedule_as_of(app.store(), id, as_of).await?),
+    let Some(as_of) = as_of else { return reachable_schedule(app, caller, id) };
+    reachable_schedule_record(app, caller, id)?;
+    let past = schedule_as_of(app.store(), id, as_of).await?;
+    // Not yet created, or already deleted, at that moment: there was no such schedule.
+    if !past.exists() {
+        return Err(ApiError::not_found("schedule"));
     }
+    Ok(past)
 }
 
 /// The schedule's shifts in a range (a week back to four weeks ahead by default), now or as of an instant.
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = Option<String>, Query, description = "Start of the range (an instant or a date)."),
-        ("to" = Option<String>, Query, description = "End of the range."),
+        ("from" = Option<String>, Query, description = "Start of the range, an RFC 3339 instant."),
+        ("to" = Option<String>, Query, description = "End of the range, an RFC 3339 instant."),
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
@@ -299,12 +323,12 @@ async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     ensure_fresh(&app, query.min_position).await?;
-    let state = reachable_schedule(&app, &caller, schedule_id)?;
-    let tz = state.time_zone();
+    reachable_schedule_record(&app, &caller, schedule_id)?;
+    let tz = app.live().read().schedules.get(schedule_id).map_or(chrono_tz::UTC, |s| s.time_zone());
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let stream = vigie_domain::schedule::stream_id(schedule_id);
     // `after` is a version of this schedule: the page starts with the next one.
-    let from_version = query.after.unwrap_or(0) + 1;
+    let from_version = query.after.unwrap_or(0).saturating_add(1);
     let events = app.store().read_stream(&stream, from_version, Direction::Forward, limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.stream_version)).flatten();
     let events = events.iter().map(|e| HistoryEntry::of(e, tz)).collect();

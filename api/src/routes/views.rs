@@ -141,7 +141,7 @@ pub struct ShiftView {
     pub id: ShiftId,
     pub start: String,
     pub end: String,
-    /// 1 is called first.
+    /// 0 is called first, then 1, …
     pub rank: u32,
     pub name: String,
     pub role: String,

@@ -233,6 +233,13 @@ impl LiveModel {
     ) -> impl Iterator<Item = (ScheduleId, &vigie_domain::ScheduleState)> + '_ {
         listed(&self.schedules_by_account, &self.schedules, account_id)
     }
+
+    /// Every schedule the account ever had, deleted ones too, in no particular
+    /// order: what an auditor's question about a past moment has to look through.
+    pub fn schedules_ever_of(&self, account_id: AccountId) -> Vec<ScheduleId> {
+        let of_account = |state: &vigie_domain::ScheduleState| state.info().is_some_and(|i| i.account_id == account_id);
+        self.schedules.iter().filter(|(_, state)| of_account(state)).map(|(id, _)| *id).collect()
+    }
 }
 
 /// The account's listed schedules with their states, in listing order.
