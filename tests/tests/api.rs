@@ -405,6 +405,23 @@ backend_tests! {
             assert_eq!(problem["status"], status);
             assert!(!problem["detail"].as_str().unwrap().is_empty());
         }
+
+        // A misspelt field is refused, not ignored: "recurrence" would otherwise assign one shift only.
+        let (account, schedule) = account_and_schedule(&app, &token).await;
+        let (_, contacts) = app.get(&token, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let (_, before) = app.get(&token, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let body = json!({"contact_id": contacts[0]["id"], "recurrence": {"every": 1}});
+        let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), body).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("unknown field `recurrence`"), "{problem}");
+        let (_, after) = app.get(&token, &format!("/api/v1/accounts/{account}/schedules")).await;
+        assert_eq!(before, after, "nothing changed");
+
+        // An instant so far ahead that an answer could not write it in RFC 3339.
+        let (status, problem) = app.get(&token, &format!("/api/v1/accounts/{account}/on-call?at=9999-12-31T23:59:59-12:00")).await;
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(problem["detail"], "at must fall between the years 1000 and 9000.");
     }
 
     async fn repeated_failed_logins_are_throttled(db) {

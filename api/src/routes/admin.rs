@@ -46,6 +46,7 @@ fn time_zone(name: &str) -> ApiResult<chrono_tz::Tz> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct AccountBody {
     number: String,
     name: String,
@@ -93,6 +94,7 @@ async fn open_account(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct UserBody {
     username: String,
     password: String,
@@ -144,6 +146,7 @@ async fn create_user(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ResetBody {
     new_password: String,
 }
@@ -208,6 +211,7 @@ async fn add_contact(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ScheduleBody {
     name: String,
     time_zone: Option<String>,
@@ -247,6 +251,7 @@ async fn create_schedule(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ShiftBody {
     start: String,
     end: String,
@@ -297,6 +302,7 @@ enum Unit {
 /// are local (`2026-03-02T07:30:00`), then every N days or weeks, for a count
 /// or until a local date.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct SeriesBody {
     first_start: NaiveDateTime,
     first_end: NaiveDateTime,

@@ -91,12 +91,14 @@ async fn change(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct RecurringBody {
     every: Option<u32>,
     until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct AssignBody {
     #[schema(value_type = uuid::Uuid)]
     contact_id: ContactId,
@@ -134,6 +136,7 @@ async fn assign(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct OverrideBody {
     #[schema(value_type = uuid::Uuid)]
     contact_id: ContactId,
@@ -175,6 +178,7 @@ async fn add_override(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct UnassignBody {
     #[schema(value_type = Option<uuid::Uuid>)]
     override_id: Option<OverrideId>,
@@ -213,6 +217,7 @@ async fn unassign(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct SwapBody {
     #[schema(value_type = uuid::Uuid)]
     shift_a: ShiftId,
@@ -246,6 +251,7 @@ async fn swap(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct CommentBody {
     text: String,
     reason: Option<String>,

@@ -222,6 +222,7 @@ async fn messages_csv(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct TakeMessageBody {
     /// Defaults to now.
     taken_at: Option<String>,
@@ -312,6 +313,7 @@ async fn reopen_message(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct DeliveryBody {
     /// A contact of the message's account…
     #[schema(value_type = Option<uuid::Uuid>)]

@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct LoginRequest {
     username: String,
     password: String,
@@ -159,6 +160,7 @@ struct MeAnswer {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct PasswordChange {
     current_password: String,
     new_password: String,

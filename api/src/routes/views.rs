@@ -2,7 +2,7 @@
 
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,10 +50,16 @@ pub fn at(instant: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// Parses an RFC 3339 instant from a query or body field, naming the field when it is wrong.
+/// An RFC 3339 instant between the years 1000 and 9000: answers write instants in other time
+/// zones, and one at the edge of year 9999 would come out as a five-digit year, which RFC 3339 has not.
 pub fn parse_instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+    let instant = DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         ApiError::bad_request(format!("{field} must be an instant with an offset, e.g. 2026-05-02T03:00:00-04:00."))
-    })
+    })?;
+    if !(1000..=9000).contains(&instant.year()) {
+        return Err(ApiError::bad_request(format!("{field} must fall between the years 1000 and 9000.")));
+    }
+    Ok(instant)
 }
 
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {

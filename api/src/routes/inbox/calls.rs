@@ -88,6 +88,7 @@ async fn one_call(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct LogCallBody {
     call_number: String,
     started_at: String,
