@@ -434,4 +434,31 @@ backend_tests! {
         }
         assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
     }
+
+    async fn failures_from_strangers_do_not_lock_a_user_out_of_an_address_they_logged_in_from(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let from = |last: u8| reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, last])).build().unwrap();
+        let login = |client: reqwest::Client, password: &'static str| {
+            let url = app.url("/api/v1/auth/login");
+            async move { client.post(url).json(&json!({"username": "dispatch", "password": password})).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(login(from(1), PASSWORD).await, 200, "the dispatch system logs in from its usual address");
+        for last in 2..=6 {
+            assert_eq!(login(from(last), "a wrong guess").await, 401);
+        }
+        assert_eq!(login(from(7), PASSWORD).await, 429, "the user name is blocked for new addresses");
+        assert_eq!(login(from(1), PASSWORD).await, 200, "but not for the one it logged in from");
+    }
+
+    async fn guesses_at_the_current_password_are_throttled_like_logins(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let mut statuses = Vec::new();
+        for guess in 0..6 {
+            let body = json!({"current_password": format!("guess number {guess}"), "new_password": "a new and longer secret"});
+            let response = app.client.put(app.url("/api/v1/me/password")).bearer_auth(&token).json(&body).send().await.unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, vec![403, 403, 403, 403, 403, 429]);
+    }
 }

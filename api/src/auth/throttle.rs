@@ -1,6 +1,13 @@
 //! Login throttling: too many failures for one user name or one address in a window earn a 429.
+//!
+//! Counting failures per user name stops a guesser who spreads over many
+//! addresses, but it also lets anyone lock a user out by failing on purpose:
+//! the dispatch system's own login, say. So an address a user has logged in
+//! from successfully stays open to that user while the user name is blocked
+//! for others; the address's own limit still applies to it.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -8,15 +15,27 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: usize = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Recent login failures per key (`user:NAME` or `ip:ADDRESS`), on this node.
+/// How long a successful login keeps its address open to its user.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Past this many entries a map is cleared rather than grown.
+const CAPACITY: usize = 100_000;
+
+/// Recent failures per user name and per address, and the addresses each user
+/// logged in from, on this node.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
+    trusted: Mutex<HashMap<(String, IpAddr), Instant>>,
 }
 
 impl LoginThrottle {
-    /// Seconds to wait before trying again, if any of the keys is blocked.
-    pub fn blocked(&self, keys: &[String]) -> Option<u64> {
+    /// Seconds to wait before `user` may try again from `address`, if either is blocked.
+    pub fn blocked(&self, user: &str, address: IpAddr) -> Option<u64> {
+        let mut keys = vec![address_key(address)];
+        if !self.trusts(user, address) {
+            keys.push(user_key(user));
+        }
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         keys.iter()
@@ -31,15 +50,37 @@ impl LoginThrottle {
             .max()
     }
 
-    pub fn record_failure(&self, keys: &[String]) {
+    /// A wrong password for `user` from `address`.
+    pub fn record_failure(&self, user: &str, address: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in keys {
-            failures.entry(key.clone()).or_default().push(Instant::now());
+        if failures.len() >= CAPACITY {
+            failures.clear();
+        }
+        for key in [user_key(user), address_key(address)] {
+            failures.entry(key).or_default().push(Instant::now());
         }
     }
 
-    /// A success forgets the user name's failures (not the address's).
-    pub fn record_success(&self, user_key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(user_key);
+    /// A success forgets the user name's failures (not the address's) and opens the address to the user.
+    pub fn record_success(&self, user: &str, address: IpAddr) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&user_key(user));
+        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        if trusted.len() >= CAPACITY {
+            trusted.clear();
+        }
+        trusted.insert((user.to_lowercase(), address), Instant::now());
     }
+
+    fn trusts(&self, user: &str, address: IpAddr) -> bool {
+        let trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        trusted.get(&(user.to_lowercase(), address)).is_some_and(|since| since.elapsed() < TRUSTED_FOR)
+    }
+}
+
+fn user_key(user: &str) -> String {
+    format!("user:{}", user.to_lowercase())
+}
+
+fn address_key(address: IpAddr) -> String {
+    format!("ip:{address}")
 }

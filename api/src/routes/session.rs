@@ -40,6 +40,15 @@ fn bad_credentials() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "The username or password is incorrect.")
 }
 
+fn too_many_attempts(seconds: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "Too many failed attempts; wait a few minutes before trying again.",
+    )
+    .retry_after(seconds)
+}
+
 /// Opens a session: its token for an `Authorization: Bearer` header, and the same as a cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", security(()), request_body = LoginRequest,
     responses(
@@ -54,14 +63,8 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    let keys = [format!("user:{}", request.username.to_lowercase()), format!("ip:{}", peer.ip())];
-    if let Some(seconds) = app.throttle().blocked(&keys) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "Too many failed logins; wait a few minutes before trying again.",
-        )
-        .retry_after(seconds));
+    if let Some(seconds) = app.throttle().blocked(&request.username, peer.ip()) {
+        return Err(too_many_attempts(seconds));
     }
     let user = {
         let live = app.live().read();
@@ -74,11 +77,11 @@ async fn login(
     let verified =
         password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
     let (Some(user), Some(_), true) = (user, stored, verified) else {
-        app.throttle().record_failure(&keys);
+        app.throttle().record_failure(&request.username, peer.ip());
         crate::metrics::login_failed();
         return Err(bad_credentials());
     };
-    app.throttle().record_success(&keys[0]);
+    app.throttle().record_success(&request.username, peer.ip());
 
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
@@ -174,16 +177,24 @@ struct PasswordChange {
         (status = 401, response = Problem),
         (status = 403, response = Problem),
         (status = 422, response = Problem),
+        (status = 429, response = Problem),
     ))]
 async fn change_password(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     headers: HeaderMap,
     JsonBody(request): JsonBody<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     password::check_strength(&request.new_password)?;
+    // Guesses at the current password count as failed logins: a stolen session
+    // must not become a way around the login's throttle.
+    if let Some(seconds) = app.throttle().blocked(&caller.username, peer.ip()) {
+        return Err(too_many_attempts(seconds));
+    }
     let stored = store::password_hash(app.db(), caller.user_id).await?.ok_or_else(bad_credentials)?;
     if !password::verify(request.current_password, stored).await {
+        app.throttle().record_failure(&caller.username, peer.ip());
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
     }
     let hash = password::hash(request.new_password).await?;
