@@ -132,6 +132,17 @@ backend_tests! {
         // Tokens nobody issued, or URLs of the wrong shape, are unknown feeds.
         assert_eq!(fetch_feed(&app, "/api/v1/calendar/not-a-token.ics").await.0, 404);
         assert_eq!(fetch_feed(&app, &url.replace(".ics", "")).await.0, 404);
+
+        // An operator's password reset takes a compromised account back, its feeds included.
+        let (_, another) = app.post(&token, &format!("/api/v1/schedules/{schedule}/calendar-feeds"), Value::Null).await;
+        let another = another["url"].as_str().unwrap().to_owned();
+        assert_eq!(fetch_feed(&app, &another).await.0, 200);
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&token, "/api/v1/me").await;
+        let reset = app.client.put(app.url(&format!("/api/v1/users/{}/password", me["id"].as_str().unwrap())))
+            .bearer_auth(&operator).json(&serde_json::json!({"new_password": "a new and longer secret"})).send().await.unwrap();
+        assert_eq!(reset.status(), 204);
+        assert_eq!(fetch_feed(&app, &another).await.0, 404, "a feed outlived its user's password reset");
     }
 
     async fn a_client_of_4001_cannot_export_or_subscribe_to_4000s_schedule(db) {

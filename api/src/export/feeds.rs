@@ -87,3 +87,17 @@ pub async fn revoke(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<(), ApiErro
         .map(|done| done.rows_affected()))?;
     Ok(())
 }
+
+/// Revokes every feed a user made: an operator's password reset is how a
+/// compromised account is taken back, and a feed URL is a credential too.
+pub async fn revoke_all_of(db: &Db, user_id: UserId, now: DateTime<Utc>) -> Result<u64, ApiError> {
+    let revoked = on_db!(db, |pool| sqlx::query(
+        "UPDATE calendar_feeds SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL"
+    )
+    .bind(to_micros(now))
+    .bind(user_id.to_string())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(revoked)
+}

@@ -151,7 +151,7 @@ struct ResetBody {
     new_password: String,
 }
 
-/// Sets a user's password and ends their sessions (operators).
+/// Sets a user's password, ends their sessions and revokes their calendar feeds (operators).
 #[utoipa::path(put, path = "/api/v1/users/{user_id}/password", tag = "administration", request_body = ResetBody,
     params(
         ("user_id" = uuid::Uuid, Path, description = "The user."),
@@ -179,6 +179,8 @@ async fn reset_password(
     store::set_password_hash(app.db(), user_id, &hash, Utc::now()).await?;
     store::delete_sessions_of(app.db(), user_id).await?;
     app.sessions().forget_user(user_id);
+    let revoked = crate::export::feeds::revoke_all_of(app.db(), user_id, Utc::now()).await?;
+    tracing::info!(user = %user_id, feeds_revoked = revoked, "password reset by an operator");
     Ok(StatusCode::NO_CONTENT)
 }
 
