@@ -196,6 +196,30 @@ backend_tests! {
         assert!(ended.is_ok(), "the stream of a deactivated user is still open after a minute");
     }
 
+    async fn after_a_logout_the_stream_passes_on_no_more_changes(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule, shift) = account_schedule_shift(&app, &token).await;
+        let mut stream = EventStream::open(&app, &token, &account, None).await;
+        stream.next(WAIT).await.expect("an opening frame");
+        let response = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), 204);
+
+        let operator = app.login("operator", PASSWORD).await;
+        let (status, commented) =
+            app.post(&operator, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), json!({"text": "après"})).await;
+        assert_eq!(status, 200, "{commented}");
+        let mut rest = std::mem::take(&mut stream.buffer);
+        let ended = tokio::time::timeout(WAIT, async {
+            while let Ok(Some(chunk)) = stream.response.chunk().await {
+                rest.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream outlived its session by {WAIT:?}");
+        assert!(!rest.contains("data:"), "a logged-out stream passed on a change: {rest}");
+    }
+
     async fn an_idle_stream_sends_keep_alive_comments(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("auditor", PASSWORD).await;

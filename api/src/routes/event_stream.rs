@@ -6,8 +6,9 @@
 //! It waits for the live model to apply new events and takes them from the model's memory of its
 //! last events, so neither an idle stream nor a thousand open ones cost a query per change; only a
 //! stream that resumes from further back reads the log. The live model also knows which account
-//! each event belongs to (a schedule created a moment ago included). Every half minute the session
-//! is checked again: a logout, a deactivation or a lost account ends the stream.
+//! each event belongs to (a schedule created a moment ago included). The session is checked again
+//! before each event (in memory, see `Follower::recently_allowed`) and at least every half minute:
+//! a logout, a password change, a deactivation or a lost account ends the stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -30,6 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::cache::CheckedSession;
 use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::Problem;
@@ -122,7 +124,9 @@ impl Follower {
     /// with `Last-Event-ID`, so nothing is lost).
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
-            if self.checked.elapsed() >= RECHECK {
+            // Checked before every event, not only every half minute: a logout must stop the
+            // changes at once, and `recently_allowed` makes the check a lookup in memory.
+            if !self.recently_allowed() {
                 if !self.still_allowed().await {
                     return None;
                 }
@@ -170,6 +174,15 @@ impl Follower {
         true
     }
 
+    /// Whether the session was found good less than [`RECHECK`] ago and this node still
+    /// remembers it, at its user's version: a logout or password change through this node
+    /// forgets it at once, one through another node within the cache's few seconds.
+    fn recently_allowed(&self) -> bool {
+        let remembered = self.app.sessions().get(&self.caller.token_hash);
+        self.checked.elapsed() < RECHECK
+            && remembered.is_some_and(|s| s.user_version == self.app.live().read().users.version(s.user_id))
+    }
+
     /// Whether the session still exists, its user is active and still reaches the account.
     async fn still_allowed(&self) -> bool {
         let session = store::find_session(self.app.db(), &self.caller.token_hash).await;
@@ -177,6 +190,8 @@ impl Follower {
         if expires_at <= Utc::now() {
             return false;
         }
+        let user_version = self.app.live().read().users.version(user_id);
+        self.app.sessions().put(&self.caller.token_hash, CheckedSession { user_id, expires_at, user_version });
         let live = self.app.live().read();
         let user = live.users.get(user_id).and_then(|u| u.user.as_ref()).filter(|u| u.active);
         user.is_some_and(|u| u.role != Role::Client || u.account_ids.contains(&self.account_id))
