@@ -43,6 +43,8 @@ pub struct Settings {
     pub demo: bool,
     /// How many days messages and calls are kept.
     pub retention_days: u32,
+    /// Whether the session cookie is marked `Secure`.
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -142,6 +144,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         session_lifetime: chrono::Duration::minutes(config.session_minutes as i64),
         demo: config.demo,
         retention_days: config.retention_days,
+        secure_cookies: config.cookies_secure(),
     };
     let state = AppState::open(&config.database, settings).await?;
     crate::seed::first_start(&state, config.demo).await?;

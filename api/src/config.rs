@@ -27,7 +27,46 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: u32,
 
+    /// Mark the session cookie `Secure` (sent over HTTPS only). By default it
+    /// is, unless the server listens on a loopback address: a deployment sits
+    /// behind a TLS proxy, while the demo and the tests speak plain HTTP.
+    #[arg(long, env = "VIGIE_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+impl ServeConfig {
+    /// Whether to mark the session cookie `Secure`: as set, else unless listening on a loopback address.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or(!self.bind.ip().is_loopback())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServeConfig;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    fn parsed(args: &[&str]) -> ServeConfig {
+        Command::parse_from(std::iter::once("vigie").chain(args.iter().copied())).serve
+    }
+
+    #[test]
+    fn the_session_cookie_is_secure_unless_the_server_listens_on_loopback() {
+        assert!(!parsed(&[]).cookies_secure(), "the demo on 127.0.0.1 speaks plain HTTP");
+        assert!(!parsed(&["--bind", "[::1]:8080"]).cookies_secure());
+        assert!(parsed(&["--bind", "0.0.0.0:8080"]).cookies_secure(), "a deployment sits behind TLS");
+        assert!(!parsed(&["--bind", "0.0.0.0:8080", "--secure-cookies", "false"]).cookies_secure());
+        assert!(parsed(&["--secure-cookies", "true"]).cookies_secure());
+    }
 }

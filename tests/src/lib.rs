@@ -133,8 +133,12 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the server exactly as `vigie serve --demo` does, on port 0.
     pub async fn spawn_demo(db: TestDatabase) -> Self {
-        let settings =
-            vigie_api::app::Settings { session_lifetime: chrono::Duration::hours(1), demo: true, retention_days: 60 };
+        let settings = vigie_api::app::Settings {
+            session_lifetime: chrono::Duration::hours(1),
+            demo: true,
+            retention_days: 60,
+            secure_cookies: false,
+        };
         let state = vigie_api::app::AppState::open(&db.url, settings).await.expect("the server opens its database");
         vigie_api::seed::first_start(&state, true).await.expect("the demo seeds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");

@@ -92,13 +92,17 @@ async fn login(
         expires_at: expires_at.to_rfc3339(),
         user: SessionUser { id: user.id, username: user.username, role: user.role.as_str() },
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        app.settings().session_lifetime.num_seconds()
-    );
+    let cookie = session_cookie(&token, app.settings().session_lifetime.num_seconds(), app.settings().secure_cookies);
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(response)
+}
+
+/// The `Set-Cookie` value for a session token (an empty one with no age ends it).
+/// `Secure` keeps it off plain HTTP; `HttpOnly` out of scripts; `SameSite=Strict` out of other sites' requests.
+fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}")
 }
 
 /// A new session.
@@ -128,7 +132,7 @@ async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Respon
     store::delete_session(app.db(), &caller.token_hash).await?;
     app.sessions().forget(&caller.token_hash);
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let expired = session_cookie("", 0, app.settings().secure_cookies);
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).map_err(ApiError::internal)?);
     Ok(response)
 }
@@ -208,4 +212,18 @@ async fn change_password(
     store::delete_sessions_of(app.db(), caller.user_id).await?;
     app.sessions().forget_user(caller.user_id);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_cookie;
+
+    #[test]
+    fn the_session_cookie_is_http_only_same_site_strict_and_secure_when_asked() {
+        assert_eq!(
+            session_cookie("abc", 60, true),
+            "vigie_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=60; Secure"
+        );
+        assert_eq!(session_cookie("", 0, false), "vigie_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    }
 }
