@@ -109,6 +109,8 @@ pub enum DomainError {
     EmptySeries,
     #[error("A series has at most {0} shifts.")]
     SeriesTooLong(usize),
+    #[error("A series must repeat at least once every {0} days.")]
+    SeriesStepTooLong(u64),
 
     // --- assignments
     #[error("The start time cannot occur before the original shift start time.")]
@@ -184,6 +186,7 @@ impl DomainError {
             InvalidRepeat => "invalid_repeat",
             EmptySeries => "empty_series",
             SeriesTooLong(_) => "series_too_long",
+            SeriesStepTooLong(_) => "series_step_too_long",
             OverrideStartsBeforeShift => "override_starts_before_shift",
             OverrideEndsAfterShift => "override_ends_after_shift",
             OverrideOverlaps { .. } => "override_overlaps",

@@ -301,8 +301,9 @@ enum Unit {
 }
 
 /// A series in the schedule's wall-clock time: `first_start` and `first_end`
-/// are local (`2026-03-02T07:30:00`), then every N days or weeks, for a count
-/// or until a local date.
+/// are local (`2026-03-02T07:30:00`), then every N days or weeks (a step of at
+/// most 366 days), for a count or until a local date. A shift whose local times
+/// both fall in the hour skipped when clocks spring forward is left out that night.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SeriesBody {

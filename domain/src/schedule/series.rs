@@ -14,6 +14,9 @@ use crate::error::DomainError;
 /// The most shifts one series may create: ten years of daily shifts.
 pub const MAX_SERIES_SHIFTS: usize = 3660;
 
+/// The longest step between two shifts of a series, in days: a year and a day.
+pub const MAX_STEP_DAYS: u64 = 366;
+
 /// The unit a series repeats in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +60,9 @@ impl SeriesRule {
             return Err(DomainError::EndNotAfterStart);
         }
         let step_days = u64::from(self.every) * if self.unit == RepeatUnit::Weeks { 7 } else { 1 };
+        if step_days > MAX_STEP_DAYS {
+            return Err(DomainError::SeriesStepTooLong(MAX_STEP_DAYS));
+        }
         let mut shifts = Vec::new();
         for index in 0u64.. {
             let done = match self.end {
@@ -77,9 +83,10 @@ impl SeriesRule {
                 return Err(DomainError::SeriesTooLong(MAX_SERIES_SHIFTS));
             };
             let (start, end) = (local_to_utc(tz, start), local_to_utc(tz, end));
-            // Only a shift squeezed entirely into a spring gap can collapse like this.
+            // Only a shift squeezed entirely into a spring gap collapses like this: its hour
+            // does not exist that night, so there is nothing to cover and no shift to make.
             if end <= start {
-                return Err(DomainError::EndNotAfterStart);
+                continue;
             }
             shifts.push((start, end));
         }

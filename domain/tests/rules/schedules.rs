@@ -386,6 +386,34 @@ fn a_series_needs_a_repeat_and_a_shift() {
 }
 
 #[test]
+fn a_series_steps_at_most_a_year_and_a_day() {
+    let mut command = weekly("2023-05-01T07:30", "2023-05-08T07:30", SeriesEnd::Count(3));
+    command.rule.every = 53;
+    let error = given::<Schedule>([created()])
+        .when(command.clone(), &operator())
+        .then_error("A series must repeat at least once every 366 days.");
+    assert_eq!(error.code(), "series_step_too_long");
+    command.rule.every = u32::MAX;
+    given::<Schedule>([created()])
+        .when(command, &operator())
+        .then_error("A series must repeat at least once every 366 days.");
+}
+
+#[test]
+fn a_daily_shift_that_falls_wholly_in_the_spring_gap_is_left_out_that_night() {
+    // 02:00 to 03:00 does not exist in Toronto on 2023-03-12: the clocks jump from 02:00 to 03:00.
+    let mut command = weekly("2023-03-10T02:00", "2023-03-10T03:00", SeriesEnd::Count(4));
+    command.rule.unit = RepeatUnit::Days;
+    let state = given::<Schedule>([created()]).when(command, &operator()).state_after();
+    let days: Vec<String> = state
+        .shifts()
+        .iter()
+        .map(|s| s.start.with_timezone(&state.time_zone()).format("%m-%d %H:%M").to_string())
+        .collect();
+    assert_eq!(days, ["03-10 02:00", "03-11 02:00", "03-13 02:00"]);
+}
+
+#[test]
 fn a_client_cannot_create_a_series() {
     given::<Schedule>([created()])
         .when(weekly("2023-05-01T07:30", "2023-05-08T07:30", SeriesEnd::Count(2)), &client())
