@@ -9,7 +9,7 @@
 //! - while the first request still runs, a second one with its key is
 //!   refused (409, `Retry-After`), so the two cannot both run;
 //! - a request that was refused (4xx) or failed (5xx) frees its key, so it may
-//!   be corrected or retried.
+//!   be corrected or retried; so does one whose answer holds a secret ([`Secret`]).
 //!
 //! The change runs in a task of its own: a client that hangs up does not cut
 //! it short between appending its events and recording its answer. If the
@@ -34,6 +34,12 @@ use crate::error::{ApiError, ApiResult};
 /// The request header that carries the fingerprint from this layer to
 /// `ChangeHeaders`; one sent by a client is removed first.
 pub const FINGERPRINT_HEADER: HeaderName = HeaderName::from_static("vigie-request-fingerprint");
+
+/// Marks an answer that carries a secret (a session token, a feed URL): it is
+/// not kept for repeats, since secrets are stored only as hashes, and its key
+/// is freed instead. A repeat then makes a new secret, which is harmless.
+#[derive(Debug, Clone, Copy)]
+pub struct Secret;
 
 /// The largest body fingerprinted: the largest any route takes (a recording).
 const MAX_BODY: usize = 21 * 1024 * 1024;
@@ -165,9 +171,9 @@ async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiR
 /// Keeps a successful answer for repeats, or frees the key after a refusal or failure.
 async fn settle(app: &AppState, user: &str, key: &str, response: Response) -> Response {
     let status = response.status();
-    if !status.is_success() {
+    if !status.is_success() || response.extensions().get::<Secret>().is_some() {
         if let Err(error) = release(app, user, key).await {
-            tracing::warn!(%error, "could not free an Idempotency-Key after a refused change");
+            tracing::warn!(%error, "could not free an Idempotency-Key");
         }
         return response;
     }

@@ -328,6 +328,18 @@ backend_tests! {
         let unassign = format!("/api/v1/schedules/{schedule}/shifts/{shift}/unassign");
         let (status, body) = app.post(&client, &unassign, json!({"override_id": again["override_id"]})).await;
         assert_eq!(status, 200, "the repeated answer's override exists: {body}");
+
+        // Answers that hold a secret are not kept (secrets are stored only as hashes): a repeat makes a new one.
+        let feeds = format!("/api/v1/schedules/{schedule}/calendar-feeds");
+        let (status, first) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &feeds, "k-5", Value::Null).await.unwrap()).await;
+        let (again_status, again) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, &feeds, "k-5", Value::Null).await.unwrap()).await;
+        assert_eq!((status, again_status), (201, 201), "{first} {again}");
+        assert_ne!(first["url"], again["url"]);
+        let login = json!({"username": "4000-TEST", "password": PASSWORD});
+        let (_, first) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, "/api/v1/auth/login", "k-6", login.clone()).await.unwrap()).await;
+        let (_, again) = vigie_tests::answer(keyed(&client, reqwest::Method::POST, "/api/v1/auth/login", "k-6", login).await.unwrap()).await;
+        assert!(first["token"].is_string() && again["token"].is_string());
+        assert_ne!(first["token"], again["token"]);
     }
 
     async fn racing_requests_with_one_idempotency_key_change_things_once(db) {

@@ -1,5 +1,6 @@
 //! Exports of a schedule: the PDF download, and iCalendar feeds behind secret URLs for calendar apps.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -120,7 +121,7 @@ async fn create_feed(
     State(app): State<AppState>,
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
-) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
+) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
     require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
     let (token, token_hash) = store::new_token();
@@ -129,7 +130,8 @@ async fn create_feed(
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
     let created =
         FeedCreated { id: feed.id, schedule_id: schedule_id.into(), url: format!("/api/v1/calendar/{token}.ics") };
-    Ok((StatusCode::CREATED, Json(created)))
+    // The answer holds the feed's secret URL, which must not be kept for an Idempotency-Key's repeats.
+    Ok((StatusCode::CREATED, Extension(crate::idempotency::Secret), Json(created)))
 }
 
 /// A new calendar feed.

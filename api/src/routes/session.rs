@@ -95,6 +95,7 @@ async fn login(
     let cookie = session_cookie(&token, app.settings().session_lifetime.num_seconds(), app.settings().secure_cookies);
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    response.extensions_mut().insert(crate::idempotency::Secret);
     Ok(response)
 }
 
