@@ -12,3 +12,4 @@ pub mod read_models;
 pub mod routes;
 pub mod seed;
 pub mod telemetry;
+pub mod unique_names;

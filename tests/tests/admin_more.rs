@@ -224,6 +224,33 @@ backend_tests! {
         assert_eq!(status, 404);
     }
 
+    async fn racing_creations_never_give_two_users_one_name_or_two_accounts_one_number(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let race = |path: &'static str, body: Value| {
+            let requests = (0..8).map(|_| {
+                let request = app.client.post(app.url(path)).bearer_auth(&operator).json(&body);
+                async move { vigie_tests::answer(request.send().await.unwrap()).await }
+            });
+            futures_util::future::join_all(requests)
+        };
+        let users = race("/api/v1/users", json!({"username": "Course", "password": "Correct-horse-77", "role": "auditor"})).await;
+        let accounts = race("/api/v1/accounts", json!({"number": "7777", "name": "Course", "time_zone": "America/Toronto"})).await;
+        for (answers, code) in [(&users, "username_taken"), (&accounts, "account_number_taken")] {
+            assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 1, "{answers:?}");
+            assert!(answers.iter().all(|(status, body)| *status == 201 || (*status == 409 && body["type"] == format!("/problems/{code}"))), "{answers:?}");
+        }
+        let (_, listed) = app.get(&operator, "/api/v1/users").await;
+        assert_eq!(listed.as_array().unwrap().iter().filter(|u| u["username"].as_str().unwrap().eq_ignore_ascii_case("course")).count(), 1);
+        let (status, _) = app.post(&operator, "/api/v1/users", json!({"username": "course", "password": "Correct-horse-77", "role": "auditor"})).await;
+        assert_eq!(status, 409, "taken whatever its case");
+        // A creation the rules refuse gives its name back.
+        let (status, problem) = app.post(&operator, "/api/v1/users", json!({"username": "libre", "password": "Correct-horse-77", "role": "client"})).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/client_without_account")), "{problem}");
+        let (status, made) = app.post(&operator, "/api/v1/users", json!({"username": "libre", "password": "Correct-horse-77", "role": "auditor"})).await;
+        assert_eq!(status, 201, "{made}");
+    }
+
     async fn an_operator_renames_accounts_and_changes_and_deactivates_users(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

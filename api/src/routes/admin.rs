@@ -25,6 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema};
 use crate::routes::schedules::{reachable_account, require_schedule};
 use crate::routes::views::{self, JsonBody};
+use crate::unique_names::{self, Kind};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -76,9 +77,12 @@ async fn open_account(
         reachable_account(&app, &caller, parent)?;
     }
     let id = AccountId::new_v7();
-    let number_taken = app.live().read().account_by_number(body.number.trim()).is_some();
+    let in_log = app.live().read().account_by_number(body.number.trim()).is_some();
+    let exists = |owner| app.live().read().accounts.get(AccountId::from_uuid(owner)).is_some();
+    let claimed = !in_log && unique_names::claim(&app, Kind::AccountNumber, &body.number, id.as_uuid(), exists).await?;
+    let number_taken = !claimed;
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let changed = commands::execute::<Account>(&app, &caller, id, &headers, None, |state, ctx| {
+    let opened = commands::execute::<Account>(&app, &caller, id, &headers, None, |state, ctx| {
         let command = account::OpenAccountCommand {
             account_id: id,
             number: body.number.clone(),
@@ -89,8 +93,11 @@ async fn open_account(
         };
         account::decide(state, AccountCommand::Open(command), ctx)
     })
-    .await?;
-    Ok(created(id, changed))
+    .await;
+    if opened.is_err() && claimed {
+        unique_names::release(&app, Kind::AccountNumber, &body.number, id.as_uuid()).await;
+    }
+    Ok(created(id, opened?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -126,12 +133,15 @@ async fn create_user(
         reachable_account(&app, &caller, *account)?;
     }
     let id = UserId::new_v7();
-    let username_taken = app.live().read().user_by_name(body.username.trim()).is_some();
+    let in_log = app.live().read().user_by_name(body.username.trim()).is_some();
+    let exists = |owner| app.live().read().users.get(UserId::from_uuid(owner)).is_some();
+    let claimed = !in_log && unique_names::claim(&app, Kind::Username, &body.username, id.as_uuid(), exists).await?;
+    let username_taken = !claimed;
     // The credential first: a user that exists in the log can always log in.
     let hash = password::hash(body.password.clone()).await?;
     store::set_password_hash(app.db(), id, &hash, Utc::now()).await?;
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let changed = commands::execute::<User>(&app, &caller, id, &headers, None, |state, ctx| {
+    let made = commands::execute::<User>(&app, &caller, id, &headers, None, |state, ctx| {
         let command = UserCommand::Create {
             user_id: id,
             username: body.username.clone(),
@@ -141,8 +151,11 @@ async fn create_user(
         };
         user::decide(state, command, ctx)
     })
-    .await?;
-    Ok(created(id, changed))
+    .await;
+    if made.is_err() && claimed {
+        unique_names::release(&app, Kind::Username, &body.username, id.as_uuid()).await;
+    }
+    Ok(created(id, made?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

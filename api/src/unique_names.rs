@@ -1,0 +1,105 @@
+//! Usernames and account numbers claimed in a table, so that two creations racing (on one node or two) cannot both take a name.
+//!
+//! The live model answers "is this name taken?" for everything already in the
+//! log, but two creations that run at the same moment both find the name
+//! free, and each appends to a stream of its own. So a creation also claims
+//! its name here first; the table's primary key lets one claim win. A claim
+//! whose creation was refused is released. One left by a server that stopped
+//! midway (its owner never reached the log) may be taken over after
+//! [`ORPHAN_AFTER`].
+
+use chrono::Utc;
+use uuid::Uuid;
+use vigie_projections::on_db;
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+
+/// How long a claim whose owner is not in the log blocks its name.
+const ORPHAN_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+
+/// What kind of name is claimed.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Username,
+    AccountNumber,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Username => "username",
+            Kind::AccountNumber => "account_number",
+        }
+    }
+}
+
+/// Claims `name` for `owner`; false if another owner holds it. `exists` says
+/// whether an owner is in the live model, to tell a taken name from an orphaned claim.
+pub async fn claim(
+    app: &AppState,
+    kind: Kind,
+    name: &str,
+    owner: Uuid,
+    exists: impl Fn(Uuid) -> bool,
+) -> ApiResult<bool> {
+    let name = name.trim().to_lowercase();
+    let now = Utc::now().timestamp_micros();
+    let inserted = on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO unique_names (kind, name, owner_id, claimed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, name) DO NOTHING"
+    )
+    .bind(kind.as_str())
+    .bind(&name)
+    .bind(owner.to_string())
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let holder: Option<(String, i64)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT owner_id, claimed_at FROM unique_names WHERE kind = $1 AND name = $2"
+    )
+    .bind(kind.as_str())
+    .bind(&name)
+    .fetch_optional(pool)
+    .await)?;
+    let Some((holder, claimed_at)) = holder else { return Ok(false) };
+    let holder_exists = holder.parse().is_ok_and(&exists);
+    if holder_exists || now - claimed_at < ORPHAN_AFTER.num_microseconds().unwrap_or(i64::MAX) {
+        return Ok(false);
+    }
+    // An orphan: take it over, unless another creation just did.
+    let taken_over = on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE unique_names SET owner_id = $3, claimed_at = $4 WHERE kind = $1 AND name = $2 AND owner_id = $5"
+    )
+    .bind(kind.as_str())
+    .bind(&name)
+    .bind(owner.to_string())
+    .bind(now)
+    .bind(&holder)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(taken_over == 1)
+}
+
+/// Gives back a claim after its creation was refused.
+pub async fn release(app: &AppState, kind: Kind, name: &str, owner: Uuid) {
+    let name = name.trim().to_lowercase();
+    let released = on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM unique_names WHERE kind = $1 AND name = $2 AND owner_id = $3"
+    )
+    .bind(kind.as_str())
+    .bind(&name)
+    .bind(owner.to_string())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()));
+    if let Err(error) = released {
+        // The claim becomes an orphan, which the next creation of the name takes over after a minute.
+        tracing::warn!(%error, kind = kind.as_str(), "could not release a name claim");
+    }
+}
