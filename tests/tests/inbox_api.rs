@@ -197,6 +197,50 @@ backend_tests! {
         assert_eq!(response.headers()["retry-after"], "1");
     }
 
+    async fn messages_and_calls_are_dated_within_what_the_views_keep(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let account = demo_account_of(&app, &app.login("4000-TEST", PASSWORD).await).await;
+        let days_ago = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+        let message = |taken_at: String| json!({"agent": "Chantal", "text": "Rappeler", "taken_at": taken_at});
+        let call = |started_at: String, seconds: u64| json!({
+            "call_number": "1", "started_at": started_at, "duration_seconds": seconds, "agent": "Olivier", "kind": "details",
+        });
+        let messages = format!("/api/v1/accounts/{account}/messages");
+        let calls = format!("/api/v1/accounts/{account}/calls");
+        for (path, body, code) in [
+            (&messages, message(days_ago(90)), "past_retention"),
+            (&messages, message(days_ago(-400)), "in_the_future"),
+            (&calls, call(days_ago(61), 60), "past_retention"),
+            (&calls, call(days_ago(-1), 60), "in_the_future"),
+            (&calls, call(days_ago(1), 4_294_967_295), "call_too_long"),
+        ] {
+            let (status, problem) = app.post(&operator, path, body.clone()).await;
+            assert_eq!((status, problem["type"].as_str()), (422, Some(format!("/problems/{code}").as_str())), "{body}: {problem}");
+        }
+        let (status, _) = app.post(&operator, &messages, message(days_ago(59))).await;
+        assert_eq!(status, 201, "59 days ago is still kept");
+    }
+
+    async fn auditors_see_that_messages_and_calls_changed_but_not_what_they_say(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let account = demo_account_of(&app, &app.login("4000-TEST", PASSWORD).await).await;
+        let (status, taken) = app.post(&operator, &format!("/api/v1/accounts/{account}/messages"), json!({
+            "agent": "Chantal", "caller_name": "Appelant confidentiel", "caller_number": "450-555-0100", "text": "Secret",
+        })).await;
+        assert_eq!(status, 201, "{taken}");
+        let after = taken["position"].as_u64().unwrap() - 1;
+        let auditor = app.login("auditor", PASSWORD).await;
+        let (_, feed) = app.get(&auditor, &format!("/api/v1/events?after={after}&limit=1")).await;
+        let event = &feed["events"][0];
+        assert_eq!((event["type"].as_str(), event["stream_id"].as_str()), (Some("MessageTaken"), Some(format!("message-{}", taken["id"].as_str().unwrap()).as_str())));
+        assert!(event["data"].is_null(), "an auditor read a message: {event}");
+        assert!(!feed.to_string().contains("Appelant confidentiel"));
+        let (_, feed) = app.get(&operator, &format!("/api/v1/events?after={after}&limit=1")).await;
+        assert_eq!(feed["events"][0]["data"]["caller_name"], "Appelant confidentiel", "operators read everything");
+    }
+
     async fn a_client_of_4001_gets_404_on_the_messages_and_calls_of_4000(db) {
         let app = TestApp::spawn_demo(db).await;
         let genesis = app.login("4000-TEST", PASSWORD).await;

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use vigie_domain::Role;
-use vigie_eventstore::EventLog;
+use vigie_domain::{Aggregate, Call, Message, Role};
+use vigie_eventstore::{EventLog, StoredEvent};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -52,6 +52,24 @@ async fn feed(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.position)).flatten();
-    let events = events.iter().map(|e| HistoryEntry::of(e, chrono_tz::UTC)).collect();
+    // Auditors replay shift history; messages and calls hold callers' personal data, which
+    // they may not read in the inbox either. They still see that such events happened.
+    let withhold = |event: &StoredEvent| {
+        caller.role != Role::Operator
+            && event
+                .stream_id
+                .split_once('-')
+                .is_some_and(|(category, _)| [Message::CATEGORY, Call::CATEGORY].contains(&category))
+    };
+    let events = events
+        .iter()
+        .map(|e| {
+            if withhold(e) {
+                HistoryEntry::of(e, chrono_tz::UTC).withheld()
+            } else {
+                HistoryEntry::of(e, chrono_tz::UTC)
+            }
+        })
+        .collect();
     Ok(Json(HistoryPage { events, next_after }))
 }

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -54,6 +54,35 @@ fn account_zone(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiRe
     caller.require_inbox_reader()?;
     reachable_account(app, caller, account_id)?;
     Ok(app.live().read().account(account_id).map_or(chrono_tz::UTC, |a| a.time_zone))
+}
+
+/// How far ahead of this server's clock a message or call may be dated: the agents' clocks drift a little.
+const CLOCK_TOLERANCE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The oldest message or call time still kept, `retention_days` before now.
+fn kept_since(app: &AppState) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(i64::from(app.read_models().retention_days()))
+}
+
+/// Refuses a message's or call's time that no view would ever show: in the
+/// future, or older than the retention period, so already due for purging.
+fn check_kept(app: &AppState, field: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    if at > Utc::now() + CLOCK_TOLERANCE {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "in_the_future",
+            format!("{field} is in the future."),
+        ));
+    }
+    if at < kept_since(app) {
+        let days = app.read_models().retention_days();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "past_retention",
+            format!("{field} is older than the {days} days messages and calls are kept."),
+        ));
+    }
+    Ok(())
 }
 
 fn projection_error(error: ProjectionError) -> ApiError {
@@ -254,6 +283,9 @@ async fn take_message(
     caller.require_operator("record messages")?;
     account_zone(&app, &caller, account_id)?;
     let taken_at = body.taken_at.as_deref().map(|v| views::parse_instant("taken_at", v)).transpose()?;
+    if let Some(taken_at) = taken_at {
+        check_kept(&app, "taken_at", taken_at)?;
+    }
     let headers = ChangeHeaders::from_headers(&headers)?;
     let message_id = MessageId::new_v7();
     let changed = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
@@ -372,9 +404,10 @@ async fn change_message(
     caller.require_writer()?;
     let headers = ChangeHeaders::from_headers(&headers)?;
     let (version, position) = on_stream::<Message>(&app, &caller, message_id, &headers, |state, ctx| {
-        // A message of an account the caller does not reach is, to them, no message at all.
+        // A message of an account the caller does not reach, or one past retention (gone from
+        // every view, its events due for purging), is, to them, no message at all.
         match &state.message {
-            Some(m) if caller.reaches(m.taken.account_id) => {
+            Some(m) if caller.reaches(m.taken.account_id) && m.taken.taken_at >= kept_since(&app) => {
                 vigie_domain::inbox::decide(state, command(m.taken.account_id)?, ctx)
             }
             _ => Err(DomainError::NotFound(vigie_domain::error::Entity::Message)),

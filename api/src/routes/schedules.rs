@@ -363,7 +363,8 @@ pub struct HistoryEntry {
     request_id: Option<uuid::Uuid>,
     /// The reason the user gave, if any.
     reason: Option<String>,
-    /// The event's own fields.
+    /// The event's own fields; null in the feed auditors read for messages and calls,
+    /// which hold callers' personal data.
     #[schema(value_type = Object)]
     data: Value,
 }
@@ -390,5 +391,10 @@ impl HistoryEntry {
             reason: data.get("reason").and_then(Value::as_str).map(str::to_owned),
             data,
         }
+    }
+
+    /// The entry without the event's fields: who changed what, when, but not what it said.
+    pub fn withheld(self) -> Self {
+        Self { data: Value::Null, reason: None, ..self }
     }
 }

@@ -13,7 +13,7 @@ use vigie_domain::{AccountId, Call, CallCommand, CallId};
 use vigie_projections::call_log::{CallLogView, CallQuery, CallView};
 
 use super::stream::on_stream;
-use super::{account_zone, min_position, projection_error};
+use super::{account_zone, check_kept, min_position, projection_error};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,6 +23,9 @@ use crate::commands::{ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, ViewProblems};
 use crate::routes::views::{self, JsonBody};
+
+/// The longest call the log takes: a day.
+const MAX_CALL_SECONDS: u32 = 24 * 60 * 60;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search_calls, log_call)).routes(routes!(one_call))
@@ -119,6 +122,14 @@ async fn log_call(
     caller.require_operator("record calls")?;
     account_zone(&app, &caller, account_id)?;
     let started_at: DateTime<Utc> = views::parse_instant("started_at", &body.started_at)?;
+    check_kept(&app, "started_at", started_at)?;
+    if body.duration_seconds > MAX_CALL_SECONDS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "call_too_long",
+            format!("A call lasts at most {MAX_CALL_SECONDS} seconds (a day)."),
+        ));
+    }
     let headers = ChangeHeaders::from_headers(&headers)?;
     let call_id = CallId::new_v7();
     let (version, position) = on_stream::<Call>(&app, &caller, call_id, &headers, |state, ctx| {

@@ -74,6 +74,12 @@ async fn play(
 ) -> ApiResult<Response> {
     caller.require_inbox_reader()?;
     reachable_account(&app, &caller, account_id)?;
+    // A call past retention is gone from the call log, and so is its audio, whenever it was uploaded.
+    let zone = app.live().read().account(account_id).map_or(chrono_tz::UTC, |a| a.time_zone);
+    let call = app.read_models().call_log().call(account_id, call_id, zone, Utc::now()).await;
+    if call.map_err(super::projection_error)?.is_none() {
+        return Err(ApiError::not_found("recording"));
+    }
     let (content_type, audio) =
         load(app.db(), account_id, call_id).await?.ok_or_else(|| ApiError::not_found("recording"))?;
     let total = audio.len() as u64;
@@ -182,9 +188,10 @@ async fn upload(
         bytes: audio.len() as u64,
         sha256: Some(sha256),
     };
+    let kept_since = super::kept_since(&app);
     let outcome = on_stream::<Call>(&app, &caller, call_id, &change, |state, ctx| {
         match state.call.as_ref() {
-            Some(call) if call.account_id == account_id => {}
+            Some(call) if call.account_id == account_id && call.started_at >= kept_since => {}
             _ => return Err(vigie_domain::DomainError::NotFound(vigie_domain::Entity::Call)),
         }
         calls::decide(state, CallCommand::AttachRecording(attached.clone()), ctx)
