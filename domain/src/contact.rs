@@ -84,21 +84,45 @@ pub fn validate_details(details: ContactDetails) -> Result<ContactDetails, Domai
     if phones.len() > 3 {
         return Err(DomainError::TooManyPhones);
     }
+    let sms = optional_text("SMS number", details.sms.as_deref(), 40)?;
+    // Dispatch dials these numbers: "call me maybe" must not reach the person placing the call.
+    if !phones.iter().chain(&sms).all(|number| is_phone_number(number)) {
+        return Err(DomainError::InvalidPhone);
+    }
     let email = optional_text("e-mail address", details.email.as_deref(), 254)?;
-    if email.as_deref().is_some_and(|e| {
-        let mut parts = e.splitn(2, '@');
-        let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        local.is_empty() || !domain.contains('.') || e.contains(char::is_whitespace)
-    }) {
+    if email.as_deref().is_some_and(|e| !is_email_address(e)) {
         return Err(DomainError::InvalidEmail);
     }
     Ok(ContactDetails {
         name: required_text("contact name", &details.name, 100)?,
         phones,
-        sms: optional_text("SMS number", details.sms.as_deref(), 40)?,
+        sms,
         email,
         notes: optional_text("notes", details.notes.as_deref(), 2000)?,
     })
+}
+
+/// Digits (at least three), spaces and `+ - ( ) . /`, with an optional extension (`x12`, `ext. 12`).
+fn is_phone_number(number: &str) -> bool {
+    let lower = number.to_lowercase();
+    let (main, extension) = match lower.split_once("ext").or_else(|| lower.split_once('x')) {
+        Some((main, extension)) => (main, Some(extension.trim_start_matches('.').trim())),
+        None => (lower.as_str(), None),
+    };
+    main.chars().filter(char::is_ascii_digit).count() >= 3
+        && main.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+        && extension.is_none_or(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// One address: `local@domain.tld`, no spaces, commas or second `@`, no empty labels in the domain.
+fn is_email_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else { return false };
+    let forbidden = |c: char| c.is_whitespace() || ",;<>\"()[]\\".contains(c) || c == '@';
+    !local.is_empty()
+        && !local.chars().any(forbidden)
+        && !domain.chars().any(forbidden)
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
 }
 
 pub fn decide(

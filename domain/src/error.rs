@@ -89,6 +89,10 @@ pub enum DomainError {
     TooManyPhones,
     #[error("The e-mail address is not valid.")]
     InvalidEmail,
+    #[error(
+        "A phone number has at least three digits, and only digits, spaces and + - ( ) . /, with an optional extension such as x12."
+    )]
+    InvalidPhone,
     #[error("A username has only letters, digits, dots, dashes, underscores or @.")]
     InvalidUsername,
 
@@ -177,6 +181,7 @@ impl DomainError {
             UnknownTimeZone(_) => "unknown_time_zone",
             TooManyPhones => "too_many_phones",
             InvalidEmail => "invalid_email",
+            InvalidPhone => "invalid_phone",
             InvalidUsername => "invalid_username",
             EndNotAfterStart => "end_not_after_start",
             ShiftOverlaps { .. } => "shift_overlaps",

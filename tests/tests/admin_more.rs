@@ -198,6 +198,14 @@ backend_tests! {
         let four_phones = json!({"name": "Luc Lambert", "phones": ["1", "2", "3", "4"]});
         let (status, problem) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{luc}"), Some(four_phones)).await;
         assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "A contact has at most three phone numbers."));
+        // A misspelt field is refused rather than dropped, and dispatch never gets words for a number.
+        let misspelt = json!({"name": "Luc Lambert", "phones": ["438-555-0167"], "e_mail": "luc@example.com"});
+        let (status, problem) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{luc}"), Some(misspelt)).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("unknown field `e_mail`"), "{problem}");
+        let words = json!({"name": "Luc Lambert", "phones": ["call me maybe"]});
+        let (status, problem) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{luc}"), Some(words)).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/invalid_phone")), "{problem}");
 
         // A deactivated contact stays listed, flagged, and cannot be newly assigned.
         let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{luc}/deactivate"), json!({})).await;

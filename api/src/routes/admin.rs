@@ -212,8 +212,9 @@ async fn add_contact(
     caller: Caller,
     Path(account_id): Path<AccountId>,
     headers: HeaderMap,
-    JsonBody(details): JsonBody<ContactDetails>,
+    JsonBody(details): JsonBody<ContactDetailsSchema>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let details = ContactDetails::from(details);
     caller.require_operator("maintain the directory")?;
     reachable_account(&app, &caller, account_id)?;
     let id = ContactId::new_v7();

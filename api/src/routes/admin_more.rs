@@ -272,8 +272,9 @@ async fn update_contact(
     caller: Caller,
     Path(contact_id): Path<ContactId>,
     headers: HeaderMap,
-    JsonBody(details): JsonBody<ContactDetails>,
+    JsonBody(details): JsonBody<ContactDetailsSchema>,
 ) -> Answer {
+    let details = ContactDetails::from(details);
     contact_change(&app, &caller, contact_id, &headers, || ContactCommand::Update { details: details.clone() }).await
 }
 

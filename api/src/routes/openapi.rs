@@ -50,18 +50,27 @@ pub struct ProblemDetails {
 }
 
 // `vigie_domain::contact::ContactDetails` as requests send it: the domain crate stays free of
-// OpenAPI, so this mirror describes it, and the schema keeps the domain's name.
+// OpenAPI and of the API's strictness about unknown fields (its type is also stored in events),
+// so requests are read into this mirror, and the schema keeps the domain's name.
 /// A contact's details, in full.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, ToSchema, serde::Deserialize)]
 #[schema(as = ContactDetails)]
-#[allow(dead_code)] // Only describes the JSON that `ContactDetails` reads.
+#[serde(deny_unknown_fields)]
 pub struct ContactDetailsSchema {
     name: String,
     /// At most three.
+    #[serde(default)]
     phones: Vec<String>,
     sms: Option<String>,
     email: Option<String>,
     notes: Option<String>,
+}
+
+impl From<ContactDetailsSchema> for vigie_domain::contact::ContactDetails {
+    fn from(body: ContactDetailsSchema) -> Self {
+        let ContactDetailsSchema { name, phones, sms, email, notes } = body;
+        Self { name, phones, sms, email, notes }
+    }
 }
 
 /// The shared response of every error status, so each route lists its statuses in one line each.

@@ -63,6 +63,36 @@ fn contact_details_are_checked() {
 }
 
 #[test]
+fn phone_numbers_are_numbers_and_an_e_mail_is_one_address() {
+    let update = |details| ContactCommand::Update { details };
+    for phone in ["call me maybe", "n/a", "12", "514 555-0101 x", "514-555-0101 ext. twelve"] {
+        let error = given::<Contact>([added()])
+            .when(update(ContactDetails { phones: vec![phone.into()], ..details() }), &operator())
+            .then_error("A phone number has at least three digits, and only digits, spaces and + - ( ) . /, with an optional extension such as x12.");
+        assert_eq!(error.code(), "invalid_phone", "{phone}");
+    }
+    given::<Contact>([added()])
+        .when(update(ContactDetails { sms: Some("texto".into()), ..details() }), &operator())
+        .then_error("A phone number has at least three digits, and only digits, spaces and + - ( ) . /, with an optional extension such as x12.");
+    for phone in ["+1 (514) 555-0101", "514.555.0101", "514-555-0101 x12", "514 555 0101 ext. 7", "911"] {
+        given::<Contact>([added()])
+            .when(update(ContactDetails { phones: vec![phone.into()], ..details() }), &operator())
+            .events();
+    }
+    for email in ["a@.", "a@b@c.com", "a@b.com,c@d.com", "a@b..com", "@b.com", "a b@c.com"] {
+        given::<Contact>([added()])
+            .when(update(ContactDetails { email: Some(email.into()), ..details() }), &operator())
+            .then_error("The e-mail address is not valid.");
+    }
+    given::<Contact>([added()])
+        .when(
+            update(ContactDetails { email: Some("luc.lambert+garde@exemple.qc.ca".into()), ..details() }),
+            &operator(),
+        )
+        .events();
+}
+
+#[test]
 fn a_contact_is_deactivated_and_reactivated() {
     let state =
         given::<Contact>([added()]).when(ContactCommand::Deactivate, &operator()).then([ContactDeactivated {}.into()]);
