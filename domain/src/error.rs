@@ -115,6 +115,10 @@ pub enum DomainError {
     SeriesTooLong(usize),
     #[error("A series must repeat at least once every {0} days.")]
     SeriesStepTooLong(u64),
+    #[error("Each shift of this series would overlap the next: a shift must end before the series repeats.")]
+    SeriesOverlapsItself,
+    #[error("A series' shifts fall between the years 1000 and 9000.")]
+    SeriesOutOfRange,
 
     // --- assignments
     #[error("The start time cannot occur before the original shift start time.")]
@@ -133,6 +137,8 @@ pub enum DomainError {
     SwapSameShift,
     #[error("Assign Recurring needs a shift that belongs to a series.")]
     NotInSeries,
+    #[error("Assign Recurring repeats every 1 or more shifts.")]
+    InvalidRecurrence,
     #[error("The last date to repeat to comes before this shift.")]
     UntilBeforeShift,
 
@@ -192,6 +198,8 @@ impl DomainError {
             EmptySeries => "empty_series",
             SeriesTooLong(_) => "series_too_long",
             SeriesStepTooLong(_) => "series_step_too_long",
+            SeriesOverlapsItself => "series_overlaps_itself",
+            SeriesOutOfRange => "series_out_of_range",
             OverrideStartsBeforeShift => "override_starts_before_shift",
             OverrideEndsAfterShift => "override_ends_after_shift",
             OverrideOverlaps { .. } => "override_overlaps",
@@ -200,6 +208,7 @@ impl DomainError {
             NothingToUnassign => "nothing_to_unassign",
             SwapSameShift => "swap_same_shift",
             NotInSeries => "not_in_series",
+            InvalidRecurrence => "invalid_recurrence",
             UntilBeforeShift => "until_before_shift",
             ContactAlreadyInactive => "contact_already_inactive",
             ContactAlreadyActive => "contact_already_active",

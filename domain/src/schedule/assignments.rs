@@ -62,7 +62,7 @@ fn recurring_targets<'a>(
     recurrence: Recurrence,
 ) -> Result<Vec<&'a Shift>, DomainError> {
     if recurrence.every == 0 {
-        return Err(DomainError::InvalidRepeat);
+        return Err(DomainError::InvalidRecurrence);
     }
     let series = shift.series_id.and_then(|id| state.series(id)).ok_or(DomainError::NotInSeries)?;
     let position = series.shift_ids.iter().position(|id| *id == shift.id).ok_or(DomainError::NotInSeries)?;

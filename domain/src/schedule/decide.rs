@@ -222,9 +222,10 @@ fn create_series(
         if state.shift(shift_id).is_some() {
             return Err(DomainError::AlreadyExists(Entity::Shift));
         }
-        // Occurrences come in order, so only the previous one can overlap this one.
-        if let Some(previous) = shifts.last().filter(|p| p.end > start) {
-            return Err(DomainError::ShiftOverlaps { conflicting_shift_id: previous.shift_id });
+        // Occurrences come in order, so only the previous one can overlap this one. It is not
+        // stored: naming it as the conflicting shift would send the operator looking for nothing.
+        if shifts.last().is_some_and(|previous| previous.end > start) {
+            return Err(DomainError::SeriesOverlapsItself);
         }
         check_shift(state, start, end, &lane, None)?;
         shifts.push(SeriesShift { shift_id, start, end });

@@ -5,7 +5,7 @@
 //! of DOMAIN.md: a time that does not exist (spring gap) moves forward to the first valid instant; an
 //! ambiguous one (fall overlap) takes the earlier instant.
 
-use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -80,8 +80,12 @@ impl SeriesRule {
             let days = index * step_days;
             let (Some(start), Some(end)) = (shift_days(self.first_start, days), shift_days(self.first_end, days))
             else {
-                return Err(DomainError::SeriesTooLong(MAX_SERIES_SHIFTS));
+                return Err(DomainError::SeriesOutOfRange);
             };
+            // As for single shifts (the API's instants): no view could reach a shift beyond these years.
+            if !(1000..=9000).contains(&start.year()) || !(1000..=9000).contains(&end.year()) {
+                return Err(DomainError::SeriesOutOfRange);
+            }
             let (start, end) = (local_to_utc(tz, start), local_to_utc(tz, end));
             // Only a shift squeezed entirely into a spring gap collapses like this: its hour
             // does not exist that night, so there is nothing to cover and no shift to make.

@@ -439,5 +439,5 @@ fn assign_recurring_repeats_every_one_or_more_shifts() {
         comment: None,
         recurring: Some(Recurrence { every: 0, until: None }),
     };
-    given::<Schedule>(events).when(command, &client()).then_error("A series repeats every 1 or more days or weeks.");
+    given::<Schedule>(events).when(command, &client()).then_error("Assign Recurring repeats every 1 or more shifts.");
 }

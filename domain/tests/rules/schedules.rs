@@ -356,12 +356,10 @@ fn a_series_repeats_until_a_date_every_n_days() {
 #[test]
 fn a_series_is_refused_when_its_shifts_overlap() {
     // Eight days long, repeated weekly: each shift overlaps the next.
-    given::<Schedule>([created()])
+    let error = given::<Schedule>([created()])
         .when(weekly("2023-05-01T07:30", "2023-05-09T07:30", SeriesEnd::Count(2)), &operator())
-        .then_error(&format!(
-            "This shift overlaps shift {} of the same role and rank.",
-            ShiftId::from(vigie_domain::ids::derive_uuid(series_id(1).as_uuid(), 1, 0))
-        ));
+        .then_error("Each shift of this series would overlap the next: a shift must end before the series repeats.");
+    assert_eq!((error.code(), error.kind()), ("series_overlaps_itself", ErrorKind::Rejected));
     given::<Schedule>(manual_schedule())
         .when(weekly("2023-04-20T07:30", "2023-04-25T07:30", SeriesEnd::Count(2)), &operator())
         .then_error(&format!("This shift overlaps shift {} of the same role and rank.", shift(1)));
@@ -397,6 +395,18 @@ fn a_series_steps_at_most_a_year_and_a_day() {
     given::<Schedule>([created()])
         .when(command, &operator())
         .then_error("A series must repeat at least once every 366 days.");
+}
+
+#[test]
+fn a_series_stays_between_the_years_1000_and_9000() {
+    for (start, end, count) in
+        [("8999-12-01T07:30", "8999-12-08T07:30", 3000), ("9001-01-01T07:30", "9001-01-02T07:30", 1)]
+    {
+        let error = given::<Schedule>([created()])
+            .when(weekly(start, end, SeriesEnd::Count(count)), &operator())
+            .then_error("A series' shifts fall between the years 1000 and 9000.");
+        assert_eq!(error.code(), "series_out_of_range");
+    }
 }
 
 #[test]
