@@ -20,6 +20,9 @@ use crate::idempotency::FINGERPRINT_HEADER;
 /// aggregate landed first on another node.
 const ATTEMPTS: usize = 3;
 
+/// The longest written reason a change may carry, as long as a comment.
+const REASON_MAX: usize = 2000;
+
 /// What a change answers: the aggregate's version and the log position of its last event.
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Changed {
@@ -115,6 +118,9 @@ where
     A: LiveAggregate,
     A::Id: std::hash::Hash + Eq,
 {
+    if reason.as_ref().is_some_and(|r| r.chars().count() > REASON_MAX) {
+        return Err(DomainError::TooLong { field: "reason", max: REASON_MAX }.into());
+    }
     for attempt in 1..=ATTEMPTS {
         let mut ctx = CommandContext::new(caller.actor(), Utc::now());
         if let Some(reason) = &reason {

@@ -430,6 +430,19 @@ backend_tests! {
         let (_, after) = app.get(&token, &format!("/api/v1/accounts/{account}/schedules")).await;
         assert_eq!(before, after, "nothing changed");
 
+        // A body over the limit is too large (413), not malformed.
+        let huge = json!({"text": "x".repeat(100 * 1024)});
+        let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), huge).await;
+        assert_eq!((status, problem["type"].as_str()), (413, Some("/problems/too_large")), "{problem}");
+        // A reason longer than a comment may be is refused.
+        let operator = app.login("operator", PASSWORD).await;
+        let long = json!({"text": "ok", "reason": "r".repeat(2001)});
+        let (status, problem) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), long).await;
+        assert_eq!((status, problem["detail"].as_str()), (422, Some("The reason cannot be longer than 2000 characters.")), "{problem}");
+        // A schedule id dispatch does not know is not "nobody on call".
+        let (status, _) = app.get(&token, &format!("/api/v1/accounts/{account}/on-call?schedule_id={}", uuid::Uuid::now_v7())).await;
+        assert_eq!(status, 404);
+
         // An instant so far ahead that an answer could not write it in RFC 3339.
         let (status, problem) = app.get(&token, &format!("/api/v1/accounts/{account}/on-call?at=9999-12-31T23:59:59-12:00")).await;
         assert_eq!(status, 400, "{problem}");

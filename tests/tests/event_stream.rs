@@ -157,6 +157,10 @@ backend_tests! {
             .bearer_auth(&token).header("Last-Event-ID", "yesterday").send().await.unwrap();
         assert_eq!(response.headers()["content-type"], "application/problem+json");
         assert_eq!(response.status(), 400);
+        // Nor is one past the end of the log: the stream would wait silently for positions beyond it.
+        let response = app.client.get(app.url(&format!("/api/v1/accounts/{account}/events/stream")))
+            .bearer_auth(&token).header("Last-Event-ID", "99999999").send().await.unwrap();
+        assert_eq!(response.status(), 400);
     }
 
     async fn a_client_of_another_account_gets_404_and_staff_may_follow_any_account(db) {

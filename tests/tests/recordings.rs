@@ -79,9 +79,12 @@ backend_tests! {
 
         let (status, problem) = answer(upload(&client, &voice, "audio/wav").await.unwrap()).await;
         assert_eq!(status, 403, "a client uploaded: {problem}");
-        let (status, _) = answer(upload(&operator, &voice, "text/plain").await.unwrap()).await;
-        assert_eq!(status, 415);
-        let (status, attached) = answer(upload(&operator, &voice, "audio/wav").await.unwrap()).await;
+        for not_audio in ["text/plain", "audio/", "audio/; codecs=1"] {
+            let (status, _) = answer(upload(&operator, &voice, not_audio).await.unwrap()).await;
+            assert_eq!(status, 415, "{not_audio}");
+        }
+        // Media types are case-insensitive.
+        let (status, attached) = answer(upload(&operator, &voice, "Audio/WAV").await.unwrap()).await;
         assert_eq!(status, 201, "{attached}");
         let (status, _) = answer(upload(&operator, &voice, "audio/wav").await.unwrap()).await;
         assert_eq!(status, 409, "a second recording was accepted");
@@ -94,6 +97,15 @@ backend_tests! {
         let played = app.client
             .get(app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", voice["id"].as_str().unwrap())))
             .bearer_auth(&client).send().await.unwrap();
+        assert_eq!(played.headers()["content-type"], "audio/wav");
         assert_eq!(played.bytes().await.unwrap().to_vec(), vec![7u8; 4096]);
+
+        // Ranges this server does not serve (several, another unit, nonsense) get the whole file.
+        for range in ["bytes=0-1,5-6", "items=0-5", "bytes=abc"] {
+            let whole = app.client
+                .get(app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", voice["id"].as_str().unwrap())))
+                .bearer_auth(&client).header("Range", range).send().await.unwrap();
+            assert_eq!(whole.status(), 200, "{range}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{MinPositionParam, ViewProblems};
 use crate::routes::schedules::{ensure_fresh, reachable_account};
 use crate::routes::views;
@@ -55,6 +55,14 @@ async fn on_call(
     let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
     let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
     let role = query.role.as_deref();
+    // A wrong schedule id must not look like "nobody is on call".
+    if let Some(schedule_id) = query.schedule_id {
+        let live = app.live().read();
+        let info = live.schedules.get(schedule_id).and_then(|s| s.info());
+        if !info.is_some_and(|i| i.account_id == account_id && (as_of.is_some() || !i.deleted)) {
+            return Err(ApiError::not_found("schedule"));
+        }
+    }
 
     let entries = match as_of {
         // Now: straight from the dispatch index, under one read lock.

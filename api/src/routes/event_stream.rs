@@ -84,6 +84,14 @@ async fn stream_changes(
         Some(position) => position,
         None => app.live().position(),
     };
+    // A position the log has not reached (a restored backup, a mistyped id) would wait silently
+    // for events numbered past it, while every change in between went untold.
+    let head = app.store().head_position().await?;
+    if after > head {
+        return Err(ApiError::bad_request(format!(
+            "Position {after} is past the end of the log ({head}); reconnect without Last-Event-ID to follow from now."
+        )));
+    }
     let opening = Event::default()
         .comment(format!("changes to account {account_id} after position {after}"))
         .retry(Duration::from_secs(3));

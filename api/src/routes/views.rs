@@ -38,6 +38,12 @@ where
                 JsonRejection::MissingJsonContentType(_) => {
                     ApiError::bad_request("Send the body as JSON, with Content-Type: application/json.")
                 }
+                // The body limit: 413, as for every other body too large.
+                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "This request body is too large (64 KiB at most).",
+                ),
                 other => ApiError::bad_request(other.body_text()),
             }),
         }

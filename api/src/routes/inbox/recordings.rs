@@ -84,22 +84,21 @@ async fn play(
         load(app.db(), account_id, call_id).await?.ok_or_else(|| ApiError::not_found("recording"))?;
     let total = audio.len() as u64;
     let disposition = if query.download.unwrap_or(false) { "attachment" } else { "inline" };
-    let mut response = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        None => (StatusCode::OK, audio).into_response(),
-        Some(range) => match byte_range(range, total) {
-            Some((first, last)) => {
-                let part = audio[first as usize..=last as usize].to_vec();
-                let mut partial = (StatusCode::PARTIAL_CONTENT, part).into_response();
-                let content_range = format!("bytes {first}-{last}/{total}");
-                partial.headers_mut().insert(header::CONTENT_RANGE, header_value(&content_range)?);
-                partial
-            }
-            None => {
-                let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-                refused.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{total}"))?);
-                return Ok(refused);
-            }
-        },
+    let asked = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map_or(Asked::Whole, |r| byte_range(r, total));
+    let mut response = match asked {
+        Asked::Whole => (StatusCode::OK, audio).into_response(),
+        Asked::Part(first, last) => {
+            let part = audio[first as usize..=last as usize].to_vec();
+            let mut partial = (StatusCode::PARTIAL_CONTENT, part).into_response();
+            let content_range = format!("bytes {first}-{last}/{total}");
+            partial.headers_mut().insert(header::CONTENT_RANGE, header_value(&content_range)?);
+            partial
+        }
+        Asked::Unsatisfiable => {
+            let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            refused.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{total}"))?);
+            return Ok(refused);
+        }
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, header_value(&content_type)?);
@@ -115,33 +114,48 @@ fn header_value(value: &str) -> ApiResult<HeaderValue> {
 }
 
 fn extension(content_type: &str) -> &'static str {
-    match content_type {
+    // The media type without parameters (`audio/wav; codecs=1`).
+    match content_type.split(';').next().unwrap_or_default().trim() {
         "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
         "audio/mpeg" => "mp3",
+        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
         "audio/ogg" => "ogg",
         "audio/webm" => "webm",
         _ => "bin",
     }
 }
 
-/// The first and last byte of one `bytes=` range of a file of `total`
-/// bytes, or `None` when it cannot be served (416). Several ranges at once
-/// are not served; players ask for one.
-pub fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') || total == 0 {
-        return None;
+/// What a `Range` header asks of a file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// No range the server serves: the whole file, 200 (RFC 9110 lets a server
+    /// ignore a range it does not understand, or several at once; players ask for one).
+    Whole,
+    /// The first and last byte: 206.
+    Part(u64, u64),
+    /// A well-formed range wholly past the end of the file: 416.
+    Unsatisfiable,
+}
+
+/// Reads one `bytes=` range against a file of `total` bytes.
+pub fn byte_range(header: &str, total: u64) -> Asked {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else { return Asked::Whole };
+    let Some((start, end)) = spec.split_once('-').filter(|_| !spec.contains(',')) else { return Asked::Whole };
+    let number = |text: &str| text.trim().parse::<u64>().ok();
+    match (start.trim(), end.trim()) {
+        ("", suffix) => match number(suffix) {
+            None => Asked::Whole,
+            Some(0) => Asked::Unsatisfiable,
+            Some(_) if total == 0 => Asked::Unsatisfiable,
+            Some(length) => Asked::Part(total.saturating_sub(length), total - 1),
+        },
+        (start, end) => match (number(start), if end.is_empty() { Some(None) } else { number(end).map(Some) }) {
+            (Some(first), Some(last)) if last.is_some_and(|last| last < first) => Asked::Whole,
+            (Some(first), Some(_)) if first >= total => Asked::Unsatisfiable,
+            (Some(first), Some(last)) => Asked::Part(first, last.unwrap_or(total - 1).min(total - 1)),
+            _ => Asked::Whole,
+        },
     }
-    let (start, end) = spec.split_once('-')?;
-    let (first, last) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let length: u64 = suffix.parse().ok()?;
-            (total.saturating_sub(length), total - 1)
-        }
-        (start, "") => (start.parse().ok()?, total - 1),
-        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(total - 1)),
-    };
-    (first <= last && first < total).then_some((first, last))
 }
 
 /// Operators attach the audio of a Voice call, once.
@@ -166,8 +180,11 @@ async fn upload(
 ) -> ApiResult<(StatusCode, Json<RecordingStored>)> {
     caller.require_operator("upload recordings")?;
     reachable_account(&app, &caller, account_id)?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    if !content_type.starts_with("audio/") {
+    // Media types are case-insensitive; kept lower-case, as players expect them.
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_ascii_lowercase();
+    let subtype = content_type.strip_prefix("audio/").map(|rest| rest.split(';').next().unwrap_or_default().trim());
+    if subtype.is_none_or(str::is_empty) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not_audio",
@@ -273,21 +290,28 @@ pub async fn purge_recordings(db: &Db, retention_days: u32) -> Result<u64, sqlx:
 
 #[cfg(test)]
 mod tests {
-    use super::byte_range;
+    use super::{Asked, byte_range};
 
     #[test]
     fn ranges_a_player_asks_for_are_served() {
-        assert_eq!(byte_range("bytes=0-", 1000), Some((0, 999)));
-        assert_eq!(byte_range("bytes=100-199", 1000), Some((100, 199)));
-        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
-        assert_eq!(byte_range("bytes=900-5000", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=0-", 1000), Asked::Part(0, 999));
+        assert_eq!(byte_range("bytes=100-199", 1000), Asked::Part(100, 199));
+        assert_eq!(byte_range("bytes=-100", 1000), Asked::Part(900, 999));
+        assert_eq!(byte_range("bytes=-5000", 1000), Asked::Part(0, 999));
+        assert_eq!(byte_range("bytes=900-5000", 1000), Asked::Part(900, 999));
     }
 
     #[test]
-    fn ranges_outside_the_file_are_refused() {
-        assert_eq!(byte_range("bytes=1000-", 1000), None);
-        assert_eq!(byte_range("bytes=5-1", 1000), None);
-        assert_eq!(byte_range("bytes=0-1,5-9", 1000), None);
-        assert_eq!(byte_range("items=0-1", 1000), None);
+    fn ranges_wholly_past_the_end_are_refused() {
+        assert_eq!(byte_range("bytes=1000-", 1000), Asked::Unsatisfiable);
+        assert_eq!(byte_range("bytes=2000-3000", 1000), Asked::Unsatisfiable);
+        assert_eq!(byte_range("bytes=-0", 1000), Asked::Unsatisfiable);
+    }
+
+    #[test]
+    fn ranges_the_server_does_not_serve_are_ignored_for_the_whole_file() {
+        for header in ["bytes=5-1", "bytes=0-1,5-9", "items=0-1", "bytes=abc", "bytes=-", "bytes=1-x"] {
+            assert_eq!(byte_range(header, 1000), Asked::Whole, "{header}");
+        }
     }
 }
