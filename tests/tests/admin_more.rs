@@ -117,7 +117,16 @@ backend_tests! {
 
         // A copy with assignments keeps who is on call; one without keeps only the shifts.
         let copy = |name: &str, with_assignments: bool| json!({"name": name, "with_assignments": with_assignments});
-        let (status, full) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/copy"), copy("Été", true)).await;
+        // If-Match names the version of the schedule copied.
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let version = listed.as_array().unwrap().iter().find(|s| s["id"] == schedule.as_str()).unwrap()["version"].as_u64().unwrap();
+        let copy_path = app.url(&format!("/api/v1/schedules/{schedule}/copy"));
+        let stale = app.client.post(&copy_path).bearer_auth(&operator).header("If-Match", format!("\"{}\"", version - 1)).json(&copy("Périmé", false)).send().await.unwrap();
+        assert_eq!(stale.status(), 412);
+        let (status, full) = vigie_tests::answer(
+            app.client.post(&copy_path).bearer_auth(&operator).header("If-Match", format!("\"{version}\"")).json(&copy("Été", true)).send().await.unwrap(),
+        )
+        .await;
         assert_eq!(status, 201, "{full}");
         let (status, bare) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/copy"), copy("Vide", false)).await;
         assert_eq!(status, 201, "{bare}");

@@ -153,7 +153,11 @@ async fn copy_schedule(
     caller.require_operator("copy schedules")?;
     let source = reachable_schedule(&app, &caller, source_id)?;
     let new_id = ScheduleId::new_v7();
-    let headers = ChangeHeaders::from_headers(&headers)?;
+    let mut headers = ChangeHeaders::from_headers(&headers)?;
+    // If-Match names the version of the schedule copied (the copy starts at nothing): a copy
+    // made from a version the operator did not see is refused.
+    headers.check_if_match(source.version())?;
+    headers.if_match = None;
     let change = commands::execute::<Schedule>(&app, &caller, new_id, &headers, None, |state, ctx| {
         let command = CopyScheduleCommand {
             schedule_id: new_id,
