@@ -37,6 +37,7 @@ fn events() -> Vec<ScheduleEvent> {
                 rank: 0,
                 name: "Rotation".into(),
                 role: "OC".into(),
+                reason: None,
             }
             .into(),
         );

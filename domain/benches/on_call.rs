@@ -40,6 +40,7 @@ fn schedule() -> ScheduleState {
                     rank,
                     name: "Rotation".into(),
                     role: role.into(),
+                    reason: None,
                 }
                 .into(),
             );

@@ -67,6 +67,8 @@ pub enum DomainError {
     ShiftEnded,
     #[error("A written reason is required to correct a shift that has ended.")]
     ReasonRequired,
+    #[error("A shift that starts in the past changes who was on call: give a written reason.")]
+    PastShiftNeedsReason,
     #[error("You can only change your own password.")]
     NotYourPassword,
 
@@ -178,6 +180,7 @@ impl DomainError {
             OperatorOnly(_) => "operator_only",
             ShiftEnded => "shift_ended",
             ReasonRequired => "reason_required",
+            PastShiftNeedsReason => "past_shift_needs_reason",
             NotYourPassword => "not_your_password",
             NotFound(_) => "not_found",
             AlreadyExists(_) => "already_exists",

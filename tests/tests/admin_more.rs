@@ -348,5 +348,19 @@ backend_tests! {
         assert_eq!(last["position"], corrected["position"]);
         let listed = shifts(&app, &operator, &schedule, -30, -15).await;
         assert_eq!(listed.iter().find(|s| s["id"] == shift["id"]).unwrap()["assignee"]["name"], "Marie Côté");
+
+        // A shift added in the past rewrites who was on call then: it needs a reason too.
+        let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+        let past = json!({"start": week_ago.to_rfc3339(), "end": (week_ago + chrono::Duration::hours(8)).to_rfc3339(), "rank": 5, "name": "Renfort", "role": "OC"});
+        let add = format!("/api/v1/schedules/{schedule}/shifts");
+        let (status, problem) = app.post(&operator, &add, past.clone()).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/past_shift_needs_reason")), "{problem}");
+        let mut with_reason = past;
+        with_reason["reason"] = json!("Renfort du 20, oublié");
+        let (status, added) = app.post(&operator, &add, with_reason).await;
+        assert_eq!(status, 201, "{added}");
+        let (_, history) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let last = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["type"].as_str(), last["reason"].as_str()), (Some("ShiftAdded"), Some("Renfort du 20, oublié")));
     }
 }

@@ -233,6 +233,7 @@ mod tests {
                 rank: 0,
                 name: "Rotation".into(),
                 role: "OC".into(),
+                reason: None,
             }),
             ScheduleEvent::ShiftAssigned(ShiftAssigned {
                 shift_id,

@@ -274,6 +274,8 @@ struct ShiftBody {
     rank: u32,
     name: String,
     role: String,
+    /// Required when the shift starts in the past: it changes who was on call then.
+    reason: Option<String>,
 }
 
 /// Adds a shift to the schedule (operators).
@@ -298,12 +300,19 @@ async fn add_shift(
     let (start, end) = (views::parse_instant("start", &body.start)?, views::parse_instant("end", &body.end)?);
     let shift_id = ShiftId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let changed = commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, None, |state, ctx| {
-        let command =
-            AddShiftCommand { shift_id, start, end, rank: body.rank, name: body.name.clone(), role: body.role.clone() };
-        schedule::decide(state, command.into(), ctx)
-    })
-    .await?;
+    let changed =
+        commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, body.reason.clone(), |state, ctx| {
+            let command = AddShiftCommand {
+                shift_id,
+                start,
+                end,
+                rank: body.rank,
+                name: body.name.clone(),
+                role: body.role.clone(),
+            };
+            schedule::decide(state, command.into(), ctx)
+        })
+        .await?;
     Ok(created(shift_id, changed))
 }
 
@@ -330,6 +339,8 @@ struct SeriesBody {
     rank: u32,
     name: String,
     role: String,
+    /// Required when the series starts in the past: it changes who was on call then.
+    reason: Option<String>,
 }
 
 /// Adds a series of repeating shifts to the schedule (operators).
@@ -363,16 +374,17 @@ async fn create_series(
     let rule = SeriesRule { first_start: body.first_start, first_end: body.first_end, every: body.every, unit, end };
     let series_id = SeriesId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let changed = commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, None, |state, ctx| {
-        let command = CreateSeriesCommand {
-            series_id,
-            rule: rule.clone(),
-            rank: body.rank,
-            name: body.name.clone(),
-            role: body.role.clone(),
-        };
-        schedule::decide(state, command.into(), ctx)
-    })
-    .await?;
+    let changed =
+        commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, body.reason.clone(), |state, ctx| {
+            let command = CreateSeriesCommand {
+                series_id,
+                rule: rule.clone(),
+                rank: body.rank,
+                name: body.name.clone(),
+                role: body.role.clone(),
+            };
+            schedule::decide(state, command.into(), ctx)
+        })
+        .await?;
     Ok(created(series_id, changed))
 }

@@ -201,7 +201,8 @@ fn add_shift(
     let name = required_text("shift name", &c.name, NAME_MAX)?;
     let (lane, role) = lane_of(c.rank, &c.role)?;
     check_shift(state, c.start, c.end, &lane, None)?;
-    Ok(vec![ShiftAdded { shift_id: c.shift_id, start: c.start, end: c.end, rank: c.rank, name, role }.into()])
+    let reason = reason_for_the_past(ctx, c.start)?;
+    Ok(vec![ShiftAdded { shift_id: c.shift_id, start: c.start, end: c.end, rank: c.rank, name, role, reason }.into()])
 }
 
 fn create_series(
@@ -230,7 +231,18 @@ fn create_series(
         check_shift(state, start, end, &lane, None)?;
         shifts.push(SeriesShift { shift_id, start, end });
     }
-    Ok(vec![SeriesCreated { series_id: c.series_id, rule: c.rule, rank: c.rank, name, role, shifts }.into()])
+    let reason = reason_for_the_past(ctx, shifts.first().map_or(ctx.now, |s| s.start))?;
+    Ok(vec![SeriesCreated { series_id: c.series_id, rule: c.rule, rank: c.rank, name, role, shifts, reason }.into()])
+}
+
+/// A shift that starts before now rewrites who was on call then: like a correction of an
+/// ended shift, it needs a written reason, which the event keeps.
+fn reason_for_the_past(ctx: &CommandContext, start: DateTime<Utc>) -> Result<Option<String>, DomainError> {
+    let reason = ctx.reason();
+    if start < ctx.now && reason.is_none() {
+        return Err(DomainError::PastShiftNeedsReason);
+    }
+    Ok(reason)
 }
 
 fn edit_shift(

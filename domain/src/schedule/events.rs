@@ -17,8 +17,8 @@ domain_events! {
         ScheduleRenamed = 1,
         ScheduleCopied = 1,
         ScheduleDeleted = 1,
-        ShiftAdded = 1,
-        SeriesCreated = 1,
+        ShiftAdded = 2,
+        SeriesCreated = 2,
         ShiftEdited = 1,
         ShiftRemoved = 1,
         ShiftAssigned = 2,
@@ -40,6 +40,8 @@ impl ScheduleEvent {
             ScheduleEvent::ShiftUnassigned(e) => e.reason.as_deref(),
             ScheduleEvent::ShiftsSwapped(e) => e.reason.as_deref(),
             ScheduleEvent::ShiftCommented(e) => e.reason.as_deref(),
+            ScheduleEvent::ShiftAdded(e) => e.reason.as_deref(),
+            ScheduleEvent::SeriesCreated(e) => e.reason.as_deref(),
             _ => None,
         }
     }
@@ -50,6 +52,8 @@ fn upcast(event_type: &str, from_version: u32, data: Value) -> Option<Value> {
     match (event_type, from_version) {
         // v2 added the assignment's optional comment.
         ("ShiftAssigned", 1) => Some(with_default(data, "comment", Value::Null)),
+        // v2 added the reason an operator gives for a shift that starts in the past.
+        ("ShiftAdded" | "SeriesCreated", 1) => Some(with_default(data, "reason", Value::Null)),
         _ => None,
     }
 }
@@ -122,6 +126,9 @@ pub struct ShiftAdded {
     pub rank: u32,
     pub name: String,
     pub role: String,
+    /// Why an operator added a shift that starts in the past.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A whole series in one event: the rule as given and the instants it produced.
@@ -133,6 +140,9 @@ pub struct SeriesCreated {
     pub name: String,
     pub role: String,
     pub shifts: Vec<SeriesShift>,
+    /// Why an operator added a series that starts in the past.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

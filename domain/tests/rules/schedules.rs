@@ -245,6 +245,25 @@ fn a_started_or_ended_shift_cannot_be_edited_or_removed() {
 }
 
 #[test]
+fn a_shift_or_series_that_starts_in_the_past_needs_a_written_reason() {
+    // Now is 2023-04-20 noon.
+    let past = add_command(3, "2023-04-10T07:30:00-04:00", "2023-04-17T07:30:00-04:00");
+    let error = given::<Schedule>([created()])
+        .when(past.clone(), &operator())
+        .then_error("A shift that starts in the past changes who was on call: give a written reason.");
+    assert_eq!(error.code(), "past_shift_needs_reason");
+    let state = given::<Schedule>([created()]).when(past, &operator().with_reason("Oubli du 10 avril")).state_after();
+    assert_eq!(state.shifts().len(), 1);
+    given::<Schedule>([created()])
+        .when(weekly("2023-04-03T07:30", "2023-04-10T07:30", SeriesEnd::Count(4)), &operator())
+        .then_error("A shift that starts in the past changes who was on call: give a written reason.");
+    let events = given::<Schedule>([created()])
+        .when(weekly("2023-04-03T07:30", "2023-04-10T07:30", SeriesEnd::Count(4)), &operator().with_reason("Reprise"))
+        .events();
+    assert_eq!(events[0].reason(), Some("Reprise"), "the history keeps the reason");
+}
+
+#[test]
 fn a_future_shift_cannot_be_moved_into_the_past() {
     // Now is 2023-04-20 noon; shift 2 starts on 1 May.
     for start in ["2023-04-19T07:30:00-04:00", "2023-04-20T12:00:00-04:00"] {
@@ -411,8 +430,8 @@ fn a_series_stays_between_the_years_1000_and_9000() {
 
 #[test]
 fn a_daily_shift_that_falls_wholly_in_the_spring_gap_is_left_out_that_night() {
-    // 02:00 to 03:00 does not exist in Toronto on 2023-03-12: the clocks jump from 02:00 to 03:00.
-    let mut command = weekly("2023-03-10T02:00", "2023-03-10T03:00", SeriesEnd::Count(4));
+    // 02:00 to 03:00 does not exist in Toronto on 2024-03-10: the clocks jump from 02:00 to 03:00.
+    let mut command = weekly("2024-03-08T02:00", "2024-03-08T03:00", SeriesEnd::Count(4));
     command.rule.unit = RepeatUnit::Days;
     let state = given::<Schedule>([created()]).when(command, &operator()).state_after();
     let days: Vec<String> = state
@@ -420,7 +439,7 @@ fn a_daily_shift_that_falls_wholly_in_the_spring_gap_is_left_out_that_night() {
         .iter()
         .map(|s| s.start.with_timezone(&state.time_zone()).format("%m-%d %H:%M").to_string())
         .collect();
-    assert_eq!(days, ["03-10 02:00", "03-11 02:00", "03-13 02:00"]);
+    assert_eq!(days, ["03-08 02:00", "03-09 02:00", "03-11 02:00"]);
 }
 
 #[test]

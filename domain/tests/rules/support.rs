@@ -91,8 +91,16 @@ pub fn shift_added(n: u128, start: &str, end: &str) -> ScheduleEvent {
 }
 
 pub fn shift_in_lane(n: u128, start: &str, end: &str, rank: u32, role: &str) -> ScheduleEvent {
-    ShiftAdded { shift_id: shift(n), start: t(start), end: t(end), rank, name: "Rotation".into(), role: role.into() }
-        .into()
+    ShiftAdded {
+        shift_id: shift(n),
+        start: t(start),
+        end: t(end),
+        rank,
+        name: "Rotation".into(),
+        role: role.into(),
+        reason: None,
+    }
+    .into()
 }
 
 /// The manual's two weekly shifts: 4/24 7:30 → 5/01 7:30 and 5/01 7:30 → 5/08 7:30.
