@@ -91,8 +91,9 @@ backend_tests! {
         assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
         let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
         assert!(disposition.starts_with("attachment; filename=\"messages-4000-"), "{disposition}");
-        let csv = response.text().await.unwrap();
-        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let csv = response.bytes().await.unwrap();
+        assert!(csv.starts_with("\u{feff}id,".as_bytes()), "a byte-order mark, so Excel reads UTF-8");
+        let mut reader = csv::Reader::from_reader(&csv[3..]);
         assert_eq!(reader.headers().unwrap().get(5), Some("text"));
         assert_eq!(reader.records().count(), 12);
     }

@@ -330,7 +330,11 @@ enum Unit {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SeriesBody {
+    /// Local wall-clock time, without an offset.
+    #[schema(value_type = String, example = "2026-03-02T07:30:00")]
     first_start: NaiveDateTime,
+    /// Local wall-clock time, without an offset.
+    #[schema(value_type = String, example = "2026-03-09T07:30:00")]
     first_end: NaiveDateTime,
     every: u32,
     unit: Unit,

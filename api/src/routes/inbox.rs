@@ -220,12 +220,10 @@ struct MessagesAnswer {
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
         ("q" = Option<String>, Query, description = "Text the message contains."),
-        ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
-        ("offset" = Option<u32>, Query, description = "Skip this many."),
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "The CSV file.", body = String, content_type = "text/csv"),
+        (status = 200, description = "The CSV file: every matching message (no paging), UTF-8 with a byte-order mark.", body = String, content_type = "text/csv"),
         ViewProblems,
     ))]
 async fn messages_csv(
@@ -238,6 +236,9 @@ async fn messages_csv(
     let query = inbox_query(&params, account_id, zone, app.read_models().retention_days())?;
     app.read_models().ensure_fresh(min_position(&params)?).await?;
     let csv = app.read_models().inbox().export_csv(&query).await.map_err(projection_error)?;
+    // A byte-order mark first: without it, Excel reads the UTF-8 file as Windows-1252 and the
+    // accents of French names come out as "Ã©".
+    let csv = format!("\u{feff}{csv}");
     let number = app.live().read().account(account_id).map(|a| a.number.clone()).unwrap_or_default();
     let today = query.now.with_timezone(&zone).date_naive();
     // The account number is digits and letters chosen by operators; keep the file name plain.
