@@ -95,6 +95,17 @@ fn series_shift_ids(events: &[ScheduleEvent]) -> Vec<ShiftId> {
     state_of(events).shifts().iter().map(|s| s.id).collect()
 }
 
+/// The shifts an assignment's events put the contact on, in order; any other event fails the test.
+fn assigned_shifts(events: &[ScheduleEvent]) -> Vec<ShiftId> {
+    events
+        .iter()
+        .map(|e| match e {
+            ScheduleEvent::ShiftAssigned(a) => a.shift_id,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn assign_recurring_sets_this_and_the_following_shifts_of_the_series() {
     let events = weekly_series(6);
@@ -105,15 +116,7 @@ fn assign_recurring_sets_this_and_the_following_shifts_of_the_series() {
         comment: None,
         recurring: Some(Recurrence { every: 2, until: None }),
     };
-    let assigned: Vec<_> = given::<Schedule>(events.clone())
-        .when(command, &client())
-        .events()
-        .iter()
-        .map(|e| match e {
-            ScheduleEvent::ShiftAssigned(a) => a.shift_id,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let assigned = assigned_shifts(&given::<Schedule>(events.clone()).when(command, &client()).events());
     assert_eq!(assigned, [ids[1], ids[3], ids[5]]);
 
     let until = NaiveDate::from_ymd_opt(2023, 5, 22).expect("date");
@@ -137,15 +140,7 @@ fn assign_recurring_keeps_its_rhythm_when_a_shift_of_the_series_was_removed() {
         comment: None,
         recurring: Some(Recurrence { every: 2, until: None }),
     };
-    let assigned: Vec<_> = given::<Schedule>(events)
-        .when(command, &client())
-        .events()
-        .iter()
-        .map(|e| match e {
-            ScheduleEvent::ShiftAssigned(a) => a.shift_id,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let assigned = assigned_shifts(&given::<Schedule>(events).when(command, &client()).events());
     assert_eq!(assigned, [ids[0], ids[2], ids[4]], "every other week, as the series was laid out");
 }
 
