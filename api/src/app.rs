@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::map_response(crate::error::as_problem))
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(crate::idempotency::MAX_BODY))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))

@@ -41,8 +41,8 @@ pub const FINGERPRINT_HEADER: HeaderName = HeaderName::from_static("vigie-reques
 #[derive(Debug, Clone, Copy)]
 pub struct Secret;
 
-/// The largest body fingerprinted: the largest any route takes (a recording).
-const MAX_BODY: usize = 21 * 1024 * 1024;
+/// The largest body any route but a recording's upload takes (`DefaultBodyLimit` in `app::router`).
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// The largest answer kept for repeats; a change answers a few hundred bytes.
 const MAX_ANSWER: usize = 1024 * 1024;
@@ -82,9 +82,16 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     let Ok(caller) = Caller::from_request_parts(&mut parts, &app).await else {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
-    let body = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "This request is too large."))?;
+    // Read no more than the route itself will take: a body over its limit is
+    // refused here, before a keyed request could make the server hold more.
+    let limit = body_limit(&parts.method, parts.uri.path());
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("This request body is too large ({} KiB at most).", limit / 1024),
+        )
+    })?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
     let user = caller.user_id.to_string();
 
@@ -117,6 +124,15 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
         settle(&app, &user, &key, response).await
     });
     task.await.map_err(ApiError::internal)
+}
+
+/// The most a route reads of a request's body: a recording's upload takes audio, every other route JSON.
+fn body_limit(method: &Method, path: &str) -> usize {
+    if method == Method::PUT && path.starts_with("/api/v1/accounts/") && path.ends_with("/recording") {
+        crate::routes::MAX_RECORDING_BYTES
+    } else {
+        MAX_BODY
+    }
 }
 
 /// SHA-256 of the method, the path with its query, and the body.
@@ -223,4 +239,21 @@ fn replay(status: StatusCode, content_type: Option<String>, body: String) -> Res
         response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::{MAX_BODY, body_limit};
+    use crate::routes::MAX_RECORDING_BYTES;
+
+    #[test]
+    fn a_keyed_body_is_read_only_as_far_as_its_route_takes() {
+        let recording = "/api/v1/accounts/0192/calls/0193/recording";
+        assert_eq!(body_limit(&Method::PUT, recording), MAX_RECORDING_BYTES, "a recording's upload takes audio");
+        assert_eq!(body_limit(&Method::POST, "/api/v1/schedules/0192/shifts/0193/comments"), MAX_BODY);
+        assert_eq!(body_limit(&Method::POST, recording), MAX_BODY, "only the upload takes audio");
+        assert_eq!(body_limit(&Method::PUT, "/api/v1/accounts/0192/recording/name"), MAX_BODY);
+    }
 }

@@ -434,6 +434,18 @@ backend_tests! {
         let huge = json!({"text": "x".repeat(100 * 1024)});
         let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), huge).await;
         assert_eq!((status, problem["type"].as_str()), (413, Some("/problems/too_large")), "{problem}");
+        // So is one sent with an Idempotency-Key, which is read before the route reads it.
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "huge")
+            .json(&json!({"text": "x".repeat(100 * 1024)}))
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = vigie_tests::answer(response).await;
+        assert_eq!((status, problem["detail"].as_str()), (413, Some("This request body is too large (64 KiB at most).")), "{problem}");
         // A reason longer than a comment may be is refused.
         let operator = app.login("operator", PASSWORD).await;
         let long = json!({"text": "ok", "reason": "r".repeat(2001)});

@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use inbox::recordings::purge_recordings;
-pub(crate) use inbox::recordings::store_audio;
+pub(crate) use inbox::recordings::{MAX_RECORDING_BYTES, store_audio};
 
 use crate::app::AppState;
 
