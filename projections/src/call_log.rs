@@ -14,6 +14,7 @@ use vigie_domain::{AccountId, CallId, RecordingId};
 use vigie_eventstore::StoredEvent;
 
 use crate::db::{Db, from_micros};
+use crate::search::{fold, phone_digits, phone_query};
 use crate::sql::days::{days_before, end_of_day, retention_cutoff, start_of_day, today};
 use crate::sql::{
     Conditions, ProjectionError, SqlProjection, Tx, bind_values, contains_pattern, decode_event, stream_entity_id,
@@ -30,16 +31,19 @@ impl SqlProjection for CallLogProjection {
     const NAME: &'static str = "call_log";
     const CATEGORIES: &'static [&'static str] = &["call"];
     const TABLES: &'static [&'static str] = &["call_log"];
+    /// 2: search text folded (case, accents, telephone formats).
+    const REVISION: i64 = 2;
 
     async fn apply(&self, tx: &mut Tx<'_>, event: &StoredEvent, generation: i64) -> Result<(), ProjectionError> {
         let id = stream_entity_id(event)?.to_string();
         match decode_event::<CallEvent>(event)? {
             CallEvent::CallLogged(call) => {
-                let caller_digits = call.caller_id.as_deref().map(digits);
+                let caller_digits = call.caller_id.as_deref().map(phone_digits);
+                let caller_folded = call.caller_id.as_deref().map(fold);
                 tx.execute(
                     "INSERT INTO call_log (generation, call_id, account_id, call_number, started_at, duration_seconds,
-                                           agent, caller_id, caller_digits, kind)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                           agent, caller_id, caller_digits, caller_folded, kind)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     &[
                         generation.into(),
                         id.into(),
@@ -50,6 +54,7 @@ impl SqlProjection for CallLogProjection {
                         call.agent.into(),
                         call.caller_id.into(),
                         caller_digits.into(),
+                        caller_folded.into(),
                         kind_to_sql(call.kind).into(),
                     ],
                 )
@@ -74,11 +79,6 @@ impl SqlProjection for CallLogProjection {
     }
 }
 
-/// The digits of a telephone number, so that `4185550142` finds `418-555-0142`.
-fn digits(text: &str) -> String {
-    text.chars().filter(char::is_ascii_digit).collect()
-}
-
 fn kind_to_sql(kind: CallKind) -> &'static str {
     match kind {
         CallKind::Details => "details",
@@ -97,8 +97,8 @@ pub struct CallQuery {
     pub from: Option<NaiveDate>,
     /// The last day searched, included.
     pub to: Option<NaiveDate>,
-    /// Found anywhere in the caller ID, ignoring case; a number also matches
-    /// whatever its separators (`4185550142` finds `418-555-0142`).
+    /// Found anywhere in the caller ID, ignoring case and accents; a number
+    /// also matches however it is written (`+1 418 555 0142` finds `418-555-0142`).
     pub caller_id: Option<String>,
 }
 
@@ -176,17 +176,15 @@ impl CallLog {
             conditions.and("started_at < {}", end_of_day(zone, to));
         }
         if let Some(wanted) = query.caller_id.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            // Rows written before `caller_folded` existed have none until the
+            // projection is rebuilt at its new revision: they match in lower case meanwhile.
             let text = conditions.bind(contains_pattern(wanted));
-            let number = digits(wanted);
-            // Only a query that is a telephone number (digits and separators) matches by digits:
-            // "Dr. 12" must not find every number containing 12.
-            let is_number = !number.is_empty() && wanted.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-            if is_number {
-                let digits = conditions.bind(format!("%{number}%"));
-                conditions.push(format!(r"(lower(caller_id) LIKE {text} ESCAPE '\' OR caller_digits LIKE {digits})"));
-            } else {
-                conditions.push(format!(r"lower(caller_id) LIKE {text} ESCAPE '\'"));
-            }
+            let folded = format!(r"COALESCE(caller_folded, lower(caller_id)) LIKE {text} ESCAPE '\'");
+            let condition = match phone_query(wanted) {
+                Some(number) => format!("({folded} OR caller_digits LIKE {})", conditions.bind(format!("%{number}%"))),
+                None => folded,
+            };
+            conditions.push(condition);
         }
         let calls = self.fetch(&conditions, zone).await?;
         let recent_from = start_of_day(zone, days_before(today(zone, query.now), RECENT_DAYS - 1));

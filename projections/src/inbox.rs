@@ -15,6 +15,7 @@ use vigie_domain::{AccountId, MessageId};
 use vigie_eventstore::StoredEvent;
 
 use crate::db::{Db, from_micros};
+use crate::search::{fold, phone_digits, phone_query};
 use crate::sql::days::{days_before, end_of_day, retention_cutoff, start_of_day, today};
 use crate::sql::{
     Conditions, ProjectionError, SqlProjection, Tx, bind_values, contains_pattern, decode_event, stream_entity_id,
@@ -31,6 +32,8 @@ impl SqlProjection for InboxProjection {
     const NAME: &'static str = "inbox";
     const CATEGORIES: &'static [&'static str] = &["message", "contact"];
     const TABLES: &'static [&'static str] = &["inbox_messages", "inbox_contacts"];
+    /// 2: search text folded (case, accents, telephone formats).
+    const REVISION: i64 = 2;
 
     async fn apply(&self, tx: &mut Tx<'_>, event: &StoredEvent, generation: i64) -> Result<(), ProjectionError> {
         if event.stream_id.starts_with("contact-") {
@@ -45,12 +48,13 @@ async fn apply_message(tx: &mut Tx<'_>, event: &StoredEvent, generation: i64) ->
     let id = stream_entity_id(event)?.to_string();
     match decode_event::<MessageEvent>(event)? {
         MessageEvent::MessageTaken(m) => {
-            let search_text = [m.caller_name.as_deref(), m.caller_number.as_deref(), Some(&m.text), Some(&m.agent)]
+            let words = [m.caller_name.as_deref(), m.caller_number.as_deref(), Some(&m.text), Some(&m.agent)]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
-                .join("\n")
-                .to_lowercase();
+                .join("\n");
+            let number = m.caller_number.as_deref().map(phone_digits).unwrap_or_default();
+            let search_text = format!("{}\n{number}", fold(&words));
             tx.execute(
                 "INSERT INTO inbox_messages (generation, message_id, account_id, taken_at, agent, caller_name,
                                              caller_number, text, urgent, status, search_text)
@@ -190,7 +194,8 @@ pub struct InboxQuery {
     pub window: Window,
     pub status: Option<MessageStatus>,
     pub urgent: Option<bool>,
-    /// Found anywhere in the caller's name or number, the text or the agent, ignoring case.
+    /// Found anywhere in the caller's name or number, the text or the agent,
+    /// ignoring case and accents; a telephone number matches however it is written.
     pub text: Option<String>,
     pub limit: u32,
     pub offset: u32,
@@ -350,7 +355,13 @@ impl Inbox {
             conditions.and("urgent = {}", urgent);
         }
         if let Some(text) = query.text.as_deref().filter(|text| !text.trim().is_empty()) {
-            conditions.and(r"search_text LIKE {} ESCAPE '\'", contains_pattern(text));
+            let words = conditions.bind(contains_pattern(text));
+            let words = format!(r"search_text LIKE {words} ESCAPE '\'");
+            let condition = match phone_query(text) {
+                Some(number) => format!("({words} OR search_text LIKE {})", conditions.bind(format!("%{number}%"))),
+                None => words,
+            };
+            conditions.push(condition);
         }
         Ok(conditions)
     }

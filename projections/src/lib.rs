@@ -6,10 +6,12 @@
 //! - [`db`]: the pool the SQL read models (and credentials) use.
 //! - [`sql`]: checkpointed, rebuildable SQL projections, their runner and retention.
 //! - [`inbox`] and [`call_log`]: the messages and calls read models, on SQL.
+//! - [`search`]: how their text is folded, so that case, accents and the way a number is written do not matter.
 
 pub mod db;
 pub mod live;
 
 pub mod call_log;
 pub mod inbox;
+pub mod search;
 pub mod sql;

@@ -13,7 +13,8 @@ use vigie_projections::call_log::{CallLog, CallLogProjection, CallLogView, CallQ
 use vigie_projections::db::{Db, Durability};
 use vigie_projections::inbox::{Inbox, InboxProjection, InboxQuery, MessageStatus, Window};
 use vigie_projections::sql::{
-    ProjectionRunner, RunnerOptions, SqlProjection, live_state, purge_expired, rebuild, retention_max_age,
+    ProjectionRunner, RunnerOptions, SqlProjection, SqlProjections, live_state, purge_expired, rebuild,
+    retention_max_age,
 };
 use vigie_tests::{Backend, TestDatabase, backend_tests};
 
@@ -211,6 +212,84 @@ backend_tests! {
         assert_eq!(&one, newest);
         assert_eq!(calls.call(AccountId::new_v7(), voice, Toronto, now()).await.unwrap(), None, "not through another account");
         runner.stop().await;
+    }
+
+    async fn searches_ignore_case_accents_and_how_a_number_is_written(db) {
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let id = MessageId::new_v7();
+        let message = MessageTaken {
+            message_id: id,
+            account_id: account,
+            taken_at: now(),
+            agent: "Nadia".into(),
+            caller_name: Some("Hôpital de l'Enfant-Jésus".into()),
+            caller_number: Some("+1 (581) 555-0177".into()),
+            text: "Rappeler l'infirmière de garde".into(),
+            urgent: false,
+        };
+        append_message(&store, id, vec![message.into()]).await;
+        take(&store, account, now(), "another message", false).await; // from 418-555-0142
+        log_call(&store, account, now(), "HÔPITAL LAVAL", None).await;
+        let (_, last) = log_call(&store, account, now(), "1-418-555-0142", None).await;
+        let inbox_runner = run_inbox(&store, &pool, last).await;
+        let call_runner = run(&store, &pool, CallLogProjection, last).await;
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        let calls = CallLog::new(pool.clone(), RETENTION_DAYS);
+
+        for wanted in ["hopital", "ENFANT-JESUS", "infirmiere", "5815550177", "581-555-0177", "+1 581 555 0177"] {
+            let found = inbox_page(&inbox, &InboxQuery { text: Some(wanted.into()), ..query(account) }).await;
+            assert_eq!(found, ["Rappeler l'infirmière de garde"], "the inbox searched for {wanted:?}");
+        }
+        let search = |wanted: &str| CallQuery { caller_id: Some(wanted.into()), ..CallQuery::new(account, Toronto, now()) };
+        for (wanted, expected) in [("hôpital", "HÔPITAL LAVAL"), ("laval", "HÔPITAL LAVAL"), ("+1 (418) 555-0142", "1-418-555-0142"), ("4185550142", "1-418-555-0142")] {
+            assert_eq!(caller_ids(&calls.search(&search(wanted)).await.unwrap()), (vec![expected], vec![]), "the call log searched for {wanted:?}");
+        }
+        assert_eq!(caller_ids(&calls.search(&search("Dr. 1")).await.unwrap()), (vec![], vec![]), "words are not searched as digits");
+        inbox_runner.stop().await;
+        call_runner.stop().await;
+    }
+
+    async fn a_read_model_built_by_an_older_revision_is_rebuilt_when_its_node_starts(db) {
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let id = MessageId::new_v7();
+        let message = MessageTaken {
+            message_id: id,
+            account_id: account,
+            taken_at: now(),
+            agent: "Nadia".into(),
+            caller_name: Some("Hôpital Laval".into()),
+            caller_number: None,
+            text: "Rappeler".into(),
+            urgent: false,
+        };
+        let last = append_message(&store, id, vec![message.into()]).await;
+        run_inbox(&store, &pool, last).await.stop().await;
+        // As revision 1 left it: search text in lower case, accents kept.
+        vigie_projections::on_db!(&pool, |p| sqlx::query(
+            "UPDATE projection_generations SET live_revision = 1 WHERE name = 'inbox'").execute(p).await.map(|_| ())).unwrap();
+        vigie_projections::on_db!(&pool, |p| sqlx::query(
+            "UPDATE inbox_messages SET search_text = 'hôpital laval'").execute(p).await.map(|_| ())).unwrap();
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        let search = InboxQuery { text: Some("hopital".into()), ..query(account) };
+        assert!(inbox_page(&inbox, &search).await.is_empty(), "rows as an older revision wrote them");
+        let before = live_state(&pool, InboxProjection::NAME).await.unwrap();
+
+        let node = SqlProjections::start(store.clone(), pool.clone(), fast());
+        let mut revision = 1;
+        for _ in 0..200 {
+            revision = vigie_projections::on_db!(&pool, |p| sqlx::query_scalar::<_, i64>(
+                "SELECT live_revision FROM projection_generations WHERE name = 'inbox'").fetch_one(p).await).unwrap();
+            if revision == InboxProjection::REVISION {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(revision, InboxProjection::REVISION, "the inbox was not rebuilt at its new revision");
+        assert_eq!(live_state(&pool, InboxProjection::NAME).await.unwrap().generation, before.generation + 1);
+        assert_eq!(inbox_page(&inbox, &search).await, ["Rappeler"], "the rebuilt rows fold accents");
+        node.stop().await;
     }
 
     async fn the_inbox_filters_by_days_of_the_accounts_time_zone(db) {

@@ -177,7 +177,7 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
         ("to" = Option<String>, Query, description = "The last local date."),
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
-        ("q" = Option<String>, Query, description = "Text the message contains."),
+        ("q" = Option<String>, Query, description = "Text found in the caller's name or number, the message or the agent, ignoring case and accents; a telephone number matches however it is written."),
         ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
         ("offset" = Option<u32>, Query, description = "Skip this many."),
         MinPositionParam,
@@ -219,7 +219,7 @@ struct MessagesAnswer {
         ("to" = Option<String>, Query, description = "The last local date."),
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
-        ("q" = Option<String>, Query, description = "Text the message contains."),
+        ("q" = Option<String>, Query, description = "Text found in the caller's name or number, the message or the agent, ignoring case and accents; a telephone number matches however it is written."),
         MinPositionParam,
     ),
     responses(

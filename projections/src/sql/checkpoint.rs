@@ -62,19 +62,20 @@ pub struct LiveState {
     pub position: u64,
 }
 
-/// Makes sure the projection has a live generation (1 at first) and a checkpoint for it.
-pub(crate) async fn register(db: &Db, name: &str) -> Result<(), ProjectionError> {
-    in_transaction!(db, |tx| register_in(&mut tx, name).await)
+/// Makes sure the projection has a live generation (1 at first, built by
+/// this revision of its code) and a checkpoint for it.
+pub(crate) async fn register<P: SqlProjection>(db: &Db) -> Result<(), ProjectionError> {
+    in_transaction!(db, |tx| register_in(&mut tx, P::NAME, P::REVISION).await)
 }
 
-async fn register_in(tx: &mut Tx<'_>, name: &str) -> Result<(), ProjectionError> {
-    let name = [SqlValue::from(name)];
+async fn register_in(tx: &mut Tx<'_>, name: &str, revision: i64) -> Result<(), ProjectionError> {
     tx.execute(
-        "INSERT INTO projection_generations (name, live_generation) VALUES ($1, 1)
+        "INSERT INTO projection_generations (name, live_generation, live_revision) VALUES ($1, 1, $2)
          ON CONFLICT (name) DO NOTHING",
-        &name,
+        &[name.into(), revision.into()],
     )
     .await?;
+    let name = [SqlValue::from(name)];
     tx.execute(
         "INSERT INTO projection_checkpoints (name, generation, position)
          SELECT name, live_generation, 0 FROM projection_generations WHERE name = $1
@@ -85,23 +86,39 @@ async fn register_in(tx: &mut Tx<'_>, name: &str) -> Result<(), ProjectionError>
     Ok(())
 }
 
-/// The live generation of a projection and its checkpoint.
+/// The live generation of a projection and its checkpoint; generation 1 at
+/// position 0 for a projection that has never run.
 pub async fn live_state(db: &Db, name: &str) -> Result<LiveState, ProjectionError> {
-    let sql = "SELECT g.live_generation, c.position
-                 FROM projection_generations g
-                 JOIN projection_checkpoints c ON c.name = g.name AND c.generation = g.live_generation
-                WHERE g.name = $1";
-    let row: Option<(i64, i64)> = crate::on_db!(db, |pool| sqlx::query_as(sql).bind(name).fetch_optional(pool).await)?;
+    let row: Option<(i64, i64)> =
+        crate::on_db!(db, |pool| sqlx::query_as(LIVE_STATE).bind(name).fetch_optional(pool).await)?;
+    Ok(row.map_or(LiveState { generation: 1, position: 0 }, |(generation, position)| LiveState {
+        generation,
+        position: to_position(position),
+    }))
+}
+
+/// [`live_state`], registering the projection first if it has never run.
+pub(crate) async fn live_state_of<P: SqlProjection>(db: &Db) -> Result<LiveState, ProjectionError> {
+    let row: Option<(i64, i64)> =
+        crate::on_db!(db, |pool| sqlx::query_as(LIVE_STATE).bind(P::NAME).fetch_optional(pool).await)?;
     match row {
         Some((generation, position)) => Ok(LiveState { generation, position: to_position(position) }),
         None => {
-            // Not registered yet: register and look again.
-            register(db, name).await?;
-            let (generation, position): (i64, i64) =
-                crate::on_db!(db, |pool| sqlx::query_as(sql).bind(name).fetch_one(pool).await)?;
-            Ok(LiveState { generation, position: to_position(position) })
+            register::<P>(db).await?;
+            live_state(db, P::NAME).await
         }
     }
+}
+
+const LIVE_STATE: &str = "SELECT g.live_generation, c.position
+                            FROM projection_generations g
+                            JOIN projection_checkpoints c ON c.name = g.name AND c.generation = g.live_generation
+                           WHERE g.name = $1";
+
+/// The revision of the code that built the projection's live generation; `None` if it has never run.
+pub(crate) async fn live_revision(db: &Db, name: &str) -> Result<Option<i64>, ProjectionError> {
+    let sql = "SELECT live_revision FROM projection_generations WHERE name = $1";
+    Ok(crate::on_db!(db, |pool| sqlx::query_scalar(sql).bind(name).fetch_optional(pool).await)?)
 }
 
 /// Applies `events` (those of the projection's categories among a page read

@@ -49,10 +49,11 @@ impl Conditions {
 }
 
 /// A LIKE pattern matching `text` anywhere, with LIKE's wildcards in it taken
-/// literally (use with `ESCAPE '\'`), lower-cased like the columns it is compared with.
+/// literally (use with `ESCAPE '\'`), folded like the columns it is compared
+/// with ([`crate::search::fold`]).
 pub(crate) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::from("%");
-    for c in text.trim().to_lowercase().chars() {
+    for c in crate::search::fold(text.trim()).chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }

@@ -24,6 +24,8 @@ mod runner;
 
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
 use vigie_eventstore::EventLog;
 
 pub use checkpoint::{LiveState, live_state};
@@ -31,7 +33,7 @@ pub(crate) use conditions::{Conditions, contains_pattern};
 pub use error::ProjectionError;
 pub(crate) use projection::bind_values;
 pub use projection::{SqlProjection, SqlValue, Tx, decode_event, stream_entity_id};
-pub use rebuild::{RebuildOutcome, rebuild};
+pub use rebuild::{RebuildOutcome, rebuild, rebuild_if_outdated};
 pub use retention::{PurgeOutcome, purge_expired, retention_max_age};
 pub use runner::{ProjectionRunner, RunnerOptions};
 
@@ -47,14 +49,21 @@ pub const SQL_PROJECTIONS: &[&str] = &[InboxProjection::NAME, CallLogProjection:
 pub struct SqlProjections {
     pub inbox: ProjectionRunner,
     pub call_log: ProjectionRunner,
+    /// Rebuilds of projections whose live generation an older revision built.
+    upgrades: JoinHandle<()>,
 }
 
 impl SqlProjections {
-    /// Starts a runner per SQL projection (on PostgreSQL, each leads only where it holds the lock).
+    /// Starts a runner per SQL projection (on PostgreSQL, each leads only
+    /// where it holds the lock), and rebuilds in the background any whose
+    /// live generation an older revision of its code built: reads keep
+    /// answering from that generation until the new one is complete.
     pub fn start<L: EventLog>(store: L, db: Db, options: RunnerOptions) -> Self {
+        let upgrades = tokio::spawn(rebuild_outdated(store.clone(), db.clone(), options.batch_size));
         Self {
             inbox: ProjectionRunner::spawn(store.clone(), db.clone(), InboxProjection, options.clone()),
             call_log: ProjectionRunner::spawn(store, db, CallLogProjection, options),
+            upgrades,
         }
     }
 
@@ -66,7 +75,18 @@ impl SqlProjections {
     }
 
     pub async fn stop(self) {
+        // A rebuild cut short leaves a generation that is not live; the next one starts afresh.
+        self.upgrades.abort();
         tokio::join!(self.inbox.stop(), self.call_log.stop());
+    }
+}
+
+async fn rebuild_outdated<L: EventLog>(store: L, db: Db, batch_size: usize) {
+    if let Err(error) = rebuild_if_outdated(&store, &db, &InboxProjection, batch_size).await {
+        tracing::error!(%error, projection = InboxProjection::NAME, "could not rebuild at the new revision");
+    }
+    if let Err(error) = rebuild_if_outdated(&store, &db, &CallLogProjection, batch_size).await {
+        tracing::error!(%error, projection = CallLogProjection::NAME, "could not rebuild at the new revision");
     }
 }
 

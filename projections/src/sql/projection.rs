@@ -26,6 +26,10 @@ pub trait SqlProjection: Send + Sync + 'static {
     const CATEGORIES: &'static [&'static str];
     /// The tables it writes; each has a `generation` column.
     const TABLES: &'static [&'static str];
+    /// Raised whenever [`apply`](Self::apply) writes rows differently: a node
+    /// that finds the live generation built at an older revision rebuilds it
+    /// in the background (see [`rebuild_if_outdated`](super::rebuild_if_outdated)).
+    const REVISION: i64 = 1;
 
     /// Applies one event of its categories to the rows of `generation`.
     ///

@@ -39,7 +39,7 @@ pub async fn rebuild<L: EventLog, P: SqlProjection>(
     projection: &P,
     batch_size: usize,
 ) -> Result<RebuildOutcome, ProjectionError> {
-    checkpoint::register(db, P::NAME).await?;
+    checkpoint::register::<P>(db).await?;
     let lock = format!("projection-rebuild:{}", P::NAME);
     let Some(leadership) = Leadership::try_acquire(db, &lock).await? else {
         return Err(ProjectionError::RebuildInProgress(P::NAME));
@@ -80,7 +80,7 @@ async fn build_and_switch<L: EventLog, P: SqlProjection>(
             })?;
             position = live_position;
         }
-        match in_transaction!(db, |tx| switch(&mut tx, P::NAME, live, position).await)? {
+        match in_transaction!(db, |tx| switch(&mut tx, P::NAME, P::REVISION, live, position).await)? {
             Switch::Done => break,
             Switch::Behind(at) => live_position = at,
         }
@@ -91,6 +91,29 @@ async fn build_and_switch<L: EventLog, P: SqlProjection>(
     }
     tracing::info!(projection = P::NAME, generation = building, position, "rebuilt; the new generation is live");
     Ok(RebuildOutcome { name: P::NAME, previous_generation: live, generation: building, position })
+}
+
+/// Rebuilds `projection` if its live generation was built by an older revision
+/// of its code ([`SqlProjection::REVISION`]); answers what the rebuild did, or
+/// `None` when there was nothing to do, or another node is already at it.
+pub async fn rebuild_if_outdated<L: EventLog, P: SqlProjection>(
+    store: &L,
+    db: &Db,
+    projection: &P,
+    batch_size: usize,
+) -> Result<Option<RebuildOutcome>, ProjectionError> {
+    match checkpoint::live_revision(db, P::NAME).await? {
+        Some(revision) if revision < P::REVISION => {
+            tracing::info!(projection = P::NAME, from = revision, to = P::REVISION, "rebuilding at a new revision");
+        }
+        // Never run (its first run builds it at this revision), current, or newer (a later node's code).
+        _ => return Ok(None),
+    }
+    match rebuild(store, db, projection, batch_size).await {
+        Ok(outcome) => Ok(Some(outcome)),
+        Err(ProjectionError::RebuildInProgress(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Marks generation live+1 as building, empty and at position 0; answers the live generation.
@@ -125,7 +148,13 @@ enum Switch {
 }
 
 /// Makes generation live+1 (at `position`) the live one, unless the live one is further on.
-async fn switch(tx: &mut Tx<'_>, name: &'static str, live: i64, position: u64) -> Result<Switch, ProjectionError> {
+async fn switch(
+    tx: &mut Tx<'_>,
+    name: &'static str,
+    revision: i64,
+    live: i64,
+    position: u64,
+) -> Result<Switch, ProjectionError> {
     // A write that changes nothing, to hold the live checkpoint still (a
     // runner's batch waits for it) until this transaction ends.
     let live_position = tx
@@ -141,9 +170,9 @@ async fn switch(tx: &mut Tx<'_>, name: &'static str, live: i64, position: u64) -
     }
     let switched = tx
         .execute(
-            "UPDATE projection_generations SET live_generation = $1, building_generation = NULL
+            "UPDATE projection_generations SET live_generation = $1, building_generation = NULL, live_revision = $4
               WHERE name = $2 AND live_generation = $3 AND building_generation = $1",
-            &[(live + 1).into(), name.into(), live.into()],
+            &[(live + 1).into(), name.into(), live.into(), revision.into()],
         )
         .await?;
     if switched != 1 {

@@ -157,7 +157,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
     /// finds nothing to apply.
     async fn lead(&mut self, leadership: &mut Leadership) -> Result<(), ProjectionError> {
         let mut head = self.store.watch_head();
-        let mut state = checkpoint::live_state(&self.db, P::NAME).await?;
+        let mut state = checkpoint::live_state_of::<P>(&self.db).await?;
         let mut saved = Saved::at(state.position);
         self.publish(state);
         let mut lock_checked = Instant::now();
@@ -188,7 +188,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
                         if !leadership.is_held().await {
                             return Ok(());
                         }
-                        state = checkpoint::live_state(&self.db, P::NAME).await?;
+                        state = checkpoint::live_state_of::<P>(&self.db).await?;
                         saved = Saved::at(state.position);
                         self.publish(state);
                         continue;
@@ -232,7 +232,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
     async fn follow(&mut self, duration: Duration) {
         let until = Instant::now() + duration;
         while !self.stopped() && Instant::now() < until {
-            match checkpoint::live_state(&self.db, P::NAME).await {
+            match checkpoint::live_state_of::<P>(&self.db).await {
                 Ok(state) => self.publish(state),
                 Err(error) => tracing::debug!(%error, projection = P::NAME, "cannot read the leader's checkpoint"),
             }

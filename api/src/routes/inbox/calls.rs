@@ -37,7 +37,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         ("account_id" = uuid::Uuid, Path, description = "The account."),
         ("from" = Option<String>, Query, description = "The first local date."),
         ("to" = Option<String>, Query, description = "The last local date."),
-        ("caller_id" = Option<String>, Query, description = "The caller's number."),
+        ("caller_id" = Option<String>, Query, description = "Text found in the caller ID, ignoring case and accents; a telephone number matches however it is written (`+1 418 555 0142` finds `418-555-0142`)."),
         MinPositionParam,
     ),
     responses(
