@@ -104,4 +104,29 @@ impl CommandContext {
             _ => Err(DomainError::ShiftEnded),
         }
     }
+
+    /// The rule for a change to who is on call from `from` on, on a shift ending at `end`:
+    /// who was on call before now is what dispatch acted on, so clients cannot change it
+    /// and operators only with a written reason. Returns the reason to keep in the event.
+    ///
+    /// `from` may lie up to [`PAST_GRACE`] before now: a client that says "from now on"
+    /// sends its own clock's now, which the server reads a moment later.
+    pub(crate) fn may_change_on_call(
+        &self,
+        end: DateTime<Utc>,
+        from: DateTime<Utc>,
+    ) -> Result<Option<String>, DomainError> {
+        let reason = self.may_change_shift_ending(end)?;
+        if from >= self.now - PAST_GRACE {
+            return Ok(reason);
+        }
+        match (self.role(), reason) {
+            (Role::Operator, Some(reason)) => Ok(Some(reason)),
+            (Role::Operator, None) => Err(DomainError::PastOnCallNeedsReason),
+            _ => Err(DomainError::PastOnCall),
+        }
+    }
 }
+
+/// How far before now a change "from now on" may start: clocks and networks lag.
+pub const PAST_GRACE: chrono::Duration = chrono::Duration::minutes(5);

@@ -69,6 +69,13 @@ pub enum DomainError {
     ReasonRequired,
     #[error("A shift that starts in the past changes who was on call: give a written reason.")]
     PastShiftNeedsReason,
+    #[error(
+        "Clients cannot change who was on call before now. On a shift that has started, add an override \
+         that starts now to change who is on call from now on."
+    )]
+    PastOnCall,
+    #[error("This changes who was on call before now: give a written reason.")]
+    PastOnCallNeedsReason,
     #[error("You can only change your own password.")]
     NotYourPassword,
 
@@ -181,6 +188,8 @@ impl DomainError {
             ShiftEnded => "shift_ended",
             ReasonRequired => "reason_required",
             PastShiftNeedsReason => "past_shift_needs_reason",
+            PastOnCall => "past_on_call",
+            PastOnCallNeedsReason => "past_on_call_needs_reason",
             NotYourPassword => "not_your_password",
             NotFound(_) => "not_found",
             AlreadyExists(_) => "already_exists",
@@ -245,7 +254,7 @@ impl DomainError {
     pub fn kind(&self) -> ErrorKind {
         use DomainError::*;
         match self {
-            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | NotYourPassword => ErrorKind::Forbidden,
+            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | NotYourPassword => ErrorKind::Forbidden,
             NotFound(_) => ErrorKind::NotFound,
             AlreadyExists(_) | ShiftOverlaps { .. } | OverrideOverlaps { .. } | UsernameTaken | AccountNumberTaken => {
                 ErrorKind::Conflict

@@ -1,7 +1,9 @@
 //! Deciding who is on call: assign, assign recurring, override, unassign, swap and comment.
 //!
-//! Clients and operators may do all of these. On a shift that has ended, clients are refused and
-//! operators must give a written reason, which the event keeps.
+//! Clients and operators may do all of these. A change that would alter who was on call before
+//! now (on a shift that has ended, or on the elapsed part of a running one) is refused to
+//! clients, and operators must give a written reason, which the event keeps. Comments change
+//! nobody's duty, so only a shift's end limits them.
 
 use crate::actor::CommandContext;
 use crate::error::{DomainError, Entity, optional_text, required_text};
@@ -34,7 +36,7 @@ pub(crate) fn assign(
     ctx: &CommandContext,
 ) -> Result<Vec<ScheduleEvent>, DomainError> {
     let shift = find_shift(state, c.shift_id)?;
-    ctx.may_change_shift_ending(shift.end)?;
+    ctx.may_change_on_call(shift.end, shift.start)?;
     check_contact(state, &c.contact)?;
     let comment = optional_text("comment", c.comment.as_deref(), COMMENT_MAX)?;
     let targets = match c.recurring {
@@ -48,7 +50,7 @@ pub(crate) fn assign(
                 shift_id: target.id,
                 contact_id: c.contact.id,
                 comment: comment.clone(),
-                reason: ctx.may_change_shift_ending(target.end)?,
+                reason: ctx.may_change_on_call(target.end, target.start)?,
             }
             .into())
         })
@@ -85,7 +87,7 @@ pub(crate) fn add_override(
     ctx: &CommandContext,
 ) -> Result<Vec<ScheduleEvent>, DomainError> {
     let shift = find_shift(state, c.shift_id)?;
-    let reason = ctx.may_change_shift_ending(shift.end)?;
+    let reason = ctx.may_change_on_call(shift.end, c.start.max(shift.start))?;
     check_contact(state, &c.contact)?;
     // The manual's order: the start against the shift's start, then the end against its end.
     if c.start < shift.start {
@@ -123,13 +125,14 @@ pub(crate) fn unassign(
     ctx: &CommandContext,
 ) -> Result<Vec<ScheduleEvent>, DomainError> {
     let shift = find_shift(state, c.shift_id)?;
-    let reason = ctx.may_change_shift_ending(shift.end)?;
     let event = match c.override_id {
         Some(override_id) => {
             let o = shift.find_override(override_id).ok_or(DomainError::NotFound(Entity::Override))?;
+            let reason = ctx.may_change_on_call(shift.end, o.start)?;
             OverrideRemoved { override_id, shift_id: shift.id, contact_id: o.contact_id, reason }.into()
         }
         None => {
+            let reason = ctx.may_change_on_call(shift.end, shift.start)?;
             let contact_id = shift.assignee.ok_or(DomainError::NothingToUnassign)?;
             ShiftUnassigned { shift_id: shift.id, contact_id, reason }.into()
         }
@@ -147,8 +150,8 @@ pub(crate) fn swap(
     }
     let a = find_shift(state, c.shift_a)?;
     let b = find_shift(state, c.shift_b)?;
-    let reason = ctx.may_change_shift_ending(a.end)?;
-    let reason = ctx.may_change_shift_ending(b.end)?.or(reason);
+    let reason = ctx.may_change_on_call(a.end, a.start)?;
+    let reason = ctx.may_change_on_call(b.end, b.start)?.or(reason);
     if a.assignee == b.assignee {
         // Two empty shifts, or one contact on both: swapping changes nothing.
         return Ok(vec![]);

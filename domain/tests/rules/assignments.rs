@@ -362,10 +362,63 @@ fn a_blank_comment_is_refused() {
         .then_error("The comment cannot be longer than 2000 characters.");
 }
 
+/// Shift 2 (5/01 7:30 → 5/08 7:30) has been running for a day and a half.
+const DURING_SHIFT_2: &str = "2023-05-02T19:30:00-04:00";
+
 #[test]
-fn a_running_shift_can_still_be_overridden_by_a_client() {
-    let ctx = client_at("2023-05-02T12:00:00-04:00");
-    given::<Schedule>(manual_schedule()).when(override_of(1, 2, 8, "2023-05-02T12:00:00-04:00", MAY_08), &ctx).events();
+fn clients_cannot_change_who_was_on_call_on_the_elapsed_part_of_a_running_shift() {
+    let mut events = manual_schedule();
+    events.extend([assigned(1, 1), assigned(2, 2), override_added(7, 2, 3, MAY_01, "2023-05-02T07:30:00-04:00")]);
+    let ctx = client_at(DURING_SHIFT_2);
+    let commands: Vec<ScheduleCommand> = vec![
+        assign(2, 4).into(),
+        override_of(8, 2, 4, "2023-05-02T12:00:00-04:00", MAY_08).into(),
+        UnassignCommand { shift_id: shift(2), override_id: Some(override_id(7)) }.into(),
+        UnassignCommand { shift_id: shift(2), override_id: None }.into(),
+        SwapCommand { shift_a: shift(2), shift_b: shift(3), inactive_contacts: vec![] }.into(),
+    ];
+    let mut events_with_a_future_shift = events.clone();
+    events_with_a_future_shift.push(shift_added(3, MAY_08, "2023-05-15T07:30:00-04:00"));
+    events_with_a_future_shift.push(assigned(3, 5));
+    for command in commands {
+        let error = given::<Schedule>(events_with_a_future_shift.clone()).when(command, &ctx).then_error(
+            "Clients cannot change who was on call before now. On a shift that has started, add an override \
+                 that starts now to change who is on call from now on.",
+        );
+        assert_eq!((error.code(), error.kind()), ("past_on_call", ErrorKind::Forbidden));
+    }
+}
+
+#[test]
+fn on_a_running_shift_a_client_changes_who_is_on_call_from_now_on() {
+    let events = manual_schedule();
+    // The client's clock says 19:28; the server reads the request at 19:30.
+    let from_now = override_of(8, 2, 4, "2023-05-02T19:28:00-04:00", MAY_08);
+    let state = given::<Schedule>(events.clone()).when(from_now, &client_at(DURING_SHIFT_2)).state_after();
+    assert_eq!(contact_on_call(&state, "2023-05-03T00:00:00-04:00"), Some(contact(4)));
+    // A comment changes nobody's duty: it is welcome on a running shift.
+    given::<Schedule>(events)
+        .when(CommentCommand { shift_id: shift(2), text: "Luc prend le relais".into() }, &client_at(DURING_SHIFT_2))
+        .events();
+}
+
+#[test]
+fn operators_change_the_elapsed_part_of_a_running_shift_only_with_a_reason() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 2));
+    let error = given::<Schedule>(events.clone())
+        .when(assign(2, 4), &operator_at(DURING_SHIFT_2))
+        .then_error("This changes who was on call before now: give a written reason.");
+    assert_eq!(error.code(), "past_on_call_needs_reason");
+    given::<Schedule>(events)
+        .when(assign(2, 4), &operator_at(DURING_SHIFT_2).with_reason("Anthony était malade depuis lundi"))
+        .then([ShiftAssigned {
+            shift_id: shift(2),
+            contact_id: contact(4),
+            comment: None,
+            reason: Some("Anthony était malade depuis lundi".into()),
+        }
+        .into()]);
 }
 
 const AFTER_BOTH: &str = "2023-05-10T00:00:00-04:00";

@@ -499,6 +499,8 @@ fn every_refusal_has_its_own_stable_code() {
         DomainError::MessageAlreadyOpen,
         DomainError::RecordingOnDetailsCall,
         DomainError::RecordingAlreadyAttached,
+        DomainError::PastOnCall,
+        DomainError::PastOnCallNeedsReason,
     ];
     let codes: std::collections::HashSet<_> = errors.iter().map(DomainError::code).collect();
     assert_eq!(codes.len(), errors.len());
