@@ -153,6 +153,7 @@ async fn copy_schedule(
     caller.require_operator("copy schedules")?;
     let source = reachable_schedule(&app, &caller, source_id)?;
     let new_id = ScheduleId::new_v7();
+    let inactive = crate::routes::changes::inactive_contacts(&app, source_id);
     let mut headers = ChangeHeaders::from_headers(&headers)?;
     // If-Match names the version of the schedule copied (the copy starts at nothing): a copy
     // made from a version the operator did not see is refused.
@@ -164,6 +165,7 @@ async fn copy_schedule(
             name: body.name.clone(),
             source: source.clone(),
             with_assignments: body.with_assignments,
+            inactive_contacts: inactive.clone(),
         };
         schedule::decide(state, command.into(), ctx)
     });

@@ -54,8 +54,8 @@ fn contact_facts(app: &AppState, caller: &Caller, contact_id: ContactId) -> ApiR
     })
 }
 
-/// The deactivated contacts of the schedule's account, which a swap may not move.
-fn inactive_contacts(app: &AppState, schedule_id: ScheduleId) -> Vec<ContactId> {
+/// The deactivated contacts of the schedule's account, which a swap may not move nor a copy keep.
+pub(crate) fn inactive_contacts(app: &AppState, schedule_id: ScheduleId) -> Vec<ContactId> {
     let live = app.live().read();
     let account = live.schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
     let contacts = account.map(|account| live.contacts_of(account)).unwrap_or_default();

@@ -41,14 +41,17 @@ pub struct RenameScheduleCommand {
 }
 
 /// Operators: sent to the *new* schedule, with the source schedule's state loaded by the caller.
-/// The copy keeps the source's account, time zone, shifts and series; with `with_assignments` it
-/// also keeps base contacts and overrides (never comments).
+/// The copy keeps the source's account, time zone, and the shifts that have not started yet
+/// with their series; with `with_assignments` it also keeps their base contacts and overrides,
+/// except deactivated contacts (never comments).
 #[derive(Debug, Clone)]
 pub struct CopyScheduleCommand {
     pub schedule_id: ScheduleId,
     pub name: String,
     pub source: ScheduleState,
     pub with_assignments: bool,
+    /// The account's deactivated contacts, which the copy cannot newly assign.
+    pub inactive_contacts: Vec<ContactId>,
 }
 
 #[derive(Debug, Clone, Default)]

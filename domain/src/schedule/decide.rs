@@ -85,6 +85,11 @@ fn delete(ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
 }
 
 /// The new schedule starts with the source's shifts and series under fresh, derived ids.
+///
+/// Only shifts that have not started are copied: a copied past shift would
+/// say the new schedule had someone (or nobody) on call back then, which
+/// dispatch never acted on. Deactivated contacts stay behind, as they cannot
+/// be newly assigned.
 fn copy(
     state: &ScheduleState,
     c: CopyScheduleCommand,
@@ -102,7 +107,8 @@ fn copy(
     old_series.sort_by_key(|s| s.id);
     let series_ids: HashMap<_, _> =
         (0u32..).zip(&old_series).map(|(i, s)| (s.id, derive_uuid(new_id, purpose::COPIED_SERIES, i).into())).collect();
-    let shifts = c.source.shifts();
+    let mut shifts = c.source.shifts();
+    shifts.retain(|shift| shift.start >= ctx.now);
     let shift_ids: HashMap<_, ShiftId> =
         (0u32..).zip(&shifts).map(|(i, s)| (s.id, derive_uuid(new_id, purpose::COPIED_SHIFT, i).into())).collect();
 
@@ -117,8 +123,8 @@ fn copy(
             name: s.name.to_string(),
             role: s.role.to_string(),
             series_id: s.series_id.and_then(|id| series_ids.get(&id).copied()),
-            assignee: s.assignee.filter(|_| c.with_assignments),
-            overrides: copied_overrides(s, c.with_assignments, &mut override_ids),
+            assignee: s.assignee.filter(|contact| c.with_assignments && !c.inactive_contacts.contains(contact)),
+            overrides: copied_overrides(s, &c, &mut override_ids),
         })
         .collect();
     let series = old_series
@@ -147,15 +153,16 @@ fn copy(
 /// A shift's overrides as copied, under fresh ids, or none when assignments are not copied.
 fn copied_overrides(
     shift: &Shift,
-    with_assignments: bool,
+    copy: &CopyScheduleCommand,
     ids: &mut impl Iterator<Item = OverrideId>,
 ) -> Vec<OverrideRecord> {
-    if !with_assignments {
+    if !copy.with_assignments {
         return Vec::new();
     }
     shift
         .overrides
         .iter()
+        .filter(|o| !copy.inactive_contacts.contains(&o.contact_id))
         .zip(ids)
         .map(|(o, override_id)| OverrideRecord {
             override_id,

@@ -60,6 +60,7 @@ fn every_schedule_event_round_trips_through_the_store_fields() {
         name: "Copie".into(),
         source: state_of(&events),
         with_assignments: true,
+        inactive_contacts: vec![],
     };
     events.extend(given::<Schedule>([]).when(copy, &operator()).events());
     events.extend(given::<Schedule>(events.clone()).when(DeleteScheduleCommand, &operator()).events());

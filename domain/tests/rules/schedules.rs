@@ -105,6 +105,7 @@ fn copy_of(with_assignments: bool) -> CopyScheduleCommand {
         name: "Copie".into(),
         source: state_of(&source),
         with_assignments,
+        inactive_contacts: vec![],
     }
 }
 
@@ -129,6 +130,32 @@ fn copying_without_assignments_keeps_only_the_shifts() {
     assert_eq!(shifts.len(), 2);
     assert!(shifts.iter().all(|s| s.assignee.is_none() && s.overrides.is_empty()));
     assert_eq!(shifts[0].start, t("2023-04-24T07:30:00-04:00"));
+}
+
+#[test]
+fn a_copy_leaves_out_the_shifts_that_have_started_so_the_past_stays_as_it_was() {
+    // Shift 1 (4/24 → 5/01) is running; only shift 2 is copied.
+    let state = given::<Schedule>([]).when(copy_of(true), &operator_at("2023-04-28T12:00:00-04:00")).state_after();
+    let starts: Vec<_> = state.shifts().iter().map(|s| s.start).collect();
+    assert_eq!(starts, [t("2023-05-01T07:30:00-04:00")]);
+    assert!(
+        state.on_call_at(t("2023-04-28T13:00:00-04:00"), None).is_empty(),
+        "the copy had no shift before it existed"
+    );
+}
+
+#[test]
+fn a_copy_does_not_newly_assign_deactivated_contacts() {
+    // Contact 7 is shift 2's base contact and contact 8 covers an override of it.
+    for inactive in [contact(7), contact(8)] {
+        let command = CopyScheduleCommand { inactive_contacts: vec![inactive], ..copy_of(true) };
+        let state = given::<Schedule>([]).when(command, &operator()).state_after();
+        let copied = &state.shifts()[1];
+        let assigned: Vec<_> =
+            copied.assignee.into_iter().chain(copied.overrides.iter().map(|o| o.contact_id)).collect();
+        assert!(!assigned.contains(&inactive), "{assigned:?}");
+        assert_eq!(assigned.len(), 1, "the active contact is still copied");
+    }
 }
 
 #[test]
@@ -522,6 +549,7 @@ fn a_copied_series_still_repeats_for_assign_recurring() {
         name: "Copie".into(),
         source: state_of(&events),
         with_assignments: false,
+        inactive_contacts: vec![],
     };
     let copied = given::<Schedule>([]).when(copy, &operator()).events();
     let state = state_of(&copied);
