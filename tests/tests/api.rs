@@ -427,6 +427,10 @@ backend_tests! {
         let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), body).await;
         assert_eq!(status, 400, "{problem}");
         assert!(problem["detail"].as_str().unwrap().contains("unknown field `recurrence`"), "{problem}");
+        // An array is not an object, even when its items fall in the fields' order.
+        let body = json!([contacts[0]["id"], "by position"]);
+        let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), body).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("The request body must be a JSON object.")), "{problem}");
         let (_, after) = app.get(&token, &format!("/api/v1/accounts/{account}/schedules")).await;
         assert_eq!(before, after, "nothing changed");
 

@@ -1,7 +1,9 @@
 //! How the API writes things: JSON shapes of API.md, instants in their schedule's or account's zone, and body parsing.
 
+use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -26,7 +28,27 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
+        if !is_json(request.headers()) {
+            return Err(ApiError::bad_request("Send the body as JSON, with Content-Type: application/json."));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            // The body limit: 413, as for every other body too large.
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "This request body is too large (64 KiB at most).",
+                )
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
+        // serde reads a struct from an array too, field by field in order: a body
+        // of ["id", "comment"] would pass for an object without naming its fields.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request("The request body must be a JSON object."));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(JsonBody(value)),
             Err(rejection) => Err(match rejection {
                 JsonRejection::JsonDataError(e) => {
@@ -35,19 +57,17 @@ where
                 JsonRejection::JsonSyntaxError(e) => {
                     ApiError::bad_request(format!("The request body is not valid JSON: {}", e.body_text()))
                 }
-                JsonRejection::MissingJsonContentType(_) => {
-                    ApiError::bad_request("Send the body as JSON, with Content-Type: application/json.")
-                }
-                // The body limit: 413, as for every other body too large.
-                other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "This request body is too large (64 KiB at most).",
-                ),
                 other => ApiError::bad_request(other.body_text()),
             }),
         }
     }
+}
+
+/// Whether the request says its body is JSON: `application/json` or `application/…+json`, in any case.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// An instant written in the time zone it belongs to.
