@@ -136,6 +136,18 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_foreign_request_id))
+}
+
+/// Keeps a client's `X-Request-Id` only if it is a UUID, which the events
+/// record as the change's request; any other value is replaced by a fresh one
+/// (`SetRequestIdLayer`), so that every change names the request it came from.
+async fn drop_foreign_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let is_uuid = |value: &HeaderValue| value.to_str().is_ok_and(|v| uuid::Uuid::parse_str(v).is_ok());
+    if request.headers().get("x-request-id").is_some_and(|value| !is_uuid(value)) {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 /// Opens everything, seeds what an empty database needs, and serves until SIGINT or SIGTERM.

@@ -83,6 +83,20 @@ backend_tests! {
         assert_eq!(event["request_id"], "0199b1c2-0000-7000-8000-000000000042");
         assert_eq!(event["data"]["name"], "Fin de semaine");
 
+        // A request id that is not a UUID is replaced by one the server makes,
+        // which the answer and the event both carry.
+        let response = app.client.post(app.url(&format!("/api/v1/accounts/{account}/schedules")))
+            .bearer_auth(&operator)
+            .header("x-request-id", "not-a-uuid")
+            .json(&json!({"name": "Jours fériés"}))
+            .send().await.unwrap();
+        let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&request_id).is_ok(), "{request_id}");
+        let (_, created) = vigie_tests::answer(response).await;
+        let position = created["position"].as_u64().unwrap();
+        let (_, page) = app.get(&auditor, &format!("/api/v1/events?after={}", position - 1)).await;
+        assert_eq!(page["events"][0]["request_id"], request_id.as_str());
+
         // Operators read the feed too; nothing is after the newest event.
         let (status, page) = app.get(&operator, &format!("/api/v1/events?after={position}")).await;
         assert_eq!(status, 200);
