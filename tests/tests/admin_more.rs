@@ -192,6 +192,52 @@ backend_tests! {
         assert_eq!(status, 403);
     }
 
+    async fn a_past_view_names_contacts_and_their_numbers_as_the_directory_then_had_them(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (account, schedule, _) = genesis(&app, &operator).await;
+        let shift = shifts(&app, &operator, &schedule, 8, 36).await.into_iter().find(|s| s["assignee"].is_object()).unwrap();
+        let contact = shift["assignee"]["id"].as_str().unwrap().to_owned();
+        let (_, then) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let then = then.as_array().unwrap().iter().find(|c| c["id"] == contact.as_str()).unwrap().clone();
+        let before = chrono::Utc::now();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let details = json!({"name": "Nouveau Nom", "phones": ["514-555-9999"], "sms": null, "email": null, "notes": null});
+        let (status, _) = send(&app, Method::PUT, &operator, &format!("/api/v1/contacts/{contact}"), Some(details)).await;
+        assert_eq!(status, 200);
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{contact}/deactivate"), json!({})).await;
+        assert_eq!(status, 200);
+
+        let auditor = app.login("auditor", PASSWORD).await;
+        let at = urlencode(&(chrono::DateTime::parse_from_rfc3339(shift["start"].as_str().unwrap()).unwrap() + chrono::Duration::hours(1)).to_rfc3339());
+        let card = |as_of: Option<chrono::DateTime<chrono::Utc>>| {
+            let path = format!("/api/v1/accounts/{account}/on-call?at={at}&schedule_id={schedule}{}",
+                as_of.map(|a| format!("&as_of={}", urlencode(&a.to_rfc3339()))).unwrap_or_default());
+            let (app, auditor) = (&app, auditor.clone());
+            async move {
+                let (status, answer) = app.get(&auditor, &path).await;
+                assert_eq!(status, 200, "{answer}");
+                answer["entries"].as_array().unwrap().iter().find(|e| e["rank"] == 0).unwrap()["contact"].clone()
+            }
+        };
+        let past = card(Some(before)).await;
+        assert_eq!((&past["name"], &past["phones"], &past["active"]), (&then["name"], &then["phones"], &json!(true)), "dispatch would have called these numbers");
+        let now = card(None).await;
+        assert_eq!((&now["name"], &now["phones"], &now["active"]), (&json!("Nouveau Nom"), &json!(["514-555-9999"]), &json!(false)));
+
+        let range = format!("from={at}&to={}", urlencode(&(chrono::Utc::now() + chrono::Duration::days(40)).to_rfc3339()));
+        let as_of = urlencode(&before.to_rfc3339());
+        let (_, past) = app.get(&auditor, &format!("/api/v1/schedules/{schedule}/shifts?{range}&as_of={as_of}")).await;
+        let listed = past["shifts"].as_array().unwrap().iter().find(|s| s["id"] == shift["id"]).unwrap();
+        assert_eq!(listed["assignee"], json!({"id": contact, "name": then["name"]}), "named as then, and active then");
+
+        // A moment not yet reached is not a view of the future: it is now.
+        let future = urlencode(&(chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339());
+        let (_, answer) = app.get(&auditor, &format!("/api/v1/schedules/{schedule}/shifts?{range}&as_of={future}")).await;
+        let echoed = chrono::DateTime::parse_from_rfc3339(answer["as_of"].as_str().unwrap()).unwrap();
+        assert!(echoed <= chrono::Utc::now(), "{answer}");
+    }
+
     async fn an_operator_maintains_the_directory(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

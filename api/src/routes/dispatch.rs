@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use vigie_domain::{AccountId, ContactId, ScheduleId, ScheduleState, ShiftId};
-use vigie_projections::live::{DispatchEntry, DispatchFilter, LiveModel, schedule_as_of};
+use vigie_projections::live::{DispatchEntry, DispatchFilter, contacts_as_of, schedule_as_of};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{MinPositionParam, ViewProblems};
 use crate::routes::schedules::{ensure_fresh, reachable_account};
-use crate::routes::views;
+use crate::routes::views::{self, Directory};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(on_call))
@@ -53,7 +53,7 @@ async fn on_call(
     ensure_fresh(&app, query.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
-    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let as_of = views::parse_as_of(query.as_of.as_deref())?;
     let role = query.role.as_deref();
     // A wrong schedule id must not look like "nobody is on call".
     if let Some(schedule_id) = query.schedule_id {
@@ -69,7 +69,10 @@ async fn on_call(
         None => {
             let live = app.live().read();
             let filter = DispatchFilter { role, schedule_id: query.schedule_id };
-            live.dispatch().on_call(account_id, at, filter).map(|entry| OnCallEntry::new(&live, &entry)).collect()
+            live.dispatch()
+                .on_call(account_id, at, filter)
+                .map(|entry| OnCallEntry::new(Directory::Now(&live), &entry))
+                .collect()
         }
         // As known at a past record time: each schedule replayed up to then, those
         // deleted since included, in the order a listing then had (name, then id).
@@ -88,11 +91,11 @@ async fn on_call(
                 let name = |state: &ScheduleState| state.info().map(|i| i.name.clone()).unwrap_or_default();
                 (name(a_state), a).cmp(&(name(b_state), b))
             });
-            let live = app.live().read();
-            past.iter()
-                .flat_map(|(id, state)| past_entries(*id, state, at, role))
-                .map(|entry| OnCallEntry::new(&live, &entry))
-                .collect()
+            let entries: Vec<_> = past.iter().flat_map(|(id, state)| past_entries(*id, state, at, role)).collect();
+            // The numbers dispatch would have dialled then, not today's.
+            let ids: Vec<_> = entries.iter().filter_map(|entry| entry.on_call.contact_id).collect();
+            let contacts = contacts_as_of(app.store(), ids, as_of).await?;
+            entries.iter().map(|entry| OnCallEntry::new(Directory::AsOf(&contacts), entry)).collect()
         }
     };
     let tz = app.live().read().account(account_id).map(|a| a.time_zone).unwrap_or(chrono_tz::UTC);
@@ -162,9 +165,9 @@ pub struct ContactCard {
 
 impl OnCallEntry {
     /// An entry as dispatch reads it, with the contact's ways to be reached.
-    fn new(live: &LiveModel, entry: &DispatchEntry<'_>) -> Self {
+    fn new(directory: Directory<'_>, entry: &DispatchEntry<'_>) -> Self {
         let on_call = &entry.on_call;
-        let contact = on_call.contact_id.and_then(|cid| live.contact(cid)).map(|c| ContactCard {
+        let contact = on_call.contact_id.and_then(|cid| directory.contact(cid)).map(|c| ContactCard {
             id: c.id,
             name: c.details.name.clone(),
             phones: c.details.phones.clone(),

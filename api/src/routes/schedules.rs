@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_eventstore::{Direction, EventLog};
-use vigie_projections::live::schedule_as_of;
+use vigie_projections::live::{contacts_as_of, schedule_as_of};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{MinPositionParam, ViewProblems};
-use crate::routes::views;
+use crate::routes::views::{self, Directory};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -192,7 +192,7 @@ async fn shifts(
     Query(query): Query<RangeQuery>,
 ) -> ApiResult<Json<ShiftsAnswer>> {
     ensure_fresh(&app, query.min_position).await?;
-    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let as_of = views::parse_as_of(query.as_of.as_deref())?;
     let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let tz = state.time_zone();
     let from = match &query.from {
@@ -206,8 +206,19 @@ async fn shifts(
     if to <= from {
         return Err(ApiError::bad_request("to must come after from."));
     }
+    let overlapping = state.shifts_overlapping(from, to);
+    // As of a past moment, contacts are named as the directory then named them.
+    let past_directory = match as_of {
+        Some(as_of) => {
+            let ids =
+                overlapping.iter().flat_map(|s| s.assignee.into_iter().chain(s.overrides.iter().map(|o| o.contact_id)));
+            Some(contacts_as_of(app.store(), ids.collect::<Vec<_>>(), as_of).await?)
+        }
+        None => None,
+    };
     let live = app.live().read();
-    let shifts = state.shifts_overlapping(from, to).into_iter().map(|s| views::shift(&live, s, tz)).collect();
+    let directory = past_directory.as_ref().map_or(Directory::Now(&live), Directory::AsOf);
+    let shifts = overlapping.into_iter().map(|s| views::shift(directory, s, tz)).collect();
     let summary = state.summary(from, to);
     Ok(Json(ShiftsAnswer {
         schedule: views::schedule_head(schedule_id, &state),
@@ -271,7 +282,7 @@ async fn coverage(
     if to < from || (to - from).num_days() > 400 {
         return Err(ApiError::bad_request("to must be on or after from, and at most 400 days later."));
     }
-    let as_of = query.as_of.as_deref().map(|v| views::parse_instant("as_of", v)).transpose()?;
+    let as_of = views::parse_as_of(query.as_of.as_deref())?;
     let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let days = state
         .coverage_of_days(from, to)

@@ -1,5 +1,7 @@
 //! How the API writes things: JSON shapes of API.md, instants in their schedule's or account's zone, and body parsing.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
@@ -68,6 +70,13 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The `as_of` of a past view. One in the future is now: nothing later is known
+/// yet, and echoing it back would claim a view of the schedule as it will be known.
+pub fn parse_as_of(value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    Ok(Some(parse_instant("as_of", value)?.min(Utc::now())))
 }
 
 /// An instant written in the time zone it belongs to.
@@ -158,9 +167,26 @@ pub struct ContactRef {
     pub active: Option<bool>,
 }
 
+/// Where contacts' names and numbers come from: the directory now, or as it
+/// was known at an `as_of` (a past view shows what dispatch had then).
+#[derive(Debug, Clone, Copy)]
+pub enum Directory<'a> {
+    Now(&'a LiveModel),
+    AsOf(&'a HashMap<ContactId, ContactInfo>),
+}
+
+impl Directory<'_> {
+    pub fn contact(&self, id: ContactId) -> Option<&ContactInfo> {
+        match self {
+            Directory::Now(live) => live.contact(id),
+            Directory::AsOf(contacts) => contacts.get(&id),
+        }
+    }
+}
+
 /// `{"id", "name"}` of a contact as shifts show it; a deactivated one is flagged.
-pub fn contact_ref(live: &LiveModel, id: ContactId) -> ContactRef {
-    match live.contact(id) {
+pub fn contact_ref(directory: Directory<'_>, id: ContactId) -> ContactRef {
+    match directory.contact(id) {
         Some(c) => ContactRef { id, name: Some(c.details.name.clone()), active: (!c.active).then_some(false) },
         None => ContactRef { id, name: None, active: None },
     }
@@ -222,7 +248,7 @@ pub struct SegmentView {
 }
 
 /// A shift as `GET …/shifts` lists it.
-pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> ShiftView {
+pub fn shift(directory: Directory<'_>, shift: &Shift, tz: Tz) -> ShiftView {
     let overrides = shift
         .overrides
         .iter()
@@ -230,7 +256,7 @@ pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> ShiftView {
             id: o.id,
             start: at(o.start, tz),
             end: at(o.end, tz),
-            contact: contact_ref(live, o.contact_id),
+            contact: contact_ref(directory, o.contact_id),
             comment: o.comment.clone(),
         })
         .collect();
@@ -245,7 +271,7 @@ pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> ShiftView {
         .map(|s| SegmentView {
             start: at(s.start, tz),
             end: at(s.end, tz),
-            contact: s.contact_id.map(|id| contact_ref(live, id)),
+            contact: s.contact_id.map(|id| contact_ref(directory, id)),
             source: source(s.source),
         })
         .collect();
@@ -257,7 +283,7 @@ pub fn shift(live: &LiveModel, shift: &Shift, tz: Tz) -> ShiftView {
         name: shift.name.to_string(),
         role: shift.role.to_string(),
         series_id: shift.series_id,
-        assignee: shift.assignee.map(|id| contact_ref(live, id)),
+        assignee: shift.assignee.map(|id| contact_ref(directory, id)),
         assign_comment: shift.assign_comment.as_deref().map(str::to_owned),
         overrides,
         comments,

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vigie_eventstore::{EventLog, EventStore, StoreError, StoredEvent, Subscription};
 
-pub use as_of::schedule_as_of;
+pub use as_of::{contacts_as_of, schedule_as_of};
 pub use dispatch::{DispatchEntry, DispatchFilter, DispatchIndex};
 pub use model::{Aggregates, LiveAggregate, LiveModel};
 
