@@ -45,6 +45,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// Whether the session cookie is marked `Secure`.
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -157,6 +159,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         demo: config.demo,
         retention_days: config.retention_days,
         secure_cookies: config.cookies_secure(),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let state = AppState::open(&config.database, settings).await?;
     crate::seed::first_start(&state, config.demo).await?;

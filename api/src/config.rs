@@ -33,6 +33,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIGIE_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
 
+    /// The address of a proxy in front of the server (repeat, or separate by
+    /// commas): behind it, a request's address is the one its `X-Forwarded-For`
+    /// names, for the login throttle. Requests from anywhere else cannot choose it.
+    #[arg(long = "trusted-proxy", env = "VIGIE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -133,12 +133,19 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the server exactly as `vigie serve --demo` does, on port 0.
     pub async fn spawn_demo(db: TestDatabase) -> Self {
-        let settings = vigie_api::app::Settings {
+        Self::spawn_demo_with(db, |_| {}).await
+    }
+
+    /// [`spawn_demo`](Self::spawn_demo), with settings of the test's own.
+    pub async fn spawn_demo_with(db: TestDatabase, configure: impl FnOnce(&mut vigie_api::app::Settings)) -> Self {
+        let mut settings = vigie_api::app::Settings {
             session_lifetime: chrono::Duration::hours(1),
             demo: true,
             retention_days: 60,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         };
+        configure(&mut settings);
         let state = vigie_api::app::AppState::open(&db.url, settings).await.expect("the server opens its database");
         vigie_api::seed::first_start(&state, true).await.expect("the demo seeds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");

@@ -489,6 +489,39 @@ backend_tests! {
         }
         assert_eq!(login(from(7), PASSWORD).await, 429, "the user name is blocked for new addresses");
         assert_eq!(login(from(1), PASSWORD).await, 200, "but not for the one it logged in from");
+
+        // Strangers failing from the dispatch system's own address (a proxy, say) block the
+        // address for newcomers, not for a user who logged in from it.
+        let stranger = |client: reqwest::Client, n: u32| {
+            let url = app.url("/api/v1/auth/login");
+            async move { client.post(url).json(&json!({"username": format!("stranger{n}"), "password": "x"})).send().await.unwrap().status().as_u16() }
+        };
+        for n in 0..5 {
+            assert_eq!(stranger(from(1), n).await, 401);
+        }
+        assert_eq!(stranger(from(1), 5).await, 429, "the address is blocked for names never seen there");
+        assert_eq!(login(from(1), PASSWORD).await, 200, "dispatch still logs in from its address");
+        // Its own failures from there still count: five wrong guesses, and even it waits.
+        for _ in 0..5 {
+            assert_eq!(login(from(1), "a wrong guess").await, 401);
+        }
+        assert_eq!(login(from(1), PASSWORD).await, 429);
+    }
+
+    async fn behind_a_trusted_proxy_logins_are_throttled_per_forwarded_address(db) {
+        // The test's own connections come from 127.0.0.1: that is the proxy.
+        let app = TestApp::spawn_demo_with(db, |settings| settings.trusted_proxies = vec![[127, 0, 0, 1].into()]).await;
+        let login = |forwarded_for: &'static str, username: &'static str, password: &'static str| {
+            let request = app.client.post(app.url("/api/v1/auth/login")).header("x-forwarded-for", forwarded_for);
+            async move { request.json(&json!({"username": username, "password": password})).send().await.unwrap().status().as_u16() }
+        };
+        for _ in 0..5 {
+            assert_eq!(login("203.0.113.9", "nobody", "x").await, 401);
+        }
+        assert_eq!(login("203.0.113.9", "4000-TEST", PASSWORD).await, 429, "the guesser's address is blocked");
+        assert_eq!(login("198.51.100.7", "4000-TEST", PASSWORD).await, 200, "not everyone behind the proxy");
+        // A client cannot pick its address by writing its own X-Forwarded-For: the proxy appends the real one.
+        assert_eq!(login("198.51.100.99, 203.0.113.9", "4000-TEST", PASSWORD).await, 429);
     }
 
     async fn guesses_at_the_current_password_are_throttled_like_logins(db) {

@@ -1,10 +1,12 @@
 //! Login throttling: too many failures for one user name or one address in a window earn a 429.
 //!
 //! Counting failures per user name stops a guesser who spreads over many
-//! addresses, but it also lets anyone lock a user out by failing on purpose:
-//! the dispatch system's own login, say. So an address a user has logged in
-//! from successfully stays open to that user while the user name is blocked
-//! for others; the address's own limit still applies to it.
+//! addresses, and per address one who tries many names; but both let anyone
+//! lock a user out by failing on purpose: the dispatch system's own login,
+//! say, or everyone behind one proxy. So a user who has logged in from an
+//! address is, from there, limited only by the failures for that user from
+//! that address: strangers' failures, elsewhere or at the same address, do
+//! not count against it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,10 +34,11 @@ pub struct LoginThrottle {
 impl LoginThrottle {
     /// Seconds to wait before `user` may try again from `address`, if either is blocked.
     pub fn blocked(&self, user: &str, address: IpAddr) -> Option<u64> {
-        let mut keys = vec![address_key(address)];
-        if !self.trusts(user, address) {
-            keys.push(user_key(user));
-        }
+        let keys = if self.trusts(user, address) {
+            vec![pair_key(user, address)]
+        } else {
+            vec![user_key(user), address_key(address)]
+        };
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         keys.iter()
@@ -56,14 +59,17 @@ impl LoginThrottle {
         if failures.len() >= CAPACITY {
             failures.clear();
         }
-        for key in [user_key(user), address_key(address)] {
+        for key in [user_key(user), address_key(address), pair_key(user, address)] {
             failures.entry(key).or_default().push(Instant::now());
         }
     }
 
     /// A success forgets the user name's failures (not the address's) and opens the address to the user.
     pub fn record_success(&self, user: &str, address: IpAddr) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&user_key(user));
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&user_key(user));
+        failures.remove(&pair_key(user, address));
+        drop(failures);
         let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
         if trusted.len() >= CAPACITY {
             trusted.clear();
@@ -83,4 +89,8 @@ fn user_key(user: &str) -> String {
 
 fn address_key(address: IpAddr) -> String {
     format!("ip:{address}")
+}
+
+fn pair_key(user: &str, address: IpAddr) -> String {
+    format!("user:{}@{address}", user.to_lowercase())
 }

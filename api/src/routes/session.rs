@@ -1,9 +1,7 @@
 //! Logging in and out, who am I, and changing one's own password.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -14,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::address::ClientAddress;
 use crate::auth::{Caller, SESSION_COOKIE, password, store};
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
@@ -60,10 +59,10 @@ fn too_many_attempts(seconds: u64) -> ApiError {
     ))]
 async fn login(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    if let Some(seconds) = app.throttle().blocked(&request.username, peer.ip()) {
+    if let Some(seconds) = app.throttle().blocked(&request.username, address) {
         return Err(too_many_attempts(seconds));
     }
     let user = {
@@ -77,11 +76,11 @@ async fn login(
     let verified =
         password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
     let (Some(user), Some(_), true) = (user, stored, verified) else {
-        app.throttle().record_failure(&request.username, peer.ip());
+        app.throttle().record_failure(&request.username, address);
         crate::metrics::login_failed();
         return Err(bad_credentials());
     };
-    app.throttle().record_success(&request.username, peer.ip());
+    app.throttle().record_success(&request.username, address);
 
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
@@ -186,7 +185,7 @@ struct PasswordChange {
     ))]
 async fn change_password(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     caller: Caller,
     headers: HeaderMap,
     JsonBody(request): JsonBody<PasswordChange>,
@@ -194,12 +193,12 @@ async fn change_password(
     password::check_strength(&request.new_password)?;
     // Guesses at the current password count as failed logins: a stolen session
     // must not become a way around the login's throttle.
-    if let Some(seconds) = app.throttle().blocked(&caller.username, peer.ip()) {
+    if let Some(seconds) = app.throttle().blocked(&caller.username, address) {
         return Err(too_many_attempts(seconds));
     }
     let stored = store::password_hash(app.db(), caller.user_id).await?.ok_or_else(bad_credentials)?;
     if !password::verify(request.current_password, stored).await {
-        app.throttle().record_failure(&caller.username, peer.ip());
+        app.throttle().record_failure(&caller.username, address);
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
     }
     let hash = password::hash(request.new_password).await?;
