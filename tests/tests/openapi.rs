@@ -111,6 +111,19 @@ fn fields(value: &Value) -> BTreeSet<String> {
     value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
 }
 
+/// Checks `answer` against the document's component schema `name`, types and
+/// nullability included (OpenAPI 3.1 schemas are JSON Schema 2020-12).
+fn conforms(document: &Value, name: &str, answer: &Value) {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": document["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name}: {e}"));
+    let errors: Vec<String> = validator.iter_errors(answer).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "the answer does not fit {name}: {errors:#?}\n{answer}");
+}
+
 /// The properties the document's component schema `name` has.
 fn documented(document: &Value, name: &str) -> BTreeSet<String> {
     let schema = &document["components"]["schemas"][name];
@@ -355,6 +368,7 @@ backend_tests! {
         let on_call = &document["paths"]["/api/v1/accounts/{account_id}/on-call"]["get"]["responses"]["200"];
         assert_eq!(on_call["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/OnCallAnswer");
         assert_eq!(fields(&answer), documented("OnCallAnswer"));
+        conforms(&document, "OnCallAnswer", &answer);
         let entry = answer["entries"].as_array().unwrap().iter().find(|e| e["contact"].is_object()).unwrap();
         assert_eq!(fields(entry), documented("OnCallEntry"));
         assert_eq!(fields(&entry["contact"]), documented("ContactCard"));
@@ -367,14 +381,19 @@ backend_tests! {
                 .await;
         assert_eq!(status, 200, "{session}");
         assert_eq!(fields(&session), documented("LoginAnswer"));
+        conforms(&document, "LoginAnswer", &session);
         assert_eq!(fields(&session["user"]), documented("SessionUser"));
 
         // Who the caller is, and the directory.
         let (_, me) = app.get(&operator, "/api/v1/me").await;
         assert_eq!(fields(&me), documented("MeAnswer"));
+        conforms(&document, "MeAnswer", &me);
         assert_eq!(fields(&me["accounts"][0]), documented("AccountView"));
         let (_, contacts) = app.get(&operator, &format!("/api/v1/accounts/{account}/contacts")).await;
         assert_eq!(fields(&contacts[0]), documented("ContactView"));
+        for contact in contacts.as_array().unwrap() {
+            conforms(&document, "ContactView", contact);
+        }
 
         // The schedules, and a schedule's shifts with whatever overrides and comments the demo holds.
         let (_, schedules) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
@@ -382,6 +401,7 @@ backend_tests! {
         let schedule = schedules[0]["id"].as_str().unwrap();
         let (_, shifts) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts")).await;
         assert_eq!(fields(&shifts), documented("ShiftsAnswer"));
+        conforms(&document, "ShiftsAnswer", &shifts);
         assert_eq!(fields(&shifts["schedule"]), documented("ScheduleHead"));
         assert_eq!(fields(&shifts["summary"]), documented("RangeSummary"));
         let all_shifts = shifts["shifts"].as_array().unwrap();
@@ -405,6 +425,7 @@ backend_tests! {
         let (status, coverage) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/coverage?{week}")).await;
         assert_eq!(status, 200, "{coverage}");
         assert_eq!(fields(&coverage), documented("CoverageAnswer"));
+        conforms(&document, "CoverageAnswer", &coverage);
         let days = coverage["days"].as_array().unwrap();
         assert_eq!(days.len(), 7);
         for day in days {
@@ -425,6 +446,7 @@ backend_tests! {
             let reference = &response["content"]["application/json"]["schema"]["$ref"];
             assert_eq!(reference, &json!(format!("#/components/schemas/{schema}")), "{method} {path}");
             assert_eq!(fields(answer), documented(schema), "{method} {path}: {answer}");
+            conforms(&document, schema, answer);
         };
 
         // The inbox: take a message, read it back, close it.
@@ -496,6 +518,12 @@ backend_tests! {
         assert_eq!(status, 200, "{feed}");
         check("get", "/api/v1/events", "200", "HistoryPage", &feed);
         assert_eq!(fields(&feed["events"][0]), documented("HistoryEntry"));
+        // An auditor's feed leaves out what messages and calls said.
+        let auditor = app.login("auditor", PASSWORD).await;
+        let after = taken["position"].as_u64().unwrap() - 1;
+        let (status, withheld) = app.get(&auditor, &format!("/api/v1/events?after={after}&limit=1")).await;
+        assert_eq!((status, &withheld["events"][0]["data"]), (200, &Value::Null), "{withheld}");
+        check("get", "/api/v1/events", "200", "HistoryPage", &withheld);
 
         // Calendar feeds: one created, then listed without its token.
         let feeds = format!("/api/v1/schedules/{schedule}/calendar-feeds");

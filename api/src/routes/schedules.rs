@@ -376,7 +376,7 @@ pub struct HistoryEntry {
     reason: Option<String>,
     /// The event's own fields; null in the feed auditors read for messages and calls,
     /// which hold callers' personal data.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     data: Value,
 }
 
