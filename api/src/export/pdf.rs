@@ -225,11 +225,17 @@ fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
         when(row.start),
         when(row.end),
         row.rank.to_string(),
-        row.shift_name.clone(),
-        row.role.clone(),
-        contact,
-        row.comment.clone().unwrap_or_default(),
+        one_line(&row.shift_name),
+        one_line(&row.role),
+        one_line(&contact),
+        one_line(row.comment.as_deref().unwrap_or_default()),
     ]
+}
+
+/// `s` on one line: a cell has no room for a line break, and the built-in
+/// fonts draw a newline or a tab as "?". Each run of them becomes a space.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// The first day of every month from `first`'s to `last`'s.
@@ -461,6 +467,14 @@ mod tests {
         assert!(last.contains(&format!("Page {pages} of {pages}")), "{last}");
         let second = document.extract_text(&[2]).expect("text that extracts");
         assert!(second.contains("Contact") && second.contains("Comment"), "no table header on page 2: {second}");
+    }
+
+    #[test]
+    fn a_comment_written_on_several_lines_prints_on_one() {
+        let mut roster = sample_roster();
+        roster.rows[0].comment = Some("Luc couvre\nla nuit,\r\n\tpuis Marie".into());
+        let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
+        assert!(text.contains("Luc couvre la nuit, puis Marie"), "{text}");
     }
 
     #[test]
