@@ -103,6 +103,27 @@ backend_tests! {
         assert_eq!(page, json!({"events": [], "next_after": null}));
     }
 
+    async fn every_read_waits_for_min_position_and_limits_are_checked(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&operator, "/api/v1/me").await;
+        let account = me["accounts"][0]["id"].as_str().unwrap();
+        let (_, schedules) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        let schedule = schedules[0]["id"].as_str().unwrap();
+        // A position no server has applied: each read waits, then says so, rather than answer stale.
+        for path in ["/api/v1/me", "/api/v1/users", "/api/v1/events", &format!("/api/v1/schedules/{schedule}/calendar-feeds")] {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let response = app.client.get(app.url(&format!("{path}{separator}min_position=999999999"))).bearer_auth(&operator).send().await.unwrap();
+            assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"), "{path}");
+            let (status, problem) = vigie_tests::answer(response).await;
+            assert_eq!((status, problem["type"].as_str()), (503, Some("/problems/not_caught_up")), "{path}");
+        }
+        for path in ["/api/v1/events?limit=0", &format!("/api/v1/schedules/{schedule}/history?limit=1001")] {
+            let (status, problem) = app.get(&operator, path).await;
+            assert_eq!((status, problem["detail"].as_str()), (400, Some("limit is between 1 and 1000.")), "{path}");
+        }
+    }
+
     async fn clients_and_dispatch_may_not_read_the_feed(db) {
         let app = TestApp::spawn_demo(db).await;
         for user in ["4000-TEST", "dispatch"] {

@@ -5,7 +5,7 @@
 //! `"reason"`, and the domain lets operators (never clients) change an ended shift only with one.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -24,8 +24,10 @@ use crate::app::AppState;
 use crate::auth::{Caller, store};
 use crate::commands::{self, ChangeHeaders, Changed, Created};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, ContactDetailsSchema, Problem};
-use crate::routes::schedules::{reachable_account, reachable_schedule, require_schedule};
+use crate::routes::openapi::{
+    ChangeHeaderParams, ChangeProblems, ContactDetailsSchema, MinPositionParam, ViewProblems,
+};
+use crate::routes::schedules::{Freshness, ensure_fresh, reachable_account, reachable_schedule, require_schedule};
 use crate::routes::views::{self, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -350,13 +352,18 @@ async fn rename_account(
 
 /// Every user, by username, so that operators can find whom to change.
 #[utoipa::path(get, path = "/api/v1/users", tag = "administration",
+    params(MinPositionParam),
     responses(
         (status = 200, description = "The users, by username.", body = Vec<UserListed>),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
+        ViewProblems,
     ))]
-async fn list_users(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserListed>>> {
+async fn list_users(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(fresh): Query<Freshness>,
+) -> ApiResult<Json<Vec<UserListed>>> {
     caller.require_operator("list users")?;
+    ensure_fresh(&app, fresh.min_position).await?;
     let live = app.live().read();
     let mut users: Vec<UserListed> = live
         .users

@@ -13,8 +13,9 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::openapi::MinPositionParam;
 use crate::routes::openapi::Problem;
-use crate::routes::schedules::{HistoryEntry, HistoryPage};
+use crate::routes::schedules::{HistoryEntry, HistoryPage, ensure_fresh, page_limit};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
@@ -25,6 +26,7 @@ struct FeedQuery {
     /// A log position: the page starts with the event after it.
     after: Option<u64>,
     limit: Option<usize>,
+    min_position: Option<u64>,
 }
 
 /// `{"events": [...], "next_after": N|null}`: a page of the whole log, oldest first. Instants are
@@ -34,12 +36,14 @@ struct FeedQuery {
     params(
         ("after" = Option<u64>, Query, description = "A log position: the page starts with the event after it."),
         ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "A page of the log, oldest first, and `next_after`.", body = HistoryPage),
         (status = 400, response = Problem),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
+        (status = 503, response = Problem),
     ))]
 async fn feed(
     State(app): State<AppState>,
@@ -49,7 +53,8 @@ async fn feed(
     // Clients see only their own accounts, and dispatch needs only who is on call now.
     caller.require_role(&[Role::Auditor, Role::Operator], "read the whole event log")?;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    ensure_fresh(&app, query.min_position).await?;
+    let limit = page_limit(query.limit)?;
     let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.position)).flatten();
     // Auditors replay shift history; messages and calls hold callers' personal data, which

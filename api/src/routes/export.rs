@@ -19,7 +19,7 @@ use crate::auth::{Caller, store};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
 use crate::routes::openapi::{MinPositionParam, Problem, ViewProblems};
-use crate::routes::schedules::{ensure_fresh, reachable_schedule, require_schedule};
+use crate::routes::schedules::{Freshness, ensure_fresh, reachable_schedule, require_schedule};
 use crate::routes::views;
 
 /// The longest range one PDF covers.
@@ -169,18 +169,19 @@ struct FeedOwner {
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/calendar-feeds", tag = "export",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        MinPositionParam,
     ),
     responses(
         (status = 200, description = "The feeds, without their tokens.", body = FeedList),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        ViewProblems,
     ))]
 async fn list_feeds(
     State(app): State<AppState>,
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
+    Query(fresh): Query<Freshness>,
 ) -> ApiResult<Json<FeedList>> {
+    ensure_fresh(&app, fresh.min_position).await?;
     let state = reachable_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "list calendar feeds")?;
     let whose = (caller.role != Role::Operator).then_some(caller.user_id);

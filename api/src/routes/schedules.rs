@@ -50,6 +50,14 @@ pub async fn ensure_fresh(app: &AppState, min_position: Option<u64>) -> ApiResul
     }
 }
 
+/// A history page's `limit`: 100 by default, 1 to 1000 (refused outside, as the inbox's is).
+pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit.unwrap_or(100) {
+        limit @ 1..=1000 => Ok(limit),
+        _ => Err(ApiError::bad_request("limit is between 1 and 1000.")),
+    }
+}
+
 /// The account, if it exists and the caller reaches it (404 otherwise).
 pub fn reachable_account(app: &AppState, caller: &Caller, account_id: AccountId) -> ApiResult<()> {
     caller.require_account(account_id)?;
@@ -336,7 +344,7 @@ async fn history(
     ensure_fresh(&app, query.min_position).await?;
     reachable_schedule_record(&app, &caller, schedule_id)?;
     let tz = app.live().read().schedules.get(schedule_id).map_or(chrono_tz::UTC, |s| s.time_zone());
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = page_limit(query.limit)?;
     let stream = vigie_domain::schedule::stream_id(schedule_id);
     // `after` is a version of this schedule: the page starts with the next one.
     let from_version = query.after.unwrap_or(0).saturating_add(1);

@@ -1,7 +1,7 @@
 //! Logging in and out, who am I, and changing one's own password.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -16,7 +16,8 @@ use crate::auth::address::ClientAddress;
 use crate::auth::{Caller, SESSION_COOKIE, password, store};
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::Problem;
+use crate::routes::openapi::{MinPositionParam, Problem};
+use crate::routes::schedules::{Freshness, ensure_fresh};
 use crate::routes::views::{self, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -139,11 +140,14 @@ async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Respon
 
 /// Who the caller is, and the accounts they reach.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    params(MinPositionParam),
     responses(
         (status = 200, description = "The caller's id, username, role and accounts.", body = MeAnswer),
         (status = 401, response = Problem),
+        (status = 503, response = Problem),
     ))]
-async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<MeAnswer>> {
+async fn me(State(app): State<AppState>, caller: Caller, Query(fresh): Query<Freshness>) -> ApiResult<Json<MeAnswer>> {
+    ensure_fresh(&app, fresh.min_position).await?;
     let live = app.live().read();
     let mut accounts: Vec<_> = if caller.role == vigie_domain::Role::Client {
         caller.account_ids.iter().filter_map(|id| live.account(*id).map(views::account)).collect()
