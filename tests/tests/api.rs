@@ -233,6 +233,23 @@ backend_tests! {
         let shift = future_shifts(&app, &client, &schedule).await[0]["id"].as_str().unwrap().to_owned();
         let (status, problem) = app.post(&dispatch, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"), json!({"text": "hi"})).await;
         assert_eq!(status, 403, "{problem}");
+
+        // Who is on call now, with their numbers, is all dispatch reads: not the comments,
+        // the directory's notes, the history, or the past as auditors replay it.
+        let today = chrono::Utc::now().date_naive();
+        for path in [
+            format!("/api/v1/schedules/{schedule}/shifts"),
+            format!("/api/v1/schedules/{schedule}/coverage?from={today}&to={today}"),
+            format!("/api/v1/schedules/{schedule}/history"),
+            format!("/api/v1/schedules/{schedule}/export.pdf"),
+            format!("/api/v1/accounts/{account}/contacts"),
+            format!("/api/v1/accounts/{account}/on-call?as_of=2026-01-01T00:00:00Z"),
+        ] {
+            let (status, problem) = app.get(&dispatch, &path).await;
+            assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/forbidden")), "{path}: {problem}");
+        }
+        let (status, _) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/schedules")).await;
+        assert_eq!(status, 200, "the schedules' names, to ask about one of them");
     }
 
     async fn a_stale_if_match_is_refused_and_a_repeated_idempotency_key_changes_nothing(db) {

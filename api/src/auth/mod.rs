@@ -54,6 +54,13 @@ impl Caller {
         }
     }
 
+    /// The schedules' details (shifts, comments, coverage, history, the directory) are for
+    /// clients, operators and auditors. Dispatch asks only who is on call now, with their
+    /// numbers (DOMAIN.md's roles), and the on-call answer carries those.
+    pub fn require_schedule_reader(&self, action: &str) -> Result<(), ApiError> {
+        self.require_role(&[Role::Client, Role::Operator, Role::Auditor], action)
+    }
+
     /// Only clients and operators change schedules; dispatch and auditors read.
     pub fn require_writer(&self) -> Result<(), ApiError> {
         self.require_role(&[Role::Client, Role::Operator], "change anything")

@@ -54,6 +54,10 @@ async fn on_call(
     reachable_account(&app, &caller, account_id)?;
     let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
     let as_of = views::parse_as_of(query.as_of.as_deref())?;
+    if as_of.is_some() {
+        // Replaying what was known is the auditors' (and the schedule's users'); dispatch asks about now.
+        caller.require_schedule_reader("ask who was on call as of a past moment")?;
+    }
     let role = query.role.as_deref();
     // A wrong schedule id must not look like "nobody is on call".
     if let Some(schedule_id) = query.schedule_id {

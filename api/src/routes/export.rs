@@ -61,6 +61,7 @@ async fn export_pdf(
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<PdfQuery>,
 ) -> ApiResult<Response> {
+    caller.require_schedule_reader("print schedules")?;
     ensure_fresh(&app, query.min_position).await?;
     let state = reachable_schedule(&app, &caller, schedule_id)?;
     let tz = state.time_zone();

@@ -151,6 +151,7 @@ async fn list_contacts(
     Path(account_id): Path<AccountId>,
     Query(fresh): Query<Freshness>,
 ) -> ApiResult<Json<Vec<views::ContactView>>> {
+    caller.require_schedule_reader("read the directory")?;
     ensure_fresh(&app, fresh.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let live = app.live().read();
@@ -199,6 +200,7 @@ async fn shifts(
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<RangeQuery>,
 ) -> ApiResult<Json<ShiftsAnswer>> {
+    caller.require_schedule_reader("read shifts")?;
     ensure_fresh(&app, query.min_position).await?;
     let as_of = views::parse_as_of(query.as_of.as_deref())?;
     let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
@@ -282,6 +284,7 @@ async fn coverage(
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<RangeQuery>,
 ) -> ApiResult<Json<CoverageAnswer>> {
+    caller.require_schedule_reader("read coverage")?;
     ensure_fresh(&app, query.min_position).await?;
     let (Some(from), Some(to)) = (&query.from, &query.to) else {
         return Err(ApiError::bad_request("coverage needs from and to dates, e.g. ?from=2026-05-01&to=2026-05-31."));
@@ -341,6 +344,7 @@ async fn history(
     Path(schedule_id): Path<ScheduleId>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
+    caller.require_schedule_reader("read a schedule's history")?;
     ensure_fresh(&app, query.min_position).await?;
     reachable_schedule_record(&app, &caller, schedule_id)?;
     let tz = app.live().read().schedules.get(schedule_id).map_or(chrono_tz::UTC, |s| s.time_zone());
