@@ -299,33 +299,39 @@ impl Font {
 
     /// The width of `s` at `size` points, in millimetres.
     fn width(self, s: &str, size: f32) -> f32 {
-        let metrics = &METRICS[self as usize];
-        let em: f32 = s
-            .chars()
-            .map(|c| {
-                metrics
-                    .as_ref()
-                    .and_then(|f| {
-                        let width = f.get_glyph_width(f.lookup_glyph_index(c as u32)?)?;
-                        Some(f32::from(width) / f32::from(f.units_per_em.max(1)))
-                    })
-                    // Helvetica's average width, should a glyph be missing from the metrics.
-                    .unwrap_or(0.556)
+        s.chars().map(|c| self.char_width(c, size)).sum()
+    }
+
+    /// The width of one character at `size` points, in millimetres.
+    fn char_width(self, c: char, size: f32) -> f32 {
+        let em = METRICS[self as usize]
+            .as_ref()
+            .and_then(|f| {
+                let width = f.get_glyph_width(f.lookup_glyph_index(c as u32)?)?;
+                Some(f32::from(width) / f32::from(f.units_per_em.max(1)))
             })
-            .sum();
+            // Helvetica's average width, should a glyph be missing from the metrics.
+            .unwrap_or(0.556);
         Mm::from(Pt(em * size)).0
     }
 
     /// `s`, cut short with an ellipsis if it is wider than `width` millimetres.
+    /// One pass over the characters: a shift's comments run to megabytes.
     fn fit(self, s: &str, size: f32, width: f32) -> String {
-        if self.width(s, size) <= width {
-            return s.to_owned();
+        let room = width - self.char_width('…', size);
+        let mut used = 0.0;
+        let mut cut_at = None;
+        for (index, c) in s.char_indices() {
+            used += self.char_width(c, size);
+            if cut_at.is_none() && used > room {
+                cut_at = Some(index);
+            }
+            if used > width {
+                let cut = &s[..cut_at.unwrap_or(index)];
+                return format!("{}…", cut.trim_end());
+            }
         }
-        let mut cut: String = s.to_owned();
-        while !cut.is_empty() && self.width(&format!("{cut}…"), size) > width {
-            cut.pop();
-        }
-        format!("{}…", cut.trim_end())
+        s.to_owned()
     }
 }
 
@@ -475,6 +481,16 @@ mod tests {
         roster.rows[0].comment = Some("Luc couvre\nla nuit,\r\n\tpuis Marie".into());
         let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
         assert!(text.contains("Luc couvre la nuit, puis Marie"), "{text}");
+    }
+
+    #[test]
+    fn a_shift_with_megabytes_of_comments_prints_the_first_words_of_them() {
+        // Clients may add comments without end; the cell shows what fits, and the file stays small.
+        let mut roster = sample_roster();
+        roster.rows[0].comment = Some("Luc couvre la nuit. ".repeat(100_000));
+        let pdf = super::render(&roster, &march_coverage(), Utc::now());
+        assert!(text_of(&pdf).contains("Luc couvre la nuit. Luc"), "the comments' first words");
+        assert!(pdf.len() < 100_000, "{} bytes: more than one line of the comments was printed", pdf.len());
     }
 
     #[test]
