@@ -34,6 +34,8 @@ struct Inner {
     sessions: SessionCache,
     settings: Settings,
     decoy_hash: String,
+    /// True once the server has begun to stop.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// Settings the routes need.
@@ -70,6 +72,7 @@ impl AppState {
                 sessions: SessionCache::default(),
                 settings,
                 decoy_hash,
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -102,6 +105,19 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Tells long-lived answers (the live-change streams) that the server is stopping.
+    pub fn begin_stopping(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once the server has begun to stop.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut stopping = self.inner.stopping.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// A hash to verify against when the user is unknown, so that an unknown
@@ -170,11 +186,37 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if config.demo {
         crate::seed::print_demo_logins(address);
     }
-    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let signalled = {
+        let state = state.clone();
+        async move {
+            shutdown_signal().await;
+            state.begin_stopping();
+        }
+    };
+    let server =
+        axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(signalled);
+    // Live-change streams end when stopping begins (their clients reconnect to another
+    // node); anything still running after the grace period is cut short, so that a
+    // rolling restart never waits on one slow client.
+    let grace_over = {
+        let stopping = state.stopping();
+        async move {
+            stopping.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        }
+    };
+    tokio::select! {
+        served = async { server.await } => served?,
+        () = grace_over => {
+            tracing::warn!(seconds = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping without them");
+        }
+    }
     Ok(())
 }
+
+/// How long a stopping server waits for the requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let interrupt = async {

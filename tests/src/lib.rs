@@ -251,6 +251,14 @@ impl ServerProcess {
         format!("http://{}{path}", self.address)
     }
 
+    /// SIGTERM, as an orchestrator stops a node; answers whether it exited within `within`.
+    pub async fn terminate(mut self, within: std::time::Duration) -> bool {
+        let pid = self.child.id().expect("the server is running");
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill runs");
+        assert!(sent.success(), "SIGTERM was not delivered");
+        tokio::time::timeout(within, self.child.wait()).await.is_ok()
+    }
+
     /// SIGKILL: no shutdown, no flushing, as in a power cut of the process.
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");

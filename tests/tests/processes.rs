@@ -46,6 +46,21 @@ async fn a_future_shift(client: &reqwest::Client, server: &ServerProcess, token:
 }
 
 backend_tests! {
+    async fn a_stopping_server_ends_its_live_streams_instead_of_waiting_for_them(db) {
+        let server = ServerProcess::start(SERVER, &db.url, true).await;
+        let client = reqwest::Client::new();
+        let token = login(&client, &server, "4000-TEST").await;
+        let me = get(&client, &server, &token, "/api/v1/me").await;
+        let account = me["accounts"][0]["id"].as_str().unwrap();
+        let mut stream = client.get(server.url(&format!("/api/v1/accounts/{account}/events/stream"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        assert!(stream.chunk().await.unwrap().is_some(), "the stream's opening comment");
+        let reading = tokio::spawn(async move { while let Ok(Some(_)) = stream.chunk().await {} });
+        // A browser's stream stays open for hours: the server must not wait for it to stop.
+        assert!(server.terminate(std::time::Duration::from_secs(30)).await, "the server still runs with a live stream open");
+        tokio::time::timeout(std::time::Duration::from_secs(5), reading).await.expect("the stream ended").unwrap();
+    }
+
     async fn a_change_through_one_node_reaches_the_dispatch_index_of_another(db) {
         let first = ServerProcess::start(SERVER, &db.url, true).await;
         let second = ServerProcess::start(SERVER, &db.url, false).await;

@@ -95,8 +95,11 @@ async fn stream_changes(
     let opening = Event::default()
         .comment(format!("changes to account {account_id} after position {after}"))
         .retry(Duration::from_secs(3));
+    let stopping = app.stopping();
     let follower = Follower::new(app, caller, account_id, after);
-    let events = stream::once(async { Ok(opening) }).chain(stream::unfold(follower, Follower::next));
+    // A stopping server ends the stream: the client reconnects, to another node, with Last-Event-ID.
+    let events =
+        stream::once(async { Ok(opening) }).chain(stream::unfold(follower, Follower::next)).take_until(stopping);
     // Reverse proxies such as nginx would otherwise hold events back to fill their buffers.
     let unbuffered = [(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))];
     Ok((unbuffered, Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
