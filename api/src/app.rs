@@ -36,6 +36,7 @@ struct Inner {
     decoy_hash: String,
     /// True once the server has begun to stop.
     stopping: tokio::sync::watch::Sender<bool>,
+    stream_turns: crate::commands::StreamTurns,
 }
 
 /// Settings the routes need.
@@ -73,6 +74,7 @@ impl AppState {
                 settings,
                 decoy_hash,
                 stopping: tokio::sync::watch::Sender::new(false),
+                stream_turns: Default::default(),
             }),
         })
     }
@@ -105,6 +107,11 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Changes to one stream on this node take turns.
+    pub fn stream_turns(&self) -> &crate::commands::StreamTurns {
+        &self.inner.stream_turns
     }
 
     /// Tells long-lived answers (the live-change streams) that the server is stopping.

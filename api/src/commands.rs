@@ -18,7 +18,31 @@ use crate::idempotency::FINGERPRINT_HEADER;
 
 /// How often a change is decided again when another change to the same
 /// aggregate landed first on another node.
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: usize = 5;
+
+/// One lock per stripe of streams: changes to one stream on this node take
+/// turns, from deciding to the live model showing the result, so they never
+/// refuse one another. Changes on other nodes can still race; those are decided
+/// again ([`ATTEMPTS`]). Striped rather than one per stream, so that it needs
+/// no clean-up; two streams share a stripe rarely, and then only wait briefly.
+#[derive(Debug)]
+pub struct StreamTurns([tokio::sync::Mutex<()>; 256]);
+
+impl Default for StreamTurns {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+}
+
+impl StreamTurns {
+    /// Waits for this node's turn to change `stream_id`.
+    pub async fn take(&self, stream_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        stream_id.hash(&mut hasher);
+        self.0[(hasher.finish() % 256) as usize].lock().await
+    }
+}
 
 /// The longest written reason a change may carry, as long as a comment.
 const REASON_MAX: usize = 2000;
@@ -121,6 +145,7 @@ where
     if reason.as_ref().is_some_and(|r| r.chars().count() > REASON_MAX) {
         return Err(DomainError::TooLong { field: "reason", max: REASON_MAX }.into());
     }
+    let _turn = app.stream_turns().take(&A::stream_id(id)).await;
     for attempt in 1..=ATTEMPTS {
         let mut ctx = CommandContext::new(caller.actor(), Utc::now());
         if let Some(reason) = &reason {
@@ -156,7 +181,8 @@ where
             Err(error) => return Err(error.into()),
         }
     }
-    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again."))
+    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again.")
+        .retry_after(1))
 }
 
 /// The events as the log stores them, with who made them and in which request.

@@ -381,6 +381,27 @@ backend_tests! {
         assert_eq!(comments, 1);
     }
 
+    async fn changes_racing_on_one_schedule_without_if_match_all_land(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (_, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments");
+        // Comments never conflict: none may be refused because another was written at the same moment.
+        let racing = (0..12).map(|n| app.post(&token, &path, json!({"text": format!("note {n}")})));
+        let statuses: Vec<u16> = futures_util::future::join_all(racing).await.into_iter().map(|(status, _)| status).collect();
+        assert_eq!(statuses, vec![200; 12]);
+        let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let mut notes: Vec<String> = history["events"].as_array().unwrap().iter()
+            .filter(|e| e["type"] == "ShiftCommented" && e["data"]["text"].as_str().is_some_and(|t| t.starts_with("note ")))
+            .map(|e| e["data"]["text"].as_str().unwrap().to_owned())
+            .collect();
+        notes.sort();
+        let mut expected: Vec<String> = (0..12).map(|n| format!("note {n}")).collect();
+        expected.sort();
+        assert_eq!(notes, expected, "each acknowledged comment is in the history once");
+    }
+
     async fn a_swap_cannot_put_a_deactivated_contact_on_a_shift(db) {
         let app = TestApp::spawn_demo(db).await;
         let client = app.login("4000-TEST", PASSWORD).await;
