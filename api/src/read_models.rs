@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::Utc;
 use tokio::task::JoinHandle;
-use vigie_eventstore::{EventStore, StoreOptions};
+use vigie_eventstore::{EventLog, EventStore, StoreOptions};
 use vigie_projections::call_log::CallLog;
 use vigie_projections::db::Db;
 use vigie_projections::inbox::Inbox;
@@ -23,6 +23,7 @@ const FRESHNESS_WAIT: Duration = Duration::from_secs(2);
 /// The inbox and call log of this node, kept current from the log.
 #[derive(Debug)]
 pub struct ReadModels {
+    store: EventStore,
     runners: SqlProjections,
     inbox: Inbox,
     call_log: CallLog,
@@ -37,6 +38,7 @@ impl ReadModels {
         let runners = SqlProjections::start(store.clone(), projection_db, RunnerOptions::default());
         let purge = tokio::spawn(purge_periodically(store.clone(), db.clone(), retention_days));
         Self {
+            store: store.clone(),
             runners,
             inbox: Inbox::new(db.clone(), retention_days),
             call_log: CallLog::new(db.clone(), retention_days),
@@ -62,7 +64,14 @@ impl ReadModels {
     pub async fn ensure_fresh(&self, min_position: Option<u64>) -> ApiResult<()> {
         let Some(position) = min_position else { return Ok(()) };
         if self.runners.wait_for(position, FRESHNESS_WAIT).await {
-            Ok(())
+            return Ok(());
+        }
+        let head = self.store.head_position().await?;
+        if position > head {
+            // Waiting for it would answer 503 forever.
+            Err(ApiError::bad_request(format!(
+                "min_position {position} is past the end of the log ({head}): no change has it."
+            )))
         } else {
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
