@@ -465,6 +465,11 @@ backend_tests! {
         let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), body).await;
         assert_eq!(status, 400, "{problem}");
         assert!(problem["detail"].as_str().unwrap().contains("unknown field `recurrence`"), "{problem}");
+        // A body that is not said to be JSON is refused for its type, whatever it holds.
+        let response = app.client.post(app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments")))
+            .bearer_auth(&token).header("content-type", "text/plain").body(r#"{"text": "hi"}"#).send().await.unwrap();
+        let (status, problem) = vigie_tests::answer(response).await;
+        assert_eq!((status, problem["type"].as_str()), (415, Some("/problems/unsupported_media_type")), "{problem}");
         // An array is not an object, even when its items fall in the fields' order.
         let body = json!([contacts[0]["id"], "by position"]);
         let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), body).await;

@@ -31,7 +31,11 @@ where
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(request.headers()) {
-            return Err(ApiError::bad_request("Send the body as JSON, with Content-Type: application/json."));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON, with Content-Type: application/json.",
+            ));
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             // The body limit: 413, as for every other body too large.
