@@ -71,6 +71,20 @@ fn taken(id: MessageId, account_id: AccountId, taken_at: DateTime<Utc>, text: &s
     .into()
 }
 
+/// A message taken now from a named caller.
+fn from_caller(id: MessageId, account_id: AccountId, name: &str, number: Option<&str>, text: &str) -> MessageTaken {
+    MessageTaken {
+        message_id: id,
+        account_id,
+        taken_at: now(),
+        agent: "Nadia".into(),
+        caller_name: Some(name.into()),
+        caller_number: number.map(str::to_owned),
+        text: text.into(),
+        urgent: false,
+    }
+}
+
 /// Takes a message; answers its id and the log position of its last event.
 async fn take(store: &EventStore, account: AccountId, at: DateTime<Utc>, text: &str, urgent: bool) -> (MessageId, u64) {
     let id = MessageId::new_v7();
@@ -218,16 +232,7 @@ backend_tests! {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();
         let id = MessageId::new_v7();
-        let message = MessageTaken {
-            message_id: id,
-            account_id: account,
-            taken_at: now(),
-            agent: "Nadia".into(),
-            caller_name: Some("Hôpital de l'Enfant-Jésus".into()),
-            caller_number: Some("+1 (581) 555-0177".into()),
-            text: "Rappeler l'infirmière de garde".into(),
-            urgent: false,
-        };
+        let message = from_caller(id, account, "Hôpital de l'Enfant-Jésus", Some("+1 (581) 555-0177"), "Rappeler l'infirmière de garde");
         append_message(&store, id, vec![message.into()]).await;
         take(&store, account, now(), "another message", false).await; // from 418-555-0142
         log_call(&store, account, now(), "HÔPITAL LAVAL", None).await;
@@ -254,16 +259,7 @@ backend_tests! {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();
         let id = MessageId::new_v7();
-        let message = MessageTaken {
-            message_id: id,
-            account_id: account,
-            taken_at: now(),
-            agent: "Nadia".into(),
-            caller_name: Some("Hôpital Laval".into()),
-            caller_number: None,
-            text: "Rappeler".into(),
-            urgent: false,
-        };
+        let message = from_caller(id, account, "Hôpital Laval", None, "Rappeler");
         let last = append_message(&store, id, vec![message.into()]).await;
         run_inbox(&store, &pool, last).await.stop().await;
         // As revision 1 left it: search text in lower case, accents kept.
