@@ -200,9 +200,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             state.begin_stopping();
         }
     };
-    let server =
-        axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(signalled);
+    let limits = config.connection_limits();
+    tracing::info!(max_connections = limits.max_connections, header_timeout = ?limits.header_timeout, "connection limits");
+    let server = crate::http_server::serve(listener, router(state.clone()), limits, signalled);
     // Live-change streams end when stopping begins (their clients reconnect to another
     // node); anything still running after the grace period is cut short, so that a
     // rolling restart never waits on one slow client.
@@ -214,7 +214,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        served = async { server.await } => served?,
+        () = server => {}
         () = grace_over => {
             tracing::warn!(seconds = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping without them");
         }

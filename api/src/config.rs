@@ -39,12 +39,36 @@ pub struct ServeConfig {
     #[arg(long = "trusted-proxy", env = "VIGIE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// How many seconds a client has to send a request's headers, which is also
+    /// how long a kept-alive connection may stay idle between requests.
+    #[arg(long, env = "VIGIE_HEADER_TIMEOUT_SECONDS", default_value_t = crate::http_server::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_seconds: u64,
+
+    /// How many connections are served at once (live-change streams
+    /// included); over it, a new connection is answered 503. By default, as
+    /// many as the process's open-file limit allows, less a reserve.
+    #[arg(long, env = "VIGIE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 }
 
 impl ServeConfig {
+    /// The limits on the connections the server accepts.
+    pub fn connection_limits(&self) -> crate::http_server::ConnectionLimits {
+        crate::http_server::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            max_connections: self
+                .max_connections
+                .map_or_else(crate::http_server::connections_the_file_limit_allows, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+        }
+    }
+
     /// Whether to mark the session cookie `Secure`: as set, else unless listening on a loopback address.
     pub fn cookies_secure(&self) -> bool {
         self.secure_cookies.unwrap_or(!self.bind.ip().is_loopback())

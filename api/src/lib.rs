@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod http_server;
 pub mod idempotency;
 pub mod metrics;
 pub mod read_models;

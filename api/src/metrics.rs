@@ -19,6 +19,8 @@ const APPENDED_EVENTS: &str = "vigie_appended_events_total";
 const HEAD_POSITION: &str = "vigie_log_head_position";
 const APPLIED_POSITION: &str = "vigie_live_applied_position";
 const OPEN_STREAMS: &str = "vigie_event_streams_open";
+const OPEN_CONNECTIONS: &str = "vigie_http_connections_open";
+const REFUSED_CONNECTIONS: &str = "vigie_http_connections_refused_total";
 
 /// Latency buckets in seconds: most reads answer from memory in well under a millisecond, while a
 /// change waits for an fsync.
@@ -66,6 +68,11 @@ fn describe() {
     metrics::describe_counter!(APPENDS, "Changes appended to the log by this process, by aggregate category.");
     metrics::describe_counter!(APPENDED_EVENTS, "Events appended to the log by this process, by aggregate category.");
     metrics::describe_gauge!(OPEN_STREAMS, "Server-Sent Event streams open on this process.");
+    metrics::describe_gauge!(OPEN_CONNECTIONS, "HTTP connections being served by this process.");
+    metrics::describe_counter!(
+        REFUSED_CONNECTIONS,
+        "HTTP connections answered 503 or closed for the cap on open ones."
+    );
 }
 
 /// The middleware that counts and times every request by its route template (never the raw path,
@@ -108,26 +115,33 @@ pub fn appended(category: &'static str, events: usize) {
     metrics::counter!(APPENDED_EVENTS, "category" => category).increment(events as u64);
 }
 
-/// Counts an open event stream for as long as it lives.
+/// A connection was refused for the cap on open connections.
+pub fn connection_refused() {
+    metrics::counter!(REFUSED_CONNECTIONS).increment(1);
+}
+
+/// Counts one open thing (a connection, an event stream) on its gauge for as long as it lives.
 #[derive(Debug)]
-pub struct OpenStream(());
+pub struct Open(&'static str);
 
-impl OpenStream {
-    pub fn new() -> Self {
-        metrics::gauge!(OPEN_STREAMS).increment(1.0);
-        OpenStream(())
+impl Open {
+    pub fn connection() -> Self {
+        Self::on(OPEN_CONNECTIONS)
+    }
+
+    pub fn stream() -> Self {
+        Self::on(OPEN_STREAMS)
+    }
+
+    fn on(gauge: &'static str) -> Self {
+        metrics::gauge!(gauge).increment(1.0);
+        Open(gauge)
     }
 }
 
-impl Default for OpenStream {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for OpenStream {
+impl Drop for Open {
     fn drop(&mut self) {
-        metrics::gauge!(OPEN_STREAMS).decrement(1.0);
+        metrics::gauge!(self.0).decrement(1.0);
     }
 }
 

@@ -138,6 +138,15 @@ impl TestApp {
 
     /// [`spawn_demo`](Self::spawn_demo), with settings of the test's own.
     pub async fn spawn_demo_with(db: TestDatabase, configure: impl FnOnce(&mut vigie_api::app::Settings)) -> Self {
+        Self::spawn_demo_limited(db, configure, vigie_api::http_server::ConnectionLimits::default()).await
+    }
+
+    /// [`spawn_demo_with`](Self::spawn_demo_with), with limits on connections of the test's own.
+    pub async fn spawn_demo_limited(
+        db: TestDatabase,
+        configure: impl FnOnce(&mut vigie_api::app::Settings),
+        limits: vigie_api::http_server::ConnectionLimits,
+    ) -> Self {
         let mut settings = vigie_api::app::Settings {
             session_lifetime: chrono::Duration::hours(1),
             demo: true,
@@ -150,10 +159,8 @@ impl TestApp {
         vigie_api::seed::first_start(&state, true).await.expect("the demo seeds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().expect("the port's address");
-        let app = vigie_api::app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = tokio::spawn(async move {
-            let _ = axum_serve(listener, app).await;
-        });
+        let app = vigie_api::app::router(state);
+        let server = tokio::spawn(vigie_api::http_server::serve(listener, app, limits, std::future::pending()));
         Self { address, client: reqwest::Client::new(), db, server }
     }
 
@@ -191,13 +198,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, std::net::SocketAddr>,
-) -> std::io::Result<()> {
-    axum::serve(listener, app).await
 }
 
 /// The status and JSON body of a response (problem+json included); `null` for an empty body.

@@ -122,12 +122,12 @@ struct Follower {
     ready: VecDeque<Event>,
     /// When the session was last found to still reach the account.
     checked: Instant,
-    _open: crate::metrics::OpenStream,
+    _open: crate::metrics::Open,
 }
 
 impl Follower {
     fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64) -> Self {
-        let open = crate::metrics::OpenStream::new();
+        let open = crate::metrics::Open::stream();
         Follower { app, caller, account_id, after, ready: VecDeque::new(), checked: Instant::now(), _open: open }
     }
 

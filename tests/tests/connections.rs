@@ -1,0 +1,80 @@
+//! Connections: a client that never finishes a request cannot hold one for
+//! ever, and over the cap on open connections a new one is told to come back.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vigie_api::http_server::ConnectionLimits;
+use vigie_tests::{TestApp, TestDatabase, answer};
+
+async fn spawn(limits: ConnectionLimits) -> TestApp {
+    TestApp::spawn_demo_limited(TestDatabase::sqlite(), |_| {}, limits).await
+}
+
+/// Reads until the server closes the connection; false if it is still open after `patience`.
+async fn closed_within(stream: &mut TcpStream, patience: Duration) -> bool {
+    let mut buffer = [0_u8; 1024];
+    let reading = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(patience, reading).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off_while_others_are_served() {
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), max_connections: 100 }).await;
+    let mut slow = TcpStream::connect(app.address).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: vigie\r\nX-Slow: ").await.unwrap();
+
+    let (status, _) = answer(app.client.get(app.url("/health")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "a whole request is served while a slow one waits");
+    // Without a deadline the server would wait for the rest of the headers for ever.
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(20)).await,
+        "the unfinished request's connection is still open"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_closed_after_the_header_deadline() {
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), max_connections: 100 }).await;
+    let mut idle = TcpStream::connect(app.address).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: vigie\r\n\r\n").await.unwrap();
+    let mut first_answer = [0_u8; 12];
+    idle.read_exact(&mut first_answer).await.unwrap();
+    assert_eq!(&first_answer, b"HTTP/1.1 200");
+    // Kept alive, then silent: the connection is let go rather than held for ever.
+    assert!(closed_within(&mut idle, Duration::from_secs(20)).await, "an idle kept-alive connection is still open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_cap_a_new_connection_is_told_to_retry_until_one_closes() {
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(30), max_connections: 2 }).await;
+    let first = TcpStream::connect(app.address).await.unwrap();
+    let _second = TcpStream::connect(app.address).await.unwrap();
+
+    let response = reqwest::Client::new().get(app.url("/health")).send().await.unwrap();
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let (status, problem) = answer(response).await;
+    assert_eq!(status, 503);
+    assert_eq!(problem["type"], "/problems/too_many_connections");
+
+    drop(first);
+    let mut served = false;
+    for _ in 0..100 {
+        let response = reqwest::Client::new().get(app.url("/health")).send().await.unwrap();
+        if response.status() == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "a closed connection frees its place for the next client");
+}
