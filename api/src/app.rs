@@ -37,6 +37,7 @@ struct Inner {
     /// True once the server has begun to stop.
     stopping: tokio::sync::watch::Sender<bool>,
     stream_turns: crate::commands::StreamTurns,
+    stream_slots: crate::stream_slots::StreamSlots,
 }
 
 /// Settings the routes need.
@@ -75,6 +76,7 @@ impl AppState {
                 decoy_hash,
                 stopping: tokio::sync::watch::Sender::new(false),
                 stream_turns: Default::default(),
+                stream_slots: Default::default(),
             }),
         })
     }
@@ -112,6 +114,11 @@ impl AppState {
     /// Changes to one stream on this node take turns.
     pub fn stream_turns(&self) -> &crate::commands::StreamTurns {
         &self.inner.stream_turns
+    }
+
+    /// The live-change streams each client user holds open on this node.
+    pub fn stream_slots(&self) -> &crate::stream_slots::StreamSlots {
+        &self.inner.stream_slots
     }
 
     /// Tells long-lived answers (the live-change streams) that the server is stopping.

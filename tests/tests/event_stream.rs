@@ -237,3 +237,29 @@ backend_tests! {
         assert!(!frame.comments.is_empty(), "{frame:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_user_holds_at_most_sixteen_streams_and_staff_are_not_limited() {
+    let app = TestApp::spawn_demo(vigie_tests::TestDatabase::sqlite()).await;
+    let client = app.login("4000-TEST", PASSWORD).await;
+    let (_, me) = app.get(&client, "/api/v1/me").await;
+    let account = me["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        open.push(EventStream::open(&app, &client, &account, None).await);
+    }
+    let url = app.url(&format!("/api/v1/accounts/{account}/events/stream"));
+    let refused = app.client.get(&url).bearer_auth(&client).send().await.unwrap();
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let (status, problem) = vigie_tests::answer(refused).await;
+    assert_eq!((status, problem["type"].as_str()), (429, Some("/problems/too_many_streams")), "{problem}");
+    // Another client user has streams of their own.
+    let colleague = app.login("4001-TEST", PASSWORD).await;
+    let (_, theirs) = app.get(&colleague, "/api/v1/me").await;
+    open.push(EventStream::open(&app, &colleague, theirs["accounts"][0]["id"].as_str().unwrap(), None).await);
+    // Dispatch follows many accounts at once.
+    let dispatch = app.login("dispatch", PASSWORD).await;
+    for _ in 0..17 {
+        open.push(EventStream::open(&app, &dispatch, &account, None).await);
+    }
+}

@@ -37,6 +37,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_account;
 use crate::routes::views;
+use crate::stream_slots::{PER_CLIENT_USER, StreamSlot};
 
 /// How often an idle stream sends a comment, so that proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -70,6 +71,7 @@ struct StreamQuery {
         (status = 401, response = Problem),
         (status = 403, response = Problem),
         (status = 404, response = Problem),
+        (status = 429, response = Problem),
     ))]
 async fn stream_changes(
     State(app): State<AppState>,
@@ -92,17 +94,34 @@ async fn stream_changes(
             "Position {after} is past the end of the log ({head}); reconnect without Last-Event-ID to follow from now."
         )));
     }
+    let slot = match caller.role {
+        Role::Client => Some(app.stream_slots().take(caller.user_id, PER_CLIENT_USER).ok_or_else(too_many_streams)?),
+        _ => None,
+    };
     let opening = Event::default()
         .comment(format!("changes to account {account_id} after position {after}"))
         .retry(Duration::from_secs(3));
     let stopping = app.stopping();
-    let follower = Follower::new(app, caller, account_id, after);
+    let follower = Follower::new(app, caller, account_id, after, slot);
     // A stopping server ends the stream: the client reconnects, to another node, with Last-Event-ID.
     let events =
         stream::once(async { Ok(opening) }).chain(stream::unfold(follower, Follower::next)).take_until(stopping);
     // Reverse proxies such as nginx would otherwise hold events back to fill their buffers.
     let unbuffered = [(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))];
     Ok((unbuffered, Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))))
+}
+
+/// 429: a client user already holds as many streams on this node as they may.
+fn too_many_streams() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too_many_streams",
+        format!(
+            "You already have {PER_CLIENT_USER} live-change streams open on this server (one per portal tab). \
+             Close one before opening another."
+        ),
+    )
+    .retry_after(5)
 }
 
 /// The position a reconnecting client last received, from `Last-Event-ID`.
@@ -123,12 +142,15 @@ struct Follower {
     /// When the session was last found to still reach the account.
     checked: Instant,
     _open: crate::metrics::Open,
+    /// A client's stream counts towards their [`PER_CLIENT_USER`] until it ends.
+    _slot: Option<StreamSlot>,
 }
 
 impl Follower {
-    fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64) -> Self {
+    fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64, slot: Option<StreamSlot>) -> Self {
         let open = crate::metrics::Open::stream();
-        Follower { app, caller, account_id, after, ready: VecDeque::new(), checked: Instant::now(), _open: open }
+        let ready = VecDeque::new();
+        Follower { app, caller, account_id, after, ready, checked: Instant::now(), _open: open, _slot: slot }
     }
 
     /// The next SSE event for the account; `None` ends the stream (the client then reconnects
