@@ -182,6 +182,52 @@ backend_tests! {
         assert_eq!(mine, vec!["ShiftAssigned", "OverrideAdded", "OverrideRemoved", "ShiftsSwapped", "ShiftCommented"]);
     }
 
+    async fn unassigning_a_running_override_ends_it_now_and_keeps_who_covered_until_then(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &client).await;
+        let (_, contacts) = app.get(&client, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let contact = |name: &str| contacts.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].clone();
+
+        // An operator sets up a shift that started two hours ago, covered by Luc since an hour ago.
+        let now = chrono::Utc::now();
+        let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
+        let reason = "Renfort saisi après coup";
+        let (status, added) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/shifts"),
+            json!({"start": at(-2), "end": at(2), "rank": 5, "name": "Renfort", "role": "OC", "reason": reason})).await;
+        assert_eq!(status, 201, "{added}");
+        let base = format!("/api/v1/schedules/{schedule}/shifts/{}", added["id"].as_str().unwrap());
+        let (status, body) = app.post(&operator, &format!("{base}/assign"), json!({"contact_id": contact("Anthony Giosi"), "reason": reason})).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, covered) = app.post(&operator, &format!("{base}/overrides"),
+            json!({"contact_id": contact("Luc Lambert"), "start": at(-1), "end": at(1), "reason": reason})).await;
+        assert_eq!(status, 201, "{covered}");
+        let override_id = covered["override_id"].clone();
+
+        // Luc goes home: the client unassigns his override, and Anthony covers from now on.
+        let (status, body) = app.post(&client, &format!("{base}/unassign"), json!({"override_id": override_id})).await;
+        assert_eq!(status, 200, "{body}");
+        let window = format!("from={}&to={}", urlencode(&at(-2)), urlencode(&at(2)));
+        let (_, roster) = app.get(&client, &format!("/api/v1/schedules/{schedule}/shifts?{window}")).await;
+        let listed = roster["shifts"].as_array().unwrap().iter().find(|s| s["id"] == added["id"]).unwrap().clone();
+        let segments: Vec<(&str, &str)> = listed["segments"].as_array().unwrap().iter()
+            .map(|s| (s["source"].as_str().unwrap(), s["contact"]["name"].as_str().unwrap_or("-"))).collect();
+        assert_eq!(segments, vec![("base", "Anthony Giosi"), ("override", "Luc Lambert"), ("base", "Anthony Giosi")], "{listed}");
+        let (_, on_call) = app.get(&client, &format!("/api/v1/accounts/{account}/on-call?schedule_id={schedule}")).await;
+        let entry = on_call["entries"].as_array().unwrap().iter().find(|e| e["shift_id"] == added["id"]).unwrap().clone();
+        assert_eq!((entry["source"].as_str(), entry["contact"]["name"].as_str()), (Some("base"), Some("Anthony Giosi")), "{entry}");
+
+        // The history says when the override was cut short, and by whom; it cannot be undone after the fact.
+        let (_, history) = app.get(&client, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let last = history["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["type"].as_str(), last["actor"]["username"].as_str()), (Some("OverrideCutShort"), Some("4000-TEST")), "{last}");
+        let end = chrono::DateTime::parse_from_rfc3339(last["data"]["end"].as_str().unwrap()).unwrap();
+        assert!(end > now - chrono::Duration::minutes(1) && end < chrono::Utc::now() + chrono::Duration::minutes(1), "{last}");
+        let (status, problem) = app.post(&client, &format!("{base}/unassign"), json!({"override_id": override_id})).await;
+        assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/past_on_call")), "{problem}");
+    }
+
     async fn a_client_of_one_account_cannot_see_or_touch_another(db) {
         let app = TestApp::spawn_demo(db).await;
         let genesis = app.login("4000-TEST", PASSWORD).await;
@@ -300,7 +346,6 @@ backend_tests! {
         assert_eq!((status, &again), (201, &first));
         let (status, _) = app.get(&operator, &format!("/api/v1/accounts/{}/schedules", first["id"].as_str().unwrap())).await;
         assert_eq!(status, 200, "the account the answer names exists");
-
         // Another request under the same key, on the same route or another: refused, and nothing happens.
         let (status, problem) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, "/api/v1/accounts", "k-1", open("7002")).await.unwrap()).await;
         assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/idempotency_key_reused")), "{problem}");

@@ -185,7 +185,8 @@ struct UnassignBody {
     reason: Option<String>,
 }
 
-/// Takes the contact (or one override) off the shift.
+/// Takes the contact (or one override) off the shift. A running override is
+/// ended now instead (`OverrideCutShort`), unless an operator gives a reason.
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign", tag = "changes", request_body = Option<UnassignBody>,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),

@@ -2,10 +2,13 @@
 //!
 //! Clients and operators may do all of these. A change that would alter who was on call before
 //! now (on a shift that has ended, or on the elapsed part of a running one) is refused to
-//! clients, and operators must give a written reason, which the event keeps. Comments change
-//! nobody's duty, so only a shift's end limits them.
+//! clients, and operators must give a written reason, which the event keeps; unassigning a
+//! running override ends it now instead. Comments change nobody's duty, so only a shift's end
+//! limits them.
 
-use crate::actor::CommandContext;
+use chrono::SubsecRound;
+
+use crate::actor::{CommandContext, PAST_GRACE};
 use crate::error::{DomainError, Entity, optional_text, required_text};
 use crate::schedule::commands::*;
 use crate::schedule::decide::live;
@@ -128,8 +131,17 @@ pub(crate) fn unassign(
     let event = match c.override_id {
         Some(override_id) => {
             let o = shift.find_override(override_id).ok_or(DomainError::NotFound(Entity::Override))?;
-            let reason = ctx.may_change_on_call(shift.end, o.start)?;
-            OverrideRemoved { override_id, shift_id: shift.id, contact_id: o.contact_id, reason }.into()
+            let running = o.start < ctx.now - PAST_GRACE && ctx.now < o.end;
+            if running && ctx.reason().is_none() {
+                // The base contact covers again from now on; who covered until now stays as
+                // dispatch saw it. Only an operator's written reason removes the override whole.
+                ctx.may_change_on_call(shift.end, ctx.now)?;
+                let end = ctx.now.trunc_subsecs(0);
+                OverrideCutShort { override_id, shift_id: shift.id, contact_id: o.contact_id, end }.into()
+            } else {
+                let reason = ctx.may_change_on_call(shift.end, o.start)?;
+                OverrideRemoved { override_id, shift_id: shift.id, contact_id: o.contact_id, reason }.into()
+            }
         }
         None => {
             let reason = ctx.may_change_on_call(shift.end, shift.start)?;

@@ -24,6 +24,7 @@ domain_events! {
         ShiftAssigned = 2,
         OverrideAdded = 1,
         OverrideRemoved = 1,
+        OverrideCutShort = 1,
         ShiftUnassigned = 1,
         ShiftsSwapped = 1,
         ShiftCommented = 1,
@@ -199,6 +200,18 @@ pub struct OverrideRemoved {
     pub contact_id: ContactId,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// A running override was unassigned: its contact covered until `end`, and the
+/// shift's base contact covers from then on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideCutShort {
+    pub override_id: OverrideId,
+    pub shift_id: ShiftId,
+    /// Who the override had put on call, for the history.
+    pub contact_id: ContactId,
+    /// The override's new end: when it was unassigned.
+    pub end: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -126,6 +126,13 @@ impl ScheduleState {
                     shift.overrides.retain(|o| o.id != e.override_id);
                 }
             }
+            ScheduleEvent::OverrideCutShort(e) => {
+                if let Some(shift) = self.shifts.get_mut(&e.shift_id)
+                    && let Some(cut) = shift.overrides.iter_mut().find(|o| o.id == e.override_id)
+                {
+                    cut.end = e.end;
+                }
+            }
             ScheduleEvent::ShiftUnassigned(e) => {
                 if let Some(shift) = self.shifts.get_mut(&e.shift_id) {
                     shift.assignee = None;

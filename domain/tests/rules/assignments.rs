@@ -421,6 +421,45 @@ fn operators_change_the_elapsed_part_of_a_running_shift_only_with_a_reason() {
         .into()]);
 }
 
+#[test]
+fn unassigning_a_running_override_ends_it_now_and_the_base_contact_covers_again() {
+    let mut events = manual_schedule();
+    events.extend([assigned(2, 1), override_added(8, 2, 4, "2023-05-02T07:30:00-04:00", MAY_08)]);
+    for ctx in [client_at(DURING_SHIFT_2), operator_at(DURING_SHIFT_2)] {
+        let state = given::<Schedule>(events.clone())
+            .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(8)) }, &ctx)
+            .then([OverrideCutShort {
+                override_id: override_id(8),
+                shift_id: shift(2),
+                contact_id: contact(4),
+                end: t(DURING_SHIFT_2),
+            }
+            .into()]);
+        // Who covered the elapsed part is what dispatch acted on, and stays.
+        assert_eq!(contact_on_call(&state, "2023-05-02T12:00:00-04:00"), Some(contact(4)));
+        assert_eq!(contact_on_call(&state, "2023-05-03T00:00:00-04:00"), Some(contact(1)));
+    }
+}
+
+#[test]
+fn an_operator_with_a_reason_removes_a_running_override_whole() {
+    let mut events = manual_schedule();
+    events.extend([assigned(2, 1), override_added(8, 2, 4, "2023-05-02T07:30:00-04:00", MAY_08)]);
+    let state = given::<Schedule>(events)
+        .when(
+            UnassignCommand { shift_id: shift(2), override_id: Some(override_id(8)) },
+            &operator_at(DURING_SHIFT_2).with_reason("Saisi par erreur : Luc n'a jamais été de garde"),
+        )
+        .then([OverrideRemoved {
+            override_id: override_id(8),
+            shift_id: shift(2),
+            contact_id: contact(4),
+            reason: Some("Saisi par erreur : Luc n'a jamais été de garde".into()),
+        }
+        .into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-02T12:00:00-04:00"), Some(contact(1)));
+}
+
 const AFTER_BOTH: &str = "2023-05-10T00:00:00-04:00";
 
 #[test]

@@ -165,6 +165,13 @@ fn model_of(events: &[ScheduleEvent]) -> BTreeMap<ShiftId, ModelShift> {
             ScheduleEvent::OverrideRemoved(e) => {
                 model.get_mut(&e.shift_id).expect("shift").overrides.retain(|o| o.0 != e.override_id)
             }
+            ScheduleEvent::OverrideCutShort(e) => {
+                for o in &mut model.get_mut(&e.shift_id).expect("shift").overrides {
+                    if o.0 == e.override_id {
+                        o.2 = e.end;
+                    }
+                }
+            }
             ScheduleEvent::ShiftsSwapped(e) => {
                 model.get_mut(&e.shift_a).expect("shift").base = e.contact_a;
                 model.get_mut(&e.shift_b).expect("shift").base = e.contact_b;
