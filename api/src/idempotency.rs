@@ -135,14 +135,17 @@ fn body_limit(method: &Method, path: &str) -> usize {
     }
 }
 
-/// SHA-256 of the method, the path with its query, and the body.
+/// SHA-256 of the method, the path with its query, and the body: a JSON body as
+/// its meaning (members sorted, no spacing), so that a retry that serialises
+/// the same change differently is still the same request.
 fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body).ok().map(|json| json.to_string());
     let digest = Sha256::new()
         .chain_update(method.as_str())
         .chain_update(b"\n")
         .chain_update(path_and_query)
         .chain_update(b"\n")
-        .chain_update(body)
+        .chain_update(canonical.as_ref().map_or(body, String::as_bytes))
         .finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

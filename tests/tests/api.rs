@@ -346,6 +346,13 @@ backend_tests! {
         assert_eq!((status, &again), (201, &first));
         let (status, _) = app.get(&operator, &format!("/api/v1/accounts/{}/schedules", first["id"].as_str().unwrap())).await;
         assert_eq!(status, 200, "the account the answer names exists");
+        // The same change written another way (members reordered, spaced out) is the same request.
+        let respaced = "{ \"time_zone\" : \"America/Toronto\",\n  \"name\": \"Compte 7001\", \"number\": \"7001\" }";
+        let response = app.client.post(app.url("/api/v1/accounts")).bearer_auth(&operator).header("Idempotency-Key", "k-1")
+            .header("content-type", "application/json").body(respaced).send().await.unwrap();
+        let (status, again) = vigie_tests::answer(response).await;
+        assert_eq!((status, &again), (201, &first));
+
         // Another request under the same key, on the same route or another: refused, and nothing happens.
         let (status, problem) = vigie_tests::answer(keyed(&operator, reqwest::Method::POST, "/api/v1/accounts", "k-1", open("7002")).await.unwrap()).await;
         assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/idempotency_key_reused")), "{problem}");
