@@ -344,10 +344,18 @@ backend_tests! {
         let (status, problem) = send(&app, Method::PUT, &operator, &accounts_path, Some(json!({"account_ids": []}))).await;
         assert_eq!((status, problem["detail"].as_str().unwrap()), (422, "A client user reaches at least one account."));
 
-        // Deactivating ends the user's sessions and logins.
+        // Deactivating ends the user's sessions and logins, and revokes their calendar feeds.
+        let (_, theirs) = app.get(&clinique, &format!("/api/v1/accounts/{}/schedules", clinique_account.as_str().unwrap())).await;
+        let feeds = format!("/api/v1/schedules/{}/calendar-feeds", theirs[0]["id"].as_str().unwrap());
+        let (status, feed) = app.post(&clinique, &feeds, Value::Null).await;
+        assert_eq!(status, 201, "{feed}");
         let deactivate = format!("/api/v1/users/{}/deactivate", clinique_user["id"].as_str().unwrap());
         let (status, _) = app.post(&operator, &deactivate, json!({})).await;
         assert_eq!(status, 200);
+        let (status, listed) = app.get(&operator, &feeds).await;
+        assert_eq!((status, &listed["feeds"]), (200, &json!([])), "a deactivated user's feed no longer works, so it is not listed");
+        let calendar = app.client.get(app.url(feed["url"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(calendar.status(), 404);
         let (status, _) = app.get(&clinique, "/api/v1/me").await;
         assert_eq!(status, 401);
         let refused = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "4001-TEST", "password": PASSWORD})).send().await.unwrap();

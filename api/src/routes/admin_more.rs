@@ -439,7 +439,7 @@ async fn change_accounts(
     answer(None, change).await
 }
 
-/// Deactivates a user and ends every session they have. An operator cannot deactivate themself,
+/// Deactivates a user, ends every session they have and revokes their calendar feeds. An operator cannot deactivate themself,
 /// so the service team always keeps someone who can log in.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/deactivate", tag = "administration",
     params(
@@ -472,6 +472,8 @@ async fn deactivate_user(
         })
         .await?;
         store::delete_sessions_of(app.db(), user_id).await?;
+        // Their calendar feeds carried their rights: they stop working, so they stop being listed.
+        crate::export::feeds::revoke_all_of(app.db(), user_id, chrono::Utc::now()).await?;
         Ok(changed)
     };
     answer(None, change).await
