@@ -37,7 +37,7 @@ struct Inner {
     /// True once the server has begun to stop.
     stopping: tokio::sync::watch::Sender<bool>,
     stream_turns: crate::commands::StreamTurns,
-    stream_slots: crate::stream_slots::StreamSlots,
+    stream_slots: crate::slots::Slots<vigie_domain::UserId>,
 }
 
 /// Settings the routes need.
@@ -117,7 +117,7 @@ impl AppState {
     }
 
     /// The live-change streams each client user holds open on this node.
-    pub fn stream_slots(&self) -> &crate::stream_slots::StreamSlots {
+    pub fn stream_slots(&self) -> &crate::slots::Slots<vigie_domain::UserId> {
         &self.inner.stream_slots
     }
 

@@ -51,6 +51,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIGIE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
 
+    /// How many of those connections may come from one address (a trusted
+    /// proxy's are not limited: every client comes through it).
+    #[arg(long, env = "VIGIE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = crate::http_server::DEFAULT_MAX_PER_ADDRESS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
+
     /// Log lines as `text` or `json`.
     #[arg(long, env = "VIGIE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -66,6 +72,8 @@ impl ServeConfig {
                 .map_or_else(crate::http_server::connections_the_file_limit_allows, |n| {
                     usize::try_from(n).unwrap_or(usize::MAX)
                 }),
+            max_per_address: usize::try_from(self.max_connections_per_address).unwrap_or(usize::MAX),
+            proxies: self.trusted_proxies.clone(),
         }
     }
 

@@ -1,13 +1,15 @@
-//! Accepts HTTP connections with the limits that `axum::serve` leaves out: a
-//! deadline for every request's headers, and a cap on open connections.
+//! Accepts HTTP connections with the limits that `axum::serve` leaves out:
+//! a deadline for a request's headers, and caps on open connections, in all
+//! and from one address.
 //!
 //! Without them a client that opens connections and never finishes a request
 //! holds each one open for ever, and a few thousand of them use up the
 //! process's file descriptors: then nobody, dispatch included, is served.
+//! With them, one address cannot take more than its share of the cap.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
 use crate::error::ApiError;
+use crate::slots::{Slot, Slots};
 
 /// How long a client may take over a request's headers, or stay idle between requests.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,23 +39,36 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// File descriptors kept for the database, the log file and the busy answers.
 const RESERVED_FILES: u64 = 256;
 
+/// The most connections served at once from one address: an office behind one
+/// NAT address, every browser with a few connections and a live stream, fits.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 512;
+
 /// Connections over the cap that are still told "busy" (503) rather than dropped unanswered.
 const BUSY_ANSWERS: usize = 64;
 
 /// The limits on the connections one server accepts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// How long a client has to send a request's headers, which is also how
     /// long a kept-alive connection may stay idle between requests.
     pub header_timeout: Duration,
     /// How many connections are served at once; over it, a new one is told 503.
     pub max_connections: usize,
+    /// How many of them may come from one address.
+    pub max_per_address: usize,
+    /// Addresses not limited per address: the proxies every client comes through.
+    pub proxies: Vec<IpAddr>,
 }
 
 impl Default for ConnectionLimits {
     /// Thirty seconds for headers, and as many connections as the open-file limit allows.
     fn default() -> Self {
-        Self { header_timeout: DEFAULT_HEADER_TIMEOUT, max_connections: connections_the_file_limit_allows() }
+        Self {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: connections_the_file_limit_allows(),
+            max_per_address: DEFAULT_MAX_PER_ADDRESS,
+            proxies: Vec::new(),
+        }
     }
 }
 
@@ -76,6 +92,7 @@ fn open_file_limit() -> Option<u64> {
 /// requests in flight: kept-alive connections close after their current answer.
 pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimits, stop: impl Future<Output = ()>) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Slots::<IpAddr>::default();
     let busy_answers = Arc::new(Semaphore::new(BUSY_ANSWERS));
     // Each connection holds a receiver; once all are dropped, every connection has ended.
     let (stopping, stopping_seen) = watch::channel(false);
@@ -93,13 +110,31 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        if let Ok(permit) = connections.clone().try_acquire_owned() {
-            tokio::spawn(serve_connection(stream, peer, router.clone(), limits, permit, stopping_seen.clone()));
-            continue;
-        }
-        refused.note(limits.max_connections);
-        if let Ok(permit) = busy_answers.clone().try_acquire_owned() {
-            tokio::spawn(answer_busy(stream, limits, permit));
+        let address = if limits.proxies.contains(&peer.ip()) {
+            Ok(None)
+        } else {
+            per_address.take(peer.ip(), limits.max_per_address).map(Some).ok_or(Busy::Address)
+        };
+        let permit = address.and_then(|address| {
+            let permit = connections.clone().try_acquire_owned().map_err(|_| Busy::Server)?;
+            Ok(Held { _permit: permit, _address: address })
+        });
+        match permit {
+            Ok(held) => {
+                let connection =
+                    serve_connection(stream, peer, router.clone(), limits.header_timeout, stopping_seen.clone());
+                tokio::spawn(async move {
+                    connection.await;
+                    drop(held);
+                });
+                continue;
+            }
+            Err(busy) => {
+                refused.note(busy, &limits);
+                if let Ok(permit) = busy_answers.clone().try_acquire_owned() {
+                    tokio::spawn(answer_busy(stream, busy, limits.header_timeout, permit));
+                }
+            }
         }
         // Over both caps, dropping the stream closes it at once: the client may try another node.
     }
@@ -107,6 +142,19 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
     stopping.send_replace(true);
     drop(stopping_seen);
     stopping.closed().await;
+}
+
+/// What a served connection holds until it closes: its place under the cap, and its address's.
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    _address: Option<Slot<IpAddr>>,
+}
+
+/// Which cap a refused connection met.
+#[derive(Debug, Clone, Copy)]
+enum Busy {
+    Server,
+    Address,
 }
 
 /// Connections refused for the cap, logged at most once every [`Refusals::EVERY`]
@@ -120,13 +168,20 @@ struct Refusals {
 impl Refusals {
     const EVERY: Duration = Duration::from_secs(10);
 
-    fn note(&mut self, max_connections: usize) {
+    fn note(&mut self, busy: Busy, limits: &ConnectionLimits) {
         crate::metrics::connection_refused();
         self.since_logged += 1;
         if self.logged_at.is_some_and(|at| at.elapsed() < Self::EVERY) {
             return;
         }
-        tracing::warn!(max_connections, refused = self.since_logged, "too many open connections: answering 503");
+        let (max_connections, max_per_address) = (limits.max_connections, limits.max_per_address);
+        tracing::warn!(
+            ?busy,
+            max_connections,
+            max_per_address,
+            refused = self.since_logged,
+            "too many open connections: answering 503"
+        );
         self.since_logged = 0;
         self.logged_at = Some(Instant::now());
     }
@@ -137,8 +192,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
-    limits: ConnectionLimits,
-    _permit: OwnedSemaphorePermit,
+    timeout: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
     let _open = crate::metrics::Open::connection();
@@ -148,7 +202,7 @@ async fn serve_connection(
         request.map(Body::new)
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout);
     let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
     tokio::select! {
         _ = connection.as_mut() => return,
@@ -158,19 +212,22 @@ async fn serve_connection(
     let _ = connection.await;
 }
 
-/// Tells a connection over the cap that the server is busy, once, and closes it.
-async fn answer_busy(stream: TcpStream, limits: ConnectionLimits, _permit: OwnedSemaphorePermit) {
-    let busy = hyper::service::service_fn(|_request: Request<Incoming>| async {
-        let problem = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_connections",
-            "This server has as many open connections as it serves at once. Try again shortly, or another node.",
-        )
-        .retry_after(1);
+/// Tells a connection over a cap that the server is busy, once, and closes it.
+async fn answer_busy(stream: TcpStream, busy: Busy, timeout: Duration, _permit: OwnedSemaphorePermit) {
+    let detail = match busy {
+        Busy::Server => {
+            "This server has as many open connections as it serves at once. Try again shortly, or another node."
+        }
+        Busy::Address => {
+            "Your address has as many open connections to this server as one address may. Close some first."
+        }
+    };
+    let busy = hyper::service::service_fn(move |_request: Request<Incoming>| async move {
+        let problem = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_connections", detail).retry_after(1);
         Ok::<Response, Infallible>(problem.into_response())
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(false);
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout).keep_alive(false);
     let _ = builder.serve_connection(TokioIo::new(stream), busy).await;
 }
 

@@ -12,6 +12,6 @@ pub mod metrics;
 pub mod read_models;
 pub mod routes;
 pub mod seed;
-pub mod stream_slots;
+pub mod slots;
 pub mod telemetry;
 pub mod unique_names;

@@ -1,5 +1,6 @@
-//! Connections: a client that never finishes a request cannot hold one for
-//! ever, and over the cap on open connections a new one is told to come back.
+//! Connections: a client that never finishes a request's headers cannot hold
+//! one for ever, and over the caps on open connections (in all, and from one
+//! address) a new one is told to come back.
 
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ async fn closed_within(stream: &mut TcpStream, patience: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_finishes_its_headers_is_cut_off_while_others_are_served() {
-    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), max_connections: 100 }).await;
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), ..ConnectionLimits::default() }).await;
     let mut slow = TcpStream::connect(app.address).await.unwrap();
     slow.write_all(b"GET /health HTTP/1.1\r\nHost: vigie\r\nX-Slow: ").await.unwrap();
 
@@ -43,7 +44,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_while_others_are_se
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_is_closed_after_the_header_deadline() {
-    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), max_connections: 100 }).await;
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), ..ConnectionLimits::default() }).await;
     let mut idle = TcpStream::connect(app.address).await.unwrap();
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: vigie\r\n\r\n").await.unwrap();
     let mut first_answer = [0_u8; 12];
@@ -55,7 +56,7 @@ async fn an_idle_connection_is_closed_after_the_header_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_cap_a_new_connection_is_told_to_retry_until_one_closes() {
-    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(30), max_connections: 2 }).await;
+    let app = spawn(ConnectionLimits { max_connections: 2, ..ConnectionLimits::default() }).await;
     let first = TcpStream::connect(app.address).await.unwrap();
     let _second = TcpStream::connect(app.address).await.unwrap();
 
@@ -77,4 +78,25 @@ async fn over_the_cap_a_new_connection_is_told_to_retry_until_one_closes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(served, "a closed connection frees its place for the next client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_more_than_its_share_unless_it_is_the_proxy() {
+    let app = spawn(ConnectionLimits { max_per_address: 2, ..ConnectionLimits::default() }).await;
+    let _first = TcpStream::connect(app.address).await.unwrap();
+    let _second = TcpStream::connect(app.address).await.unwrap();
+    let (status, problem) = answer(reqwest::Client::new().get(app.url("/health")).send().await.unwrap()).await;
+    assert_eq!((status, problem["type"].as_str()), (503, Some("/problems/too_many_connections")));
+    assert!(problem["detail"].as_str().unwrap().contains("Your address"), "{problem}");
+
+    let proxied = ConnectionLimits {
+        max_per_address: 2,
+        proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ConnectionLimits::default()
+    };
+    let app = spawn(proxied).await;
+    let _first = TcpStream::connect(app.address).await.unwrap();
+    let _second = TcpStream::connect(app.address).await.unwrap();
+    let (status, _) = answer(reqwest::Client::new().get(app.url("/health")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "every client comes through the proxy's address");
 }

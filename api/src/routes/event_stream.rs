@@ -23,7 +23,7 @@ use chrono::Utc;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use vigie_domain::{AccountId, ContactId, Role, ScheduleId};
+use vigie_domain::{AccountId, ContactId, Role, ScheduleId, UserId};
 use vigie_eventstore::{EventLog, StoredEvent};
 use vigie_projections::live::LiveModel;
 
@@ -37,7 +37,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::Problem;
 use crate::routes::schedules::reachable_account;
 use crate::routes::views;
-use crate::stream_slots::{PER_CLIENT_USER, StreamSlot};
+use crate::slots::{STREAMS_PER_CLIENT_USER, Slot};
 
 /// How often an idle stream sends a comment, so that proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -95,7 +95,9 @@ async fn stream_changes(
         )));
     }
     let slot = match caller.role {
-        Role::Client => Some(app.stream_slots().take(caller.user_id, PER_CLIENT_USER).ok_or_else(too_many_streams)?),
+        Role::Client => {
+            Some(app.stream_slots().take(caller.user_id, STREAMS_PER_CLIENT_USER).ok_or_else(too_many_streams)?)
+        }
         _ => None,
     };
     let opening = Event::default()
@@ -117,7 +119,7 @@ fn too_many_streams() -> ApiError {
         axum::http::StatusCode::TOO_MANY_REQUESTS,
         "too_many_streams",
         format!(
-            "You already have {PER_CLIENT_USER} live-change streams open on this server (one per portal tab). \
+            "You already have {STREAMS_PER_CLIENT_USER} live-change streams open on this server (one per portal tab). \
              Close one before opening another."
         ),
     )
@@ -142,12 +144,12 @@ struct Follower {
     /// When the session was last found to still reach the account.
     checked: Instant,
     _open: crate::metrics::Open,
-    /// A client's stream counts towards their [`PER_CLIENT_USER`] until it ends.
-    _slot: Option<StreamSlot>,
+    /// A client's stream counts towards their [`STREAMS_PER_CLIENT_USER`] until it ends.
+    _slot: Option<Slot<UserId>>,
 }
 
 impl Follower {
-    fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64, slot: Option<StreamSlot>) -> Self {
+    fn new(app: AppState, caller: Caller, account_id: AccountId, after: u64, slot: Option<Slot<UserId>>) -> Self {
         let open = crate::metrics::Open::stream();
         let ready = VecDeque::new();
         Follower { app, caller, account_id, after, ready, checked: Instant::now(), _open: open, _slot: slot }
