@@ -1,6 +1,6 @@
 //! Accepts HTTP connections with the limits that `axum::serve` leaves out:
-//! a deadline for a request's headers, and caps on open connections, in all
-//! and from one address.
+//! deadlines for a request's headers and for each part of its body, and caps
+//! on open connections, in all and from one address.
 //!
 //! Without them a client that opens connections and never finishes a request
 //! holds each one open for ever, and a few thousand of them use up the
@@ -26,6 +26,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
 
 use crate::error::ApiError;
 use crate::slots::{Slot, Slots};
@@ -50,7 +51,8 @@ const BUSY_ANSWERS: usize = 64;
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// How long a client has to send a request's headers, which is also how
-    /// long a kept-alive connection may stay idle between requests.
+    /// long a kept-alive connection may stay idle between requests, and how
+    /// long a request's body may pause.
     pub header_timeout: Duration,
     /// How many connections are served at once; over it, a new one is told 503.
     pub max_connections: usize,
@@ -197,9 +199,10 @@ async fn serve_connection(
 ) {
     let _open = crate::metrics::Open::connection();
     // The routes read the peer's address (the login throttle) as axum's `ConnectInfo`.
+    // A body that stops arriving fails its request rather than holding the connection.
     let service = router.map_request(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        request.map(Body::new)
+        request.map(|body| Body::new(TimeoutBody::new(timeout, body)))
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(timeout);

@@ -85,7 +85,14 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     // Read no more than the route itself will take: a body over its limit is
     // refused here, before a keyed request could make the server hold more.
     let limit = body_limit(&parts.method, parts.uri.path());
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+    let body = axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if stopped_arriving(&error) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "The request's body stopped arriving before its end. Nothing was done; send it again.",
+            );
+        }
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
@@ -124,6 +131,18 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
         settle(&app, &user, &key, response).await
     });
     task.await.map_err(ApiError::internal)
+}
+
+/// Whether reading a body failed because it paused longer than the server waits (see `http_server`).
+fn stopped_arriving(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The most a route reads of a request's body: a recording's upload takes audio, every other route JSON.

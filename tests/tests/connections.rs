@@ -1,6 +1,6 @@
-//! Connections: a client that never finishes a request's headers cannot hold
-//! one for ever, and over the caps on open connections (in all, and from one
-//! address) a new one is told to come back.
+//! Connections: a client that never finishes a request (its headers or its
+//! body) cannot hold one for ever, and over the caps on open connections (in
+//! all, and from one address) a new one is told to come back.
 
 use std::time::Duration;
 
@@ -78,6 +78,33 @@ async fn over_the_cap_a_new_connection_is_told_to_retry_until_one_closes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(served, "a closed connection frees its place for the next client");
+}
+
+/// Sends `head` and the start of a body that then stops; answers the status line the server sends.
+async fn status_of_a_stalled_body(app: &TestApp, head: &str) -> String {
+    let mut stalled = TcpStream::connect(app.address).await.unwrap();
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(b"{\"current_password\": \"vig").await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the stalled request's connection is still open");
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_arriving_fails_its_request_and_frees_the_connection() {
+    let app = spawn(ConnectionLimits { header_timeout: Duration::from_secs(1), ..ConnectionLimits::default() }).await;
+    let token = app.login("4000-TEST", "vigie-demo").await;
+    let head = |keyed: &str| {
+        format!(
+            "PUT /api/v1/me/password HTTP/1.1\r\nHost: vigie\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 200\r\n{keyed}\r\n"
+        )
+    };
+    assert_eq!(status_of_a_stalled_body(&app, &head("Idempotency-Key: k-1\r\n")).await, "HTTP/1.1 408 Request Timeout");
+    assert!(status_of_a_stalled_body(&app, &head("")).await.starts_with("HTTP/1.1 4"));
+    // Nothing was changed: the password is the same.
+    app.login("4000-TEST", "vigie-demo").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,8 +116,8 @@ pub struct ChangeProblems;
 
 impl IntoResponses for ChangeProblems {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        // 413 and 415 for the body, 503 when the database is out of reach.
-        problems(&[400, 401, 403, 404, 409, 412, 413, 415, 422, 503])
+        // 408, 413 and 415 for the body, 503 when the database is out of reach.
+        problems(&[400, 401, 403, 404, 408, 409, 412, 413, 415, 422, 503])
     }
 }
 
