@@ -169,6 +169,7 @@ async fn demo_schedule(app: &AppState, by: &Caller, account: &DemoAccount, name:
         account_id: account.id,
         name: name.into(),
         time_zone: chrono_tz::America::Toronto,
+        name_taken: false,
     };
     run::<Schedule>(app, by, schedule_id, |s, ctx| schedule::decide(s, create().into(), ctx)).await?;
     let today = Utc::now().with_timezone(&chrono_tz::America::Toronto).date_naive();

@@ -1,4 +1,4 @@
-//! Usernames and account numbers claimed in a table, so that two creations racing (on one node or two) cannot both take a name.
+//! Usernames, account numbers and schedule names claimed in a table, so that two creations racing (on one node or two) cannot both take a name.
 //!
 //! The live model answers "is this name taken?" for everything already in the
 //! log, but two creations that run at the same moment both find the name
@@ -12,6 +12,9 @@ use chrono::Utc;
 use uuid::Uuid;
 use vigie_projections::on_db;
 
+use vigie_domain::schedule::ScheduleInfo;
+use vigie_domain::{AccountId, ScheduleId};
+
 use crate::app::AppState;
 use crate::error::ApiResult;
 
@@ -23,6 +26,8 @@ const ORPHAN_AFTER: chrono::Duration = chrono::Duration::seconds(60);
 pub enum Kind {
     Username,
     AccountNumber,
+    /// A schedule's name within its account.
+    ScheduleName,
 }
 
 impl Kind {
@@ -30,6 +35,7 @@ impl Kind {
         match self {
             Kind::Username => "username",
             Kind::AccountNumber => "account_number",
+            Kind::ScheduleName => "schedule_name",
         }
     }
 }
@@ -67,6 +73,9 @@ pub async fn claim(
     .fetch_optional(pool)
     .await)?;
     let Some((holder, claimed_at)) = holder else { return Ok(false) };
+    if holder == owner.to_string() {
+        return Ok(true);
+    }
     let holder_exists = holder.parse().is_ok_and(&exists);
     if holder_exists || now - claimed_at < ORPHAN_AFTER.num_microseconds().unwrap_or(i64::MAX) {
         return Ok(false);
@@ -102,4 +111,39 @@ pub async fn release(app: &AppState, kind: Kind, name: &str, owner: Uuid) {
         // The claim becomes an orphan, which the next creation of the name takes over after a minute.
         tracing::warn!(%error, kind = kind.as_str(), "could not release a name claim");
     }
+}
+
+/// Claims `name` for `schedule_id` among the schedules of `account_id`; false
+/// if another schedule of the account has it (compared without case or outer
+/// spaces). A claim whose schedule was renamed or deleted is an orphan.
+pub async fn claim_schedule_name(
+    app: &AppState,
+    account_id: AccountId,
+    schedule_id: ScheduleId,
+    name: &str,
+) -> ApiResult<bool> {
+    let wanted = name.trim().to_lowercase();
+    let named = |info: &ScheduleInfo| {
+        !info.deleted && info.account_id == account_id && info.name.trim().to_lowercase() == wanted
+    };
+    let in_log = app
+        .live()
+        .read()
+        .schedules_of(account_id)
+        .any(|(id, state)| id != schedule_id && state.info().is_some_and(named));
+    if in_log {
+        return Ok(false);
+    }
+    let exists =
+        |owner| app.live().read().schedules.get(ScheduleId::from_uuid(owner)).and_then(|s| s.info()).is_some_and(named);
+    claim(app, Kind::ScheduleName, &schedule_key(account_id, name), schedule_id.as_uuid(), exists).await
+}
+
+/// Gives back a schedule's claim on `name`: its change was refused, or it has another name now.
+pub async fn release_schedule_name(app: &AppState, account_id: AccountId, schedule_id: ScheduleId, name: &str) {
+    release(app, Kind::ScheduleName, &schedule_key(account_id, name), schedule_id.as_uuid()).await;
+}
+
+fn schedule_key(account_id: AccountId, name: &str) -> String {
+    format!("{account_id}/{}", name.trim())
 }

@@ -160,6 +160,8 @@ pub enum DomainError {
     UsernameTaken,
     #[error("This account number is already taken.")]
     AccountNumberTaken,
+    #[error("This account already has a schedule with this name.")]
+    ScheduleNameTaken,
     #[error("A client user reaches at least one account.")]
     ClientWithoutAccount,
     #[error("This user is deactivated.")]
@@ -226,6 +228,7 @@ impl DomainError {
             ContactAlreadyActive => "contact_already_active",
             UsernameTaken => "username_taken",
             AccountNumberTaken => "account_number_taken",
+            ScheduleNameTaken => "schedule_name_taken",
             ClientWithoutAccount => "client_without_account",
             UserInactive => "user_inactive",
             OwnParent => "own_parent",
@@ -256,9 +259,12 @@ impl DomainError {
         match self {
             ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | NotYourPassword => ErrorKind::Forbidden,
             NotFound(_) => ErrorKind::NotFound,
-            AlreadyExists(_) | ShiftOverlaps { .. } | OverrideOverlaps { .. } | UsernameTaken | AccountNumberTaken => {
-                ErrorKind::Conflict
-            }
+            AlreadyExists(_)
+            | ShiftOverlaps { .. }
+            | OverrideOverlaps { .. }
+            | UsernameTaken
+            | AccountNumberTaken
+            | ScheduleNameTaken => ErrorKind::Conflict,
             _ => ErrorKind::Rejected,
         }
     }

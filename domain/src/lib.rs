@@ -27,6 +27,7 @@
 //!         account_id,
 //!         name: "01 Horaire".into(),
 //!         time_zone: chrono_tz::America::Toronto,
+//!         name_taken: false,
 //!     }
 //!     .into(),
 //!     AddShiftCommand {

@@ -80,6 +80,7 @@ fn command(s: usize, state: &ScheduleState, op: &Op, n: u128) -> Option<Schedule
             account_id: account_of(s),
             name: NAMES[name].into(),
             time_zone: chrono_tz::America::Toronto,
+            name_taken: false,
         }
         .into(),
         Op::Shift { lane, start_q, len_q, .. } => AddShiftCommand {
@@ -109,7 +110,7 @@ fn command(s: usize, state: &ScheduleState, op: &Op, n: u128) -> Option<Schedule
         }
         Op::Unassign { pick: p, .. } => UnassignCommand { shift_id: pick(p)?.id, override_id: None }.into(),
         Op::Remove { pick: p, .. } => RemoveShiftCommand { shift_id: pick(p)?.id }.into(),
-        Op::Rename { name, .. } => RenameScheduleCommand { name: NAMES[name].into() }.into(),
+        Op::Rename { name, .. } => RenameScheduleCommand { name: NAMES[name].into(), name_taken: false }.into(),
         Op::Delete { .. } => DeleteScheduleCommand.into(),
     })
 }

@@ -314,6 +314,50 @@ backend_tests! {
         assert_eq!(status, 201, "{made}");
     }
 
+    async fn two_schedules_of_one_account_never_share_a_name(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (account, demo_schedule, _) = genesis(&app, &operator).await;
+        let schedules = format!("/api/v1/accounts/{account}/schedules");
+        let create = |name: &str| json!({"name": name});
+        let taken = |(status, problem): (u16, Value)| {
+            assert_eq!((status, problem["type"].as_str()), (409, Some("/problems/schedule_name_taken")), "{problem}");
+        };
+
+        let (status, first) = app.post(&operator, &schedules, create("Fin de semaine")).await;
+        assert_eq!(status, 201, "{first}");
+        let first = first["id"].as_str().unwrap().to_owned();
+        // Case and outer spaces do not make another name: a client could not tell them apart.
+        taken(app.post(&operator, &schedules, create(" fin de SEMAINE ")).await);
+        taken(app.post(&operator, &format!("/api/v1/schedules/{demo_schedule}/copy"), create("FIN DE SEMAINE")).await);
+        taken(send(&app, Method::PATCH, &operator, &format!("/api/v1/schedules/{demo_schedule}"), Some(create("fin de semaine"))).await);
+
+        // A renamed or deleted schedule gives its name back at once; a new spelling of one's own name is fine.
+        let (status, _) = send(&app, Method::PATCH, &operator, &format!("/api/v1/schedules/{first}"), Some(create("Fin de semaine (été)"))).await;
+        assert_eq!(status, 200);
+        let (status, second) = app.post(&operator, &schedules, create("Fin de semaine")).await;
+        assert_eq!(status, 201, "{second}");
+        let second = second["id"].as_str().unwrap().to_owned();
+        let (status, _) = send(&app, Method::PATCH, &operator, &format!("/api/v1/schedules/{second}"), Some(create("FIN DE SEMAINE"))).await;
+        assert_eq!(status, 200);
+        let (status, _) = send(&app, Method::DELETE, &operator, &format!("/api/v1/schedules/{second}"), None).await;
+        assert_eq!(status, 200);
+        let (status, third) = app.post(&operator, &schedules, create("Fin de semaine")).await;
+        assert_eq!(status, 201, "{third}");
+
+        // Another account has names of its own.
+        let (_, me) = app.get(&app.login("4001-TEST", PASSWORD).await, "/api/v1/me").await;
+        let other = format!("/api/v1/accounts/{}/schedules", me["accounts"][0]["id"].as_str().unwrap());
+        let (status, _) = app.post(&operator, &other, create("Fin de semaine")).await;
+        assert_eq!(status, 201);
+
+        // Creations racing for one name: exactly one wins.
+        let racing = (0..6).map(|_| app.post(&operator, &schedules, create("Jours fériés")));
+        let statuses: Vec<u16> = futures_util::future::join_all(racing).await.into_iter().map(|(status, _)| status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    }
+
     async fn an_operator_renames_accounts_and_changes_and_deactivates_users(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

@@ -65,7 +65,7 @@ backend_tests! {
         for name in ["01 Horaire", "02 Garde"] {
             let id = ScheduleId::new_v7();
             let mut state = ScheduleState::default();
-            let create = CreateScheduleCommand { schedule_id: id, account_id, name: name.into(), time_zone: chrono_tz::America::Toronto };
+            let create = CreateScheduleCommand { schedule_id: id, account_id, name: name.into(), time_zone: chrono_tz::America::Toronto, name_taken: false };
             apply(&store, id, &mut state, create.into(), &ctx).await;
             for rank in [0, 1] {
                 let start = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap().and_hms_opt(7, 30, 0).unwrap();

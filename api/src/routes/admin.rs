@@ -258,12 +258,17 @@ async fn create_schedule(
     };
     let id = ScheduleId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
+    let claimed = unique_names::claim_schedule_name(&app, account_id, id, &body.name).await?;
     let changed = commands::execute::<Schedule>(&app, &caller, id, &headers, None, |state, ctx| {
-        let command = CreateScheduleCommand { schedule_id: id, account_id, name: body.name.clone(), time_zone: tz };
+        let name = body.name.clone();
+        let command = CreateScheduleCommand { schedule_id: id, account_id, name, time_zone: tz, name_taken: !claimed };
         schedule::decide(state, command.into(), ctx)
     })
-    .await?;
-    Ok(created(id, changed))
+    .await;
+    if changed.is_err() && claimed {
+        unique_names::release_schedule_name(&app, account_id, id, &body.name).await;
+    }
+    Ok(created(id, changed?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

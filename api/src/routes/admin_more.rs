@@ -29,6 +29,7 @@ use crate::routes::openapi::{
 };
 use crate::routes::schedules::{Freshness, ensure_fresh, reachable_account, reachable_schedule, require_schedule};
 use crate::routes::views::{self, JsonBody};
+use crate::unique_names;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -98,10 +99,29 @@ async fn rename_schedule(
     headers: HeaderMap,
     JsonBody(body): JsonBody<NameBody>,
 ) -> Answer {
-    schedule_change(&app, &caller, schedule_id, &headers, "rename schedules", || {
-        RenameScheduleCommand { name: body.name.clone() }.into()
+    caller.require_operator("rename schedules")?;
+    let (account_id, old_name) = account_and_name(&app, &caller, schedule_id)?;
+    let claimed = unique_names::claim_schedule_name(&app, account_id, schedule_id, &body.name).await?;
+    let renamed = schedule_change(&app, &caller, schedule_id, &headers, "rename schedules", || {
+        RenameScheduleCommand { name: body.name.clone(), name_taken: !claimed }.into()
     })
-    .await
+    .await;
+    // A new spelling of the same name keeps its one claim.
+    if old_name.trim().to_lowercase() != body.name.trim().to_lowercase() {
+        let given_back = if renamed.is_ok() { Some(&old_name) } else { claimed.then_some(&body.name) };
+        if let Some(name) = given_back {
+            unique_names::release_schedule_name(&app, account_id, schedule_id, name).await;
+        }
+    }
+    renamed
+}
+
+/// The account and the name of a schedule the caller reaches (404 otherwise).
+fn account_and_name(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<(AccountId, String)> {
+    require_schedule(app, caller, schedule_id)?;
+    let live = app.live().read();
+    let info = live.schedules.get(schedule_id).and_then(|s| s.info()).ok_or_else(|| ApiError::not_found("schedule"))?;
+    Ok((info.account_id, info.name.clone()))
 }
 
 /// Deletes the schedule (operators).
@@ -123,7 +143,15 @@ async fn delete_schedule(
     Path(schedule_id): Path<ScheduleId>,
     headers: HeaderMap,
 ) -> Answer {
-    schedule_change(&app, &caller, schedule_id, &headers, "delete schedules", || DeleteScheduleCommand.into()).await
+    caller.require_operator("delete schedules")?;
+    let (account_id, name) = account_and_name(&app, &caller, schedule_id)?;
+    let deleted =
+        schedule_change(&app, &caller, schedule_id, &headers, "delete schedules", || DeleteScheduleCommand.into())
+            .await;
+    if deleted.is_ok() {
+        unique_names::release_schedule_name(&app, account_id, schedule_id, &name).await;
+    }
+    deleted
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -161,6 +189,8 @@ async fn copy_schedule(
     // made from a version the operator did not see is refused.
     headers.check_if_match(source.version())?;
     headers.if_match = None;
+    let account_id = source.info().map(|info| info.account_id).ok_or_else(|| ApiError::not_found("schedule"))?;
+    let claimed = unique_names::claim_schedule_name(&app, account_id, new_id, &body.name).await?;
     let change = commands::execute::<Schedule>(&app, &caller, new_id, &headers, None, |state, ctx| {
         let command = CopyScheduleCommand {
             schedule_id: new_id,
@@ -168,10 +198,15 @@ async fn copy_schedule(
             source: source.clone(),
             with_assignments: body.with_assignments,
             inactive_contacts: inactive.clone(),
+            name_taken: !claimed,
         };
         schedule::decide(state, command.into(), ctx)
     });
-    answer(Some(new_id.into()), change).await
+    let copied = answer(Some(new_id.into()), change).await;
+    if copied.is_err() && claimed {
+        unique_names::release_schedule_name(&app, account_id, new_id, &body.name).await;
+    }
+    copied
 }
 
 /// The fields of a shift to change; an absent field keeps its value.

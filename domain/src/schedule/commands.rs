@@ -33,11 +33,15 @@ pub struct CreateScheduleCommand {
     pub account_id: AccountId,
     pub name: String,
     pub time_zone: Tz,
+    /// Whether another schedule of the account has this name, looked up by the caller.
+    pub name_taken: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct RenameScheduleCommand {
     pub name: String,
+    /// Whether another schedule of the account has this name, looked up by the caller.
+    pub name_taken: bool,
 }
 
 /// Operators: sent to the *new* schedule, with the source schedule's state loaded by the caller.
@@ -52,6 +56,8 @@ pub struct CopyScheduleCommand {
     pub with_assignments: bool,
     /// The account's deactivated contacts, which the copy cannot newly assign.
     pub inactive_contacts: Vec<ContactId>,
+    /// Whether another schedule of the account has the copy's name, looked up by the caller.
+    pub name_taken: bool,
 }
 
 #[derive(Debug, Clone, Default)]

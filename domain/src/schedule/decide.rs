@@ -62,21 +62,26 @@ fn create(
     if state.info().is_some() {
         return Err(DomainError::AlreadyExists(Entity::Schedule));
     }
+    let name = schedule_name(&c.name, c.name_taken)?;
     Ok(vec![
-        ScheduleCreated {
-            schedule_id: c.schedule_id,
-            account_id: c.account_id,
-            name: required_text("schedule name", &c.name, NAME_MAX)?,
-            time_zone: c.time_zone,
-        }
-        .into(),
+        ScheduleCreated { schedule_id: c.schedule_id, account_id: c.account_id, name, time_zone: c.time_zone }.into(),
     ])
 }
 
 fn rename(c: RenameScheduleCommand, ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
     ctx.require_operator("rename schedules")?;
-    let name = required_text("schedule name", &c.name, NAME_MAX)?;
+    let name = schedule_name(&c.name, c.name_taken)?;
     Ok(vec![ScheduleRenamed { name }.into()])
+}
+
+/// A schedule's name: required, and one no other schedule of the account has
+/// (a client picks their schedule by its name).
+fn schedule_name(name: &str, taken: bool) -> Result<String, DomainError> {
+    let name = required_text("schedule name", name, NAME_MAX)?;
+    if taken {
+        return Err(DomainError::ScheduleNameTaken);
+    }
+    Ok(name)
 }
 
 fn delete(ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
@@ -100,7 +105,7 @@ fn copy(
         return Err(DomainError::AlreadyExists(Entity::Schedule));
     }
     let source = live(&c.source)?;
-    let name = required_text("schedule name", &c.name, NAME_MAX)?;
+    let name = schedule_name(&c.name, c.name_taken)?;
     let new_id = c.schedule_id.as_uuid();
 
     let mut old_series: Vec<_> = c.source.series.values().collect();

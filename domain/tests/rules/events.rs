@@ -53,7 +53,9 @@ fn every_schedule_event_round_trips_through_the_store_fields() {
         given::<Schedule>(events.clone()).when(RemoveShiftCommand { shift_id: shift(2) }, &operator()).events(),
     );
     events.extend(
-        given::<Schedule>(events.clone()).when(RenameScheduleCommand { name: "B".into() }, &operator()).events(),
+        given::<Schedule>(events.clone())
+            .when(RenameScheduleCommand { name: "B".into(), name_taken: false }, &operator())
+            .events(),
     );
     let copy = CopyScheduleCommand {
         schedule_id: ScheduleId::from_uuid(uuid::Uuid::from_u128(0x5D)),
@@ -61,6 +63,7 @@ fn every_schedule_event_round_trips_through_the_store_fields() {
         source: state_of(&events),
         with_assignments: true,
         inactive_contacts: vec![],
+        name_taken: false,
     };
     events.extend(given::<Schedule>([]).when(copy, &operator()).events());
     events.extend(given::<Schedule>(events.clone()).when(DeleteScheduleCommand, &operator()).events());

@@ -14,6 +14,7 @@ fn create_command() -> CreateScheduleCommand {
         account_id: account(),
         name: " 01 Horaire ".into(),
         time_zone: TORONTO,
+        name_taken: false,
     }
 }
 
@@ -64,9 +65,24 @@ fn a_schedule_needs_a_name() {
 }
 
 #[test]
+fn two_schedules_of_an_account_never_share_a_name() {
+    let taken = "This account already has a schedule with this name.";
+    let error = given::<Schedule>([])
+        .when(CreateScheduleCommand { name_taken: true, ..create_command() }, &operator())
+        .then_error(taken);
+    assert_eq!((error.code(), error.kind()), ("schedule_name_taken", ErrorKind::Conflict));
+    given::<Schedule>([created()])
+        .when(RenameScheduleCommand { name: "02 Horaire".into(), name_taken: true }, &operator())
+        .then_error(taken);
+    given::<Schedule>([])
+        .when(CopyScheduleCommand { name_taken: true, ..copy_of(false) }, &operator())
+        .then_error(taken);
+}
+
+#[test]
 fn an_operator_renames_a_schedule() {
     let state = given::<Schedule>([created()])
-        .when(RenameScheduleCommand { name: "02 Horaire".into() }, &operator())
+        .when(RenameScheduleCommand { name: "02 Horaire".into(), name_taken: false }, &operator())
         .then([ScheduleRenamed { name: "02 Horaire".into() }.into()]);
     assert_eq!(state.info().map(|i| i.name.as_str()), Some("02 Horaire"));
 }
@@ -74,7 +90,7 @@ fn an_operator_renames_a_schedule() {
 #[test]
 fn an_unknown_schedule_refuses_commands() {
     let error = given::<Schedule>([])
-        .when(RenameScheduleCommand { name: "x".into() }, &operator())
+        .when(RenameScheduleCommand { name: "x".into(), name_taken: false }, &operator())
         .then_error("This schedule does not exist.");
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
@@ -106,6 +122,7 @@ fn copy_of(with_assignments: bool) -> CopyScheduleCommand {
         source: state_of(&source),
         with_assignments,
         inactive_contacts: vec![],
+        name_taken: false,
     }
 }
 
@@ -550,6 +567,7 @@ fn a_copied_series_still_repeats_for_assign_recurring() {
         source: state_of(&events),
         with_assignments: false,
         inactive_contacts: vec![],
+        name_taken: false,
     };
     let copied = given::<Schedule>([]).when(copy, &operator()).events();
     let state = state_of(&copied);

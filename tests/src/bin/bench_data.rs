@@ -92,6 +92,7 @@ async fn account(store: &EventStore, number: usize, rng: &mut StdRng) -> anyhow:
             account_id,
             name: name.into(),
             time_zone: chrono_tz::America::Toronto,
+            name_taken: false,
         };
         decide(&mut state, create.into())?;
         for rank in [0, 1] {
