@@ -73,6 +73,7 @@ impl ServeConfig {
                     usize::try_from(n).unwrap_or(usize::MAX)
                 }),
             max_per_address: usize::try_from(self.max_connections_per_address).unwrap_or(usize::MAX),
+            body_deadline: crate::http_server::BODY_DEADLINE,
             proxies: self.trusted_proxies.clone(),
         }
     }

@@ -1,6 +1,6 @@
 //! Accepts HTTP connections with the limits that `axum::serve` leaves out:
-//! deadlines for a request's headers and for each part of its body, and caps
-//! on open connections, in all and from one address.
+//! deadlines for a request's headers and for its body, and caps on open
+//! connections, in all and from one address.
 //!
 //! Without them a client that opens connections and never finishes a request
 //! holds each one open for ever, and a few thousand of them use up the
@@ -10,23 +10,24 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Sleep;
 use tower::ServiceExt;
-use tower_http::timeout::TimeoutBody;
 
 use crate::error::ApiError;
 use crate::slots::{Slot, Slots};
@@ -44,8 +45,18 @@ const RESERVED_FILES: u64 = 256;
 /// NAT address, every browser with a few connections and a live stream, fits.
 pub const DEFAULT_MAX_PER_ADDRESS: usize = 512;
 
-/// Connections over the cap that are still told "busy" (503) rather than dropped unanswered.
-const BUSY_ANSWERS: usize = 64;
+/// How long a whole request body may take to arrive, however steadily: a
+/// recording's upload of 20 MiB needs about 1.5 Mbit/s to fit.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The most bytes of a request's start line and headers (a session token and
+/// a few cookies need a few hundred); more is answered 431.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Connections over a cap that are still told "busy" (503) at once rather than
+/// closed unanswered, and how long each may take to send its request.
+const BUSY_ANSWERS: usize = 256;
+const BUSY_ANSWER_WAIT: Duration = Duration::from_secs(1);
 
 /// The limits on the connections one server accepts.
 #[derive(Debug, Clone)]
@@ -58,6 +69,8 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// How many of them may come from one address.
     pub max_per_address: usize,
+    /// How long a whole request body may take to arrive.
+    pub body_deadline: Duration,
     /// Addresses not limited per address: the proxies every client comes through.
     pub proxies: Vec<IpAddr>,
 }
@@ -69,6 +82,7 @@ impl Default for ConnectionLimits {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_connections: connections_the_file_limit_allows(),
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
+            body_deadline: BODY_DEADLINE,
             proxies: Vec::new(),
         }
     }
@@ -123,8 +137,13 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
         });
         match permit {
             Ok(held) => {
-                let connection =
-                    serve_connection(stream, peer, router.clone(), limits.header_timeout, stopping_seen.clone());
+                let connection = serve_connection(
+                    stream,
+                    peer,
+                    router.clone(),
+                    (limits.header_timeout, limits.body_deadline),
+                    stopping_seen.clone(),
+                );
                 tokio::spawn(async move {
                     connection.await;
                     drop(held);
@@ -134,7 +153,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
             Err(busy) => {
                 refused.note(busy, &limits);
                 if let Ok(permit) = busy_answers.clone().try_acquire_owned() {
-                    tokio::spawn(answer_busy(stream, busy, limits.header_timeout, permit));
+                    tokio::spawn(answer_busy(stream, busy, permit));
                 }
             }
         }
@@ -194,18 +213,18 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
-    timeout: Duration,
+    (timeout, whole): (Duration, Duration),
     mut stopping: watch::Receiver<bool>,
 ) {
     let _open = crate::metrics::Open::connection();
     // The routes read the peer's address (the login throttle) as axum's `ConnectInfo`.
-    // A body that stops arriving fails its request rather than holding the connection.
+    // A body that pauses or trickles fails its request rather than holding the connection.
     let service = router.map_request(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        request.map(|body| Body::new(TimeoutBody::new(timeout, body)))
+        request.map(|body| Body::new(DeadlineBody::new(body, timeout, whole)))
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(timeout);
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout).max_header_size(MAX_HEADER_BYTES);
     let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
     tokio::select! {
         _ = connection.as_mut() => return,
@@ -216,7 +235,7 @@ async fn serve_connection(
 }
 
 /// Tells a connection over a cap that the server is busy, once, and closes it.
-async fn answer_busy(stream: TcpStream, busy: Busy, timeout: Duration, _permit: OwnedSemaphorePermit) {
+async fn answer_busy(stream: TcpStream, busy: Busy, _permit: OwnedSemaphorePermit) {
     let detail = match busy {
         Busy::Server => {
             "This server has as many open connections as it serves at once. Try again shortly, or another node."
@@ -230,7 +249,11 @@ async fn answer_busy(stream: TcpStream, busy: Busy, timeout: Duration, _permit: 
         Ok::<Response, Infallible>(problem.into_response())
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(timeout).keep_alive(false);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(BUSY_ANSWER_WAIT)
+        .max_header_size(MAX_HEADER_BYTES)
+        .keep_alive(false);
     let _ = builder.serve_connection(TokioIo::new(stream), busy).await;
 }
 
@@ -246,3 +269,63 @@ async fn wait_after_failed_accept(error: std::io::Error) {
     tracing::error!(%error, "could not accept a connection; pausing for a second");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
+
+/// A request body that must keep arriving: it fails once it pauses longer than
+/// `pause`, or once it has taken `whole` in all. Its clocks start when the
+/// body is first read, so requests without one (most reads) set none.
+struct DeadlineBody {
+    inner: Incoming,
+    pause: Duration,
+    whole: Duration,
+    /// The pause's clock and the whole body's.
+    clocks: Option<(Clock, Clock)>,
+}
+
+type Clock = Pin<Box<Sleep>>;
+
+impl DeadlineBody {
+    fn new(inner: Incoming, pause: Duration, whole: Duration) -> Self {
+        Self { inner, pause, whole, clocks: None }
+    }
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let (pause, whole) = (this.pause, this.whole);
+        let (paused, overdue) = this
+            .clocks
+            .get_or_insert_with(|| (Box::pin(tokio::time::sleep(pause)), Box::pin(tokio::time::sleep(whole))));
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            paused.as_mut().reset(tokio::time::Instant::now() + pause);
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        if paused.as_mut().poll(cx).is_ready() || overdue.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyStoppedArriving))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A request body paused too long, or took too long in all.
+#[derive(Debug)]
+pub struct BodyStoppedArriving;
+
+impl std::fmt::Display for BodyStoppedArriving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body stopped arriving in time")
+    }
+}
+
+impl std::error::Error for BodyStoppedArriving {}

@@ -133,11 +133,11 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     task.await.map_err(ApiError::internal)
 }
 
-/// Whether reading a body failed because it paused longer than the server waits (see `http_server`).
+/// Whether reading a body failed because it stopped arriving in time (see `http_server`).
 fn stopped_arriving(error: &axum::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = cause {
-        if error.is::<tower_http::timeout::TimeoutError>() {
+        if error.is::<crate::http_server::BodyStoppedArriving>() {
             return true;
         }
         cause = error.source();

@@ -108,6 +108,31 @@ async fn a_body_that_stops_arriving_fails_its_request_and_frees_the_connection()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_fails_once_it_has_taken_too_long_in_all() {
+    let limits = ConnectionLimits { body_deadline: Duration::from_secs(2), ..ConnectionLimits::default() };
+    let app = spawn(limits).await;
+    let token = app.login("4000-TEST", "vigie-demo").await;
+    let mut trickle = TcpStream::connect(app.address).await.unwrap();
+    let head = format!(
+        "PUT /api/v1/me/password HTTP/1.1\r\nHost: vigie\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\nIdempotency-Key: k-1\r\n\r\n"
+    );
+    trickle.write_all(head.as_bytes()).await.unwrap();
+    // A byte every 100 ms never pauses long, but the whole body would take 20 s.
+    let mut sent = 0;
+    while sent < 200 && trickle.write_all(b" ").await.is_ok() {
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut peek = [0_u8; 12];
+        if let Ok(Ok(12)) = tokio::time::timeout(Duration::from_millis(1), trickle.peek(&mut peek)).await {
+            assert_eq!(&peek, b"HTTP/1.1 408");
+            return;
+        }
+    }
+    panic!("the trickled body was read to its end ({sent} bytes) without a 408");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_take_more_than_its_share_unless_it_is_the_proxy() {
     let app = spawn(ConnectionLimits { max_per_address: 2, ..ConnectionLimits::default() }).await;
     let _first = TcpStream::connect(app.address).await.unwrap();
