@@ -6,9 +6,9 @@
 //! running override ends it now instead. Comments change nobody's duty, so only a shift's end
 //! limits them.
 
-use chrono::SubsecRound;
+use chrono::{DurationRound, TimeDelta};
 
-use crate::actor::{CommandContext, PAST_GRACE};
+use crate::actor::{CommandContext, PAST_GRACE, Role};
 use crate::error::{DomainError, Entity, optional_text, required_text};
 use crate::schedule::commands::*;
 use crate::schedule::decide::live;
@@ -132,11 +132,13 @@ pub(crate) fn unassign(
         Some(override_id) => {
             let o = shift.find_override(override_id).ok_or(DomainError::NotFound(Entity::Override))?;
             let running = o.start < ctx.now - PAST_GRACE && ctx.now < o.end;
-            if running && ctx.reason().is_none() {
+            let removes_whole = ctx.role() == Role::Operator && ctx.reason().is_some();
+            if running && !removes_whole {
                 // The base contact covers again from now on; who covered until now stays as
                 // dispatch saw it. Only an operator's written reason removes the override whole.
                 ctx.may_change_on_call(shift.end, ctx.now)?;
-                let end = ctx.now.trunc_subsecs(0);
+                // Rounded up, so that the contact who was on call until now stays so.
+                let end = ctx.now.duration_round_up(TimeDelta::seconds(1)).unwrap_or(ctx.now).min(o.end);
                 OverrideCutShort { override_id, shift_id: shift.id, contact_id: o.contact_id, end }.into()
             } else {
                 let reason = ctx.may_change_on_call(shift.end, o.start)?;

@@ -425,7 +425,9 @@ fn operators_change_the_elapsed_part_of_a_running_shift_only_with_a_reason() {
 fn unassigning_a_running_override_ends_it_now_and_the_base_contact_covers_again() {
     let mut events = manual_schedule();
     events.extend([assigned(2, 1), override_added(8, 2, 4, "2023-05-02T07:30:00-04:00", MAY_08)]);
-    for ctx in [client_at(DURING_SHIFT_2), operator_at(DURING_SHIFT_2)] {
+    // A client's reason changes nothing: only an operator's removes the override whole.
+    let with_reason = client_at(DURING_SHIFT_2).with_reason("Luc est rentré");
+    for ctx in [client_at(DURING_SHIFT_2), operator_at(DURING_SHIFT_2), with_reason] {
         let state = given::<Schedule>(events.clone())
             .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(8)) }, &ctx)
             .then([OverrideCutShort {
@@ -439,6 +441,18 @@ fn unassigning_a_running_override_ends_it_now_and_the_base_contact_covers_again(
         assert_eq!(contact_on_call(&state, "2023-05-02T12:00:00-04:00"), Some(contact(4)));
         assert_eq!(contact_on_call(&state, "2023-05-03T00:00:00-04:00"), Some(contact(1)));
     }
+}
+
+#[test]
+fn a_running_override_is_cut_at_the_next_whole_second_so_the_past_stays_as_it_was() {
+    let mut events = manual_schedule();
+    events.extend([assigned(2, 1), override_added(8, 2, 4, "2023-05-02T07:30:00-04:00", MAY_08)]);
+    let now = "2023-05-02T19:30:00.250-04:00";
+    let cut = given::<Schedule>(events)
+        .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(8)) }, &client_at(now))
+        .events();
+    let ScheduleEvent::OverrideCutShort(cut) = &cut[0] else { panic!("{cut:?}") };
+    assert_eq!(cut.end, t("2023-05-02T19:30:01-04:00"));
 }
 
 #[test]
