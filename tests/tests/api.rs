@@ -214,16 +214,19 @@ backend_tests! {
         let segments: Vec<(&str, &str)> = listed["segments"].as_array().unwrap().iter()
             .map(|s| (s["source"].as_str().unwrap(), s["contact"]["name"].as_str().unwrap_or("-"))).collect();
         assert_eq!(segments, vec![("base", "Anthony Giosi"), ("override", "Luc Lambert"), ("base", "Anthony Giosi")], "{listed}");
-        let (_, on_call) = app.get(&client, &format!("/api/v1/accounts/{account}/on-call?schedule_id={schedule}")).await;
-        let entry = on_call["entries"].as_array().unwrap().iter().find(|e| e["shift_id"] == added["id"]).unwrap().clone();
-        assert_eq!((entry["source"].as_str(), entry["contact"]["name"].as_str()), (Some("base"), Some("Anthony Giosi")), "{entry}");
-
         // The history says when the override was cut short, and by whom; it cannot be undone after the fact.
         let (_, history) = app.get(&client, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
         let last = history["events"].as_array().unwrap().last().unwrap().clone();
         assert_eq!((last["type"].as_str(), last["actor"]["username"].as_str()), (Some("OverrideCutShort"), Some("4000-TEST")), "{last}");
         let end = chrono::DateTime::parse_from_rfc3339(last["data"]["end"].as_str().unwrap()).unwrap();
         assert!(end > now - chrono::Duration::minutes(1) && end < chrono::Utc::now() + chrono::Duration::minutes(1), "{last}");
+        // From the cut (the next whole second), dispatch calls the base contact.
+        let at = urlencode(&end.to_rfc3339());
+        let (_, on_call) = app.get(&client, &format!("/api/v1/accounts/{account}/on-call?schedule_id={schedule}&at={at}")).await;
+        let entry = on_call["entries"].as_array().unwrap().iter().find(|e| e["shift_id"] == added["id"]).unwrap().clone();
+        assert_eq!((entry["source"].as_str(), entry["contact"]["name"].as_str()), (Some("base"), Some("Anthony Giosi")), "{entry}");
+        // Once the cut has passed, the override is past, and stays as it was.
+        tokio::time::sleep((end.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default()).await;
         let (status, problem) = app.post(&client, &format!("{base}/unassign"), json!({"override_id": override_id})).await;
         assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/past_on_call")), "{problem}");
     }

@@ -139,6 +139,10 @@ pub(crate) fn unassign(
                 ctx.may_change_on_call(shift.end, ctx.now)?;
                 // Rounded up, so that the contact who was on call until now stays so.
                 let end = ctx.now.duration_round_up(TimeDelta::seconds(1)).unwrap_or(ctx.now).min(o.end);
+                if end == o.end {
+                    // Already ends then (cut a moment ago, in this same second): nothing changes.
+                    return Ok(vec![]);
+                }
                 OverrideCutShort { override_id, shift_id: shift.id, contact_id: o.contact_id, end }.into()
             } else {
                 let reason = ctx.may_change_on_call(shift.end, o.start)?;
