@@ -9,6 +9,7 @@
 //! [`ORPHAN_AFTER`].
 
 use chrono::Utc;
+use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 use vigie_projections::on_db;
 
@@ -49,7 +50,7 @@ pub async fn claim(
     owner: Uuid,
     exists: impl Fn(Uuid) -> bool,
 ) -> ApiResult<bool> {
-    let name = name.trim().to_lowercase();
+    let name = comparable(name);
     let now = Utc::now().timestamp_micros();
     let inserted = on_db!(app.db(), |pool| sqlx::query(
         "INSERT INTO unique_names (kind, name, owner_id, claimed_at) VALUES ($1, $2, $3, $4)
@@ -97,7 +98,7 @@ pub async fn claim(
 
 /// Gives back a claim after its creation was refused.
 pub async fn release(app: &AppState, kind: Kind, name: &str, owner: Uuid) {
-    let name = name.trim().to_lowercase();
+    let name = comparable(name);
     let released = on_db!(app.db(), |pool| sqlx::query(
         "DELETE FROM unique_names WHERE kind = $1 AND name = $2 AND owner_id = $3"
     )
@@ -122,10 +123,9 @@ pub async fn claim_schedule_name(
     schedule_id: ScheduleId,
     name: &str,
 ) -> ApiResult<bool> {
-    let wanted = name.trim().to_lowercase();
-    let named = |info: &ScheduleInfo| {
-        !info.deleted && info.account_id == account_id && info.name.trim().to_lowercase() == wanted
-    };
+    let wanted = comparable(name);
+    let named =
+        |info: &ScheduleInfo| !info.deleted && info.account_id == account_id && comparable(&info.name) == wanted;
     let in_log = app
         .live()
         .read()
@@ -139,9 +139,45 @@ pub async fn claim_schedule_name(
     claim(app, Kind::ScheduleName, &schedule_key(account_id, name), schedule_id.as_uuid(), exists).await
 }
 
-/// Gives back a schedule's claim on `name`: its change was refused, or it has another name now.
+/// Gives back a schedule's claim on `name`: its change was refused.
 pub async fn release_schedule_name(app: &AppState, account_id: AccountId, schedule_id: ScheduleId, name: &str) {
     release(app, Kind::ScheduleName, &schedule_key(account_id, name), schedule_id.as_uuid()).await;
+}
+
+/// After a rename or a deletion: the schedule holds a claim on its `name` now
+/// (none once deleted) and on nothing else. Two renames of one schedule that
+/// ran at once each claimed a name; whichever landed last settles both.
+pub async fn settle_schedule_name(app: &AppState, account_id: AccountId, schedule_id: ScheduleId, name: Option<&str>) {
+    let owner = schedule_id.as_uuid();
+    if let Some(name) = name {
+        // Ours already, or free again: a racing rename may have given it back.
+        claim_schedule_name(app, account_id, schedule_id, name).await.ok();
+    }
+    let kept = name.map(|name| comparable(&schedule_key(account_id, name)));
+    let released = on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM unique_names WHERE kind = $1 AND owner_id = $2 AND ($3 IS NULL OR name <> $3)"
+    )
+    .bind(Kind::ScheduleName.as_str())
+    .bind(owner.to_string())
+    .bind(kept.as_deref())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()));
+    if let Err(error) = released {
+        // What is left becomes an orphan, which the next claim of the name takes over after a minute.
+        tracing::warn!(%error, "could not give back a schedule's old names");
+    }
+}
+
+/// Whether two names are one, as claims compare them.
+pub fn same_name(a: &str, b: &str) -> bool {
+    comparable(a) == comparable(b)
+}
+
+/// A name as it is compared: without outer spaces or case, and in one Unicode
+/// form (an "É" typed as one character or as "E" and an accent is one name).
+fn comparable(name: &str) -> String {
+    name.trim().nfc().collect::<String>().to_lowercase()
 }
 
 fn schedule_key(account_id: AccountId, name: &str) -> String {

@@ -344,12 +344,34 @@ backend_tests! {
         assert_eq!(status, 200);
         let (status, third) = app.post(&operator, &schedules, create("Fin de semaine")).await;
         assert_eq!(status, 201, "{third}");
+        let third = third["id"].as_str().unwrap().to_owned();
 
         // Another account has names of its own.
         let (_, me) = app.get(&app.login("4001-TEST", PASSWORD).await, "/api/v1/me").await;
         let other = format!("/api/v1/accounts/{}/schedules", me["accounts"][0]["id"].as_str().unwrap());
         let (status, _) = app.post(&operator, &other, create("Fin de semaine")).await;
         assert_eq!(status, 201);
+
+        // One name typed two ways (a precomposed "É", or "E" and a combining accent) is one name.
+        let (status, _) = app.post(&operator, &schedules, create("Équipe B")).await;
+        assert_eq!(status, 201);
+        taken(app.post(&operator, &schedules, create("E\u{301}quipe b")).await);
+
+        // Renaming to the name it has records nothing.
+        let path = format!("/api/v1/schedules/{third}");
+        let (_, once) = send(&app, Method::PATCH, &operator, &path, Some(create("Fin de semaine"))).await;
+        let (_, twice) = send(&app, Method::PATCH, &operator, &path, Some(create("Fin de semaine"))).await;
+        assert_eq!(once["version"], twice["version"]);
+
+        // Two renames of one schedule at once: the name it ends up without is free at once.
+        let renames = ["Relève A", "Relève B"].map(|name| send(&app, Method::PATCH, &operator, &path, Some(create(name))));
+        let [(a, _), (b, _)] = futures_util::future::join_all(renames).await.try_into().unwrap();
+        assert_eq!((a, b), (200, 200));
+        let (_, listed) = app.get(&operator, &schedules).await;
+        let kept = listed.as_array().unwrap().iter().find(|s| s["id"] == third.as_str()).unwrap()["name"].clone();
+        let other = if kept == "Relève A" { "Relève B" } else { "Relève A" };
+        let (status, body) = app.post(&operator, &schedules, create(other)).await;
+        assert_eq!(status, 201, "{kept} kept, {other} should be free: {body}");
 
         // Creations racing for one name: exactly one wins.
         let racing = (0..6).map(|_| app.post(&operator, &schedules, create("Jours fériés")));

@@ -106,14 +106,24 @@ async fn rename_schedule(
         RenameScheduleCommand { name: body.name.clone(), name_taken: !claimed }.into()
     })
     .await;
-    // A new spelling of the same name keeps its one claim.
-    if old_name.trim().to_lowercase() != body.name.trim().to_lowercase() {
-        let given_back = if renamed.is_ok() { Some(&old_name) } else { claimed.then_some(&body.name) };
-        if let Some(name) = given_back {
-            unique_names::release_schedule_name(&app, account_id, schedule_id, name).await;
+    match &renamed {
+        Ok(_) => {
+            let now_named = current_name(&app, schedule_id);
+            unique_names::settle_schedule_name(&app, account_id, schedule_id, Some(&now_named)).await;
         }
+        // A new spelling of its own name keeps the one claim it had.
+        Err(_) if claimed && !unique_names::same_name(&old_name, &body.name) => {
+            unique_names::release_schedule_name(&app, account_id, schedule_id, &body.name).await;
+        }
+        Err(_) => {}
     }
     renamed
+}
+
+/// The schedule's name as the live model has it now.
+fn current_name(app: &AppState, schedule_id: ScheduleId) -> String {
+    let live = app.live().read();
+    live.schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.name.clone()).unwrap_or_default()
 }
 
 /// The account and the name of a schedule the caller reaches (404 otherwise).
@@ -144,12 +154,12 @@ async fn delete_schedule(
     headers: HeaderMap,
 ) -> Answer {
     caller.require_operator("delete schedules")?;
-    let (account_id, name) = account_and_name(&app, &caller, schedule_id)?;
+    let (account_id, _) = account_and_name(&app, &caller, schedule_id)?;
     let deleted =
         schedule_change(&app, &caller, schedule_id, &headers, "delete schedules", || DeleteScheduleCommand.into())
             .await;
     if deleted.is_ok() {
-        unique_names::release_schedule_name(&app, account_id, schedule_id, &name).await;
+        unique_names::settle_schedule_name(&app, account_id, schedule_id, None).await;
     }
     deleted
 }

@@ -30,7 +30,7 @@ pub fn decide(
     match command {
         ScheduleCommand::Create(c) => create(state, c, ctx),
         ScheduleCommand::Copy(c) => copy(state, *c, ctx),
-        ScheduleCommand::Rename(c) => rename(c, ctx),
+        ScheduleCommand::Rename(c) => rename(state, c, ctx),
         ScheduleCommand::Delete(_) => delete(ctx),
         ScheduleCommand::AddShift(c) => add_shift(state, c, ctx),
         ScheduleCommand::CreateSeries(c) => create_series(state, c, ctx),
@@ -68,9 +68,17 @@ fn create(
     ])
 }
 
-fn rename(c: RenameScheduleCommand, ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
+fn rename(
+    state: &ScheduleState,
+    c: RenameScheduleCommand,
+    ctx: &CommandContext,
+) -> Result<Vec<ScheduleEvent>, DomainError> {
     ctx.require_operator("rename schedules")?;
     let name = schedule_name(&c.name, c.name_taken)?;
+    if state.info().is_some_and(|info| info.name == name) {
+        // The same name again changes nothing, so the history records nothing.
+        return Ok(vec![]);
+    }
     Ok(vec![ScheduleRenamed { name }.into()])
 }
 

@@ -88,6 +88,13 @@ fn an_operator_renames_a_schedule() {
 }
 
 #[test]
+fn renaming_a_schedule_to_its_own_name_records_nothing() {
+    given::<Schedule>([created()])
+        .when(RenameScheduleCommand { name: " 01 Horaire ".into(), name_taken: false }, &operator())
+        .then([]);
+}
+
+#[test]
 fn an_unknown_schedule_refuses_commands() {
     let error = given::<Schedule>([])
         .when(RenameScheduleCommand { name: "x".into(), name_taken: false }, &operator())
