@@ -74,6 +74,8 @@ pub enum DomainError {
          that starts now to change who is on call from now on."
     )]
     PastOnCall,
+    #[error("This override has already ended; who was on call then stays as it was.")]
+    OverrideEnded,
     #[error("This changes who was on call before now: give a written reason.")]
     PastOnCallNeedsReason,
     #[error("You can only change your own password.")]
@@ -191,6 +193,7 @@ impl DomainError {
             ReasonRequired => "reason_required",
             PastShiftNeedsReason => "past_shift_needs_reason",
             PastOnCall => "past_on_call",
+            OverrideEnded => "override_ended",
             PastOnCallNeedsReason => "past_on_call_needs_reason",
             NotYourPassword => "not_your_password",
             NotFound(_) => "not_found",
@@ -257,7 +260,9 @@ impl DomainError {
     pub fn kind(&self) -> ErrorKind {
         use DomainError::*;
         match self {
-            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | NotYourPassword => ErrorKind::Forbidden,
+            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | OverrideEnded | NotYourPassword => {
+                ErrorKind::Forbidden
+            }
             NotFound(_) => ErrorKind::NotFound,
             AlreadyExists(_)
             | ShiftOverlaps { .. }

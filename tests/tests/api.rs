@@ -228,7 +228,7 @@ backend_tests! {
         // Once the cut has passed, the override is past, and stays as it was.
         tokio::time::sleep((end.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default()).await;
         let (status, problem) = app.post(&client, &format!("{base}/unassign"), json!({"override_id": override_id})).await;
-        assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/past_on_call")), "{problem}");
+        assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/override_ended")), "{problem}");
     }
 
     async fn a_client_of_one_account_cannot_see_or_touch_another(db) {

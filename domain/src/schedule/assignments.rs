@@ -145,7 +145,11 @@ pub(crate) fn unassign(
                 }
                 OverrideCutShort { override_id, shift_id: shift.id, contact_id: o.contact_id, end }.into()
             } else {
-                let reason = ctx.may_change_on_call(shift.end, o.start)?;
+                let reason = ctx.may_change_on_call(shift.end, o.start).map_err(|error| match error {
+                    // "Add an override that starts now" is beside the point for one that is over.
+                    DomainError::PastOnCall if o.end <= ctx.now => DomainError::OverrideEnded,
+                    error => error,
+                })?;
                 OverrideRemoved { override_id, shift_id: shift.id, contact_id: o.contact_id, reason }.into()
             }
         }

@@ -370,10 +370,13 @@ fn clients_cannot_change_who_was_on_call_on_the_elapsed_part_of_a_running_shift(
     let mut events = manual_schedule();
     events.extend([assigned(1, 1), assigned(2, 2), override_added(7, 2, 3, MAY_01, "2023-05-02T07:30:00-04:00")]);
     let ctx = client_at(DURING_SHIFT_2);
+    let ended = given::<Schedule>(events.clone())
+        .when(UnassignCommand { shift_id: shift(2), override_id: Some(override_id(7)) }, &ctx)
+        .then_error("This override has already ended; who was on call then stays as it was.");
+    assert_eq!((ended.code(), ended.kind()), ("override_ended", ErrorKind::Forbidden));
     let commands: Vec<ScheduleCommand> = vec![
         assign(2, 4).into(),
         override_of(8, 2, 4, "2023-05-02T12:00:00-04:00", MAY_08).into(),
-        UnassignCommand { shift_id: shift(2), override_id: Some(override_id(7)) }.into(),
         UnassignCommand { shift_id: shift(2), override_id: None }.into(),
         SwapCommand { shift_a: shift(2), shift_b: shift(3), inactive_contacts: vec![] }.into(),
     ];
