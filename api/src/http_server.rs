@@ -126,10 +126,12 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let address = if limits.proxies.contains(&peer.ip()) {
+        // On an IPv6 socket an IPv4 peer is a mapped address; it is counted as the IPv4 one.
+        let ip = peer.ip().to_canonical();
+        let address = if limits.proxies.contains(&ip) {
             Ok(None)
         } else {
-            per_address.take(peer.ip(), limits.max_per_address).map(Some).ok_or(Busy::Address)
+            per_address.take(ip, limits.max_per_address).map(Some).ok_or(Busy::Address)
         };
         let permit = address.and_then(|address| {
             let permit = connections.clone().try_acquire_owned().map_err(|_| Busy::Server)?;

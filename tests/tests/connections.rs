@@ -152,3 +152,24 @@ async fn one_address_cannot_take_more_than_its_share_unless_it_is_the_proxy() {
     let (status, _) = answer(reqwest::Client::new().get(app.url("/health")).send().await.unwrap()).await;
     assert_eq!(status, 200, "every client comes through the proxy's address");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_ipv6_socket_an_ipv4_proxy_is_still_recognised() {
+    // A dual-stack socket hears 127.0.0.1 as ::ffff:127.0.0.1.
+    let Ok(listener) = tokio::net::TcpListener::bind("[::]:0").await else {
+        eprintln!("skipped: this machine has no IPv6 socket");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let limits = ConnectionLimits {
+        max_per_address: 1,
+        proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ConnectionLimits::default()
+    };
+    let router = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+    let server = tokio::spawn(vigie_api::http_server::serve(listener, router, limits, std::future::pending()));
+    let _held = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let response = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/health")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the proxy's second connection was counted against one address");
+    server.abort();
+}

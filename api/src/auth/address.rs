@@ -31,7 +31,11 @@ impl FromRequestParts<AppState> for ClientAddress {
 /// in `X-Forwarded-For` that is not. Each proxy appends the address it heard
 /// from, so the list is read from the right; entries left of the first
 /// untrusted one were written by the client itself and prove nothing.
+///
+/// A server listening on IPv6 hears IPv4 peers as mapped addresses
+/// (`::ffff:10.0.0.1`); they are read as the IPv4 addresses they are.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let peer = peer.to_canonical();
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -43,7 +47,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
         .map(str::trim)
         .collect();
     for entry in forwarded.iter().rev() {
-        match entry.parse::<IpAddr>() {
+        match entry.parse::<IpAddr>().map(|address| address.to_canonical()) {
             Ok(address) if trusted.contains(&address) => continue,
             Ok(address) => return address,
             // A proxy we trust would not write this: trust nothing further left.
@@ -80,6 +84,8 @@ mod tests {
         assert_eq!(client_address(ip("10.0.0.1"), &headers, &proxies), ip("203.0.113.9"), "not the client's own claim");
         assert_eq!(client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies), ip("10.0.0.1"));
         assert_eq!(client_address(ip("10.0.0.1"), &forwarded(&["junk, 10.0.0.2"]), &proxies), ip("10.0.0.1"));
+        // Heard on an IPv6 socket, the proxy's IPv4 address is mapped.
+        assert_eq!(client_address(ip("::ffff:10.0.0.1"), &headers, &proxies), ip("203.0.113.9"));
     }
 
     #[test]
