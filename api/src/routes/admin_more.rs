@@ -484,8 +484,9 @@ async fn change_accounts(
     answer(None, change).await
 }
 
-/// Deactivates a user, ends every session they have and revokes their calendar feeds. An operator cannot deactivate themself,
-/// so the service team always keeps someone who can log in.
+/// Deactivates a user, ends every session they have and revokes their calendar
+/// feeds. An operator cannot deactivate themself, so the service team always
+/// keeps someone who can log in.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/deactivate", tag = "administration",
     params(
         ("user_id" = uuid::Uuid, Path, description = "The user."),
