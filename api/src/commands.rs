@@ -217,6 +217,17 @@ pub fn to_new_events<E: DomainEvent>(
         .map_err(ApiError::from)
 }
 
+/// An id for something a change creates outside its events (a calendar feed's row): with an
+/// `Idempotency-Key`, the same for every retry of the request, so a retry finds what the first
+/// attempt made; without one, a new id.
+pub fn new_id(caller: &Caller, headers: &ChangeHeaders) -> Uuid {
+    match &headers.idempotency_key {
+        // No event of a request has this index, so the id is none of theirs.
+        Some(key) => derived_id(caller, key, headers.fingerprint.as_deref(), usize::MAX),
+        None => Uuid::now_v7(),
+    }
+}
+
 fn derived_id(caller: &Caller, key: &str, fingerprint: Option<&str>, index: usize) -> Uuid {
     let digest = Sha256::new()
         .chain_update(caller.user_id.to_string())

@@ -80,6 +80,8 @@ pub enum DomainError {
     PastOnCallNeedsReason,
     #[error("You can only change your own password.")]
     NotYourPassword,
+    #[error("A calendar feed shows what its creator may see, so you can only create your own.")]
+    NotYourCalendarFeed,
 
     // --- existence
     #[error("This {0} does not exist.")]
@@ -196,6 +198,7 @@ impl DomainError {
             OverrideEnded => "override_ended",
             PastOnCallNeedsReason => "past_on_call_needs_reason",
             NotYourPassword => "not_your_password",
+            NotYourCalendarFeed => "not_your_calendar_feed",
             NotFound(_) => "not_found",
             AlreadyExists(_) => "already_exists",
             ScheduleDeleted => "schedule_deleted",
@@ -260,9 +263,8 @@ impl DomainError {
     pub fn kind(&self) -> ErrorKind {
         use DomainError::*;
         match self {
-            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | OverrideEnded | NotYourPassword => {
-                ErrorKind::Forbidden
-            }
+            ReadOnlyRole | OperatorOnly(_) | ShiftEnded | PastOnCall | OverrideEnded | NotYourPassword
+            | NotYourCalendarFeed => ErrorKind::Forbidden,
             NotFound(_) => ErrorKind::NotFound,
             AlreadyExists(_)
             | ShiftOverlaps { .. }

@@ -1,13 +1,16 @@
-//! Portal users: a username, a role and the accounts they reach. Credentials live outside events;
-//! only the fact that a password changed is recorded.
+//! Portal users: a username, a role and the accounts they reach. Credentials and feed tokens live
+//! outside events; only the facts that a password changed or a calendar feed came or went are recorded.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::actor::{CommandContext, Role};
 use crate::aggregate::Aggregate;
 use crate::error::{DomainError, Entity};
 use crate::event::{domain_events, no_upcasters};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, ScheduleId, UserId};
 
 domain_events! {
     /// Every event of a user stream.
@@ -17,6 +20,8 @@ domain_events! {
         UserDeactivated = 1,
         PasswordChanged = 1,
         PasswordReset = 1,
+        CalendarFeedCreated = 1,
+        CalendarFeedRevoked = 1,
     }
 }
 
@@ -44,6 +49,21 @@ pub struct PasswordChanged {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PasswordReset {}
 
+/// The user created a secret calendar feed of a schedule (the token is stored elsewhere, never here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarFeedCreated {
+    pub feed_id: Uuid,
+    pub schedule_id: ScheduleId,
+}
+
+/// One of the user's calendar feeds stopped working: revoked by its owner or an operator, or
+/// along with a password reset or a deactivation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarFeedRevoked {
+    pub feed_id: Uuid,
+    pub schedule_id: ScheduleId,
+}
+
 #[derive(Debug, Clone)]
 pub enum UserCommand {
     /// Operators. `username_taken` is looked up by the caller.
@@ -54,14 +74,21 @@ pub enum UserCommand {
     Deactivate,
     /// The user themself, after the caller checked the current password.
     ChangePassword,
-    /// Operators.
+    /// Operators; also revokes the user's calendar feeds, since a reset takes a compromised account back.
     ResetPassword,
+    /// The user themself, for a schedule the caller checked they may see. Creating a feed
+    /// that exists already (a retry) records nothing.
+    CreateCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId },
+    /// The feed's owner or an operator, for a feed the caller found still working.
+    RevokeCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId },
 }
 
 /// A user's state; `None` before creation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserState {
     pub user: Option<UserInfo>,
+    /// The calendar feeds the user created that still work, and the schedule each shows.
+    pub feeds: BTreeMap<Uuid, ScheduleId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +143,7 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
         }
         UserCommand::Deactivate => {
             ctx.require_operator("deactivate users")?;
-            Ok(vec![UserDeactivated {}.into()])
+            Ok([UserDeactivated {}.into()].into_iter().chain(feeds_revoked(state)).collect())
         }
         UserCommand::ChangePassword => {
             // Anyone, dispatch and auditors included, may change their own password.
@@ -127,9 +154,32 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
         }
         UserCommand::ResetPassword => {
             ctx.require_operator("reset passwords")?;
-            Ok(vec![PasswordReset {}.into()])
+            Ok([PasswordReset {}.into()].into_iter().chain(feeds_revoked(state)).collect())
+        }
+        UserCommand::CreateCalendarFeed { feed_id, schedule_id } => {
+            // A feed carries its creator's rights, so nobody creates one in another's name.
+            if ctx.actor.user_id != user.id {
+                return Err(DomainError::NotYourCalendarFeed);
+            }
+            if state.feeds.contains_key(&feed_id) {
+                return Ok(vec![]);
+            }
+            Ok(vec![CalendarFeedCreated { feed_id, schedule_id }.into()])
+        }
+        UserCommand::RevokeCalendarFeed { feed_id, schedule_id } => {
+            if ctx.actor.user_id != user.id {
+                ctx.require_operator("revoke another user's calendar feed")?;
+            }
+            // A feed made before feeds were recorded is not in the state; its revocation
+            // is recorded all the same.
+            Ok(vec![CalendarFeedRevoked { feed_id, schedule_id }.into()])
         }
     }
+}
+
+/// A revocation for each of the user's feeds that still works.
+fn feeds_revoked(state: &UserState) -> impl Iterator<Item = UserEvent> + '_ {
+    state.feeds.iter().map(|(&feed_id, &schedule_id)| CalendarFeedRevoked { feed_id, schedule_id }.into())
 }
 
 pub fn evolve(mut state: UserState, event: &UserEvent) -> UserState {
@@ -154,6 +204,12 @@ pub fn evolve(mut state: UserState, event: &UserEvent) -> UserState {
             }
         }
         UserEvent::PasswordChanged(_) | UserEvent::PasswordReset(_) => {}
+        UserEvent::CalendarFeedCreated(e) => {
+            state.feeds.insert(e.feed_id, e.schedule_id);
+        }
+        UserEvent::CalendarFeedRevoked(e) => {
+            state.feeds.remove(&e.feed_id);
+        }
     }
     state
 }

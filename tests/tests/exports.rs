@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use vigie_tests::{TestApp, backend_tests};
 
 const PASSWORD: &str = "vigie-demo";
@@ -143,6 +143,71 @@ backend_tests! {
             .bearer_auth(&operator).json(&serde_json::json!({"new_password": "a new and longer secret"})).send().await.unwrap();
         assert_eq!(reset.status(), 204);
         assert_eq!(fetch_feed(&app, &another).await.0, 404, "a feed outlived its user's password reset");
+    }
+
+    async fn the_log_records_who_created_and_revoked_each_feed_but_never_its_token(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let auditor = app.login("auditor", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+        let feeds = format!("/api/v1/schedules/{schedule}/calendar-feeds");
+        let (_, me) = app.get(&token, "/api/v1/me").await;
+        let client_stream = format!("user-{}", me["id"].as_str().unwrap());
+
+        // A keyed creation whose answer was lost: the retry answers the same feed with a new
+        // URL, and only that URL works, since the first was never kept.
+        let create = || app.client.post(app.url(&feeds)).bearer_auth(&token).header("Idempotency-Key", "feed-1").send();
+        let (status, first) = vigie_tests::answer(create().await.unwrap()).await;
+        assert_eq!(status, 201, "{first}");
+        let (status, retry) = vigie_tests::answer(create().await.unwrap()).await;
+        assert_eq!(status, 201, "{retry}");
+        assert_eq!(retry["id"], first["id"]);
+        assert_ne!(retry["url"], first["url"]);
+        assert_eq!(fetch_feed(&app, first["url"].as_str().unwrap()).await.0, 404, "the lost URL still works");
+        assert_eq!(fetch_feed(&app, retry["url"].as_str().unwrap()).await.0, 200);
+        let (_, listed) = app.get(&token, &feeds).await;
+        assert_eq!(listed["feeds"].as_array().unwrap().len(), 1, "the retry made a second feed: {listed}");
+
+        // An operator revokes it; then the key can no longer bring it back.
+        let feed_id = first["id"].as_str().unwrap();
+        assert_eq!(delete(&app, &operator, &format!("{feeds}/{feed_id}")).await, 204);
+        let (status, problem) = vigie_tests::answer(create().await.unwrap()).await;
+        assert_eq!(status, 409, "{problem}");
+        assert_eq!(problem["type"], "/problems/calendar_feed_revoked", "{problem}");
+
+        // The auditor reads both facts in the client's user stream: what, who, and no secret.
+        let (status, page) = app.get(&auditor, "/api/v1/events?limit=1000").await;
+        assert_eq!(status, 200, "{page}");
+        let facts: Vec<&Value> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"].as_str().unwrap().starts_with("CalendarFeed"))
+            .collect();
+        assert_eq!(facts.len(), 2, "{facts:?}");
+        let (created, revoked) = (facts[0], facts[1]);
+        assert_eq!((&created["type"], &revoked["type"]), (&json!("CalendarFeedCreated"), &json!("CalendarFeedRevoked")));
+        for fact in [created, revoked] {
+            assert_eq!(fact["stream_id"], client_stream.as_str());
+            assert_eq!(fact["data"], json!({"feed_id": feed_id, "schedule_id": schedule}));
+        }
+        assert_eq!(created["actor"]["username"], "4000-TEST");
+        assert_eq!(revoked["actor"]["username"], "operator");
+        for url in [&first["url"], &retry["url"]] {
+            let secret = url.as_str().unwrap().trim_start_matches("/api/v1/calendar/").trim_end_matches(".ics");
+            assert!(!page.to_string().contains(secret), "a feed's token is in the log");
+        }
+
+        // A password reset records the revocation of each feed it stops.
+        let (_, kept) = app.post(&token, &feeds, Value::Null).await;
+        let reset = app.client.put(app.url(&format!("/api/v1/users/{}/password", me["id"].as_str().unwrap())))
+            .bearer_auth(&operator).json(&json!({"new_password": "a new and longer secret"})).send().await.unwrap();
+        assert_eq!(reset.status(), 204);
+        let (_, page) = app.get(&auditor, &format!("/api/v1/events?after={}", revoked["position"])).await;
+        let types: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["CalendarFeedCreated", "PasswordReset", "CalendarFeedRevoked"]);
+        assert_eq!(page["events"][2]["data"]["feed_id"], kept["id"]);
     }
 
     async fn a_client_of_4001_cannot_export_or_subscribe_to_4000s_schedule(db) {

@@ -1,4 +1,5 @@
-//! Calendar feed tokens, kept in a table beside the log (a secret must never become an immutable event).
+//! Calendar feed tokens, kept in a table beside the log (a secret must never become an immutable
+//! event); the log records that a feed was created or revoked (`CalendarFeedCreated`, `CalendarFeedRevoked`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -16,9 +17,13 @@ pub struct Feed {
     pub user_id: UserId,
 }
 
-pub async fn create(db: &Db, feed: Feed, token_hash: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-    on_db!(db, |pool| sqlx::query(
-        "INSERT INTO calendar_feeds (id, token_hash, schedule_id, user_id, created_at) VALUES ($1, $2, $3, $4, $5)"
+/// Stores a new feed's token, or gives a feed already stored under `feed.id` (by an earlier attempt
+/// of the same keyed request) this new token, since the first one's answer was lost. Answers false
+/// if that feed has been revoked since.
+pub async fn create(db: &Db, feed: Feed, token_hash: &str, now: DateTime<Utc>) -> Result<bool, ApiError> {
+    let stored = on_db!(db, |pool| sqlx::query(
+        "INSERT INTO calendar_feeds (id, token_hash, schedule_id, user_id, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash WHERE calendar_feeds.revoked_at IS NULL"
     )
     .bind(feed.id.to_string())
     .bind(token_hash)
@@ -28,7 +33,7 @@ pub async fn create(db: &Db, feed: Feed, token_hash: &str, now: DateTime<Utc>) -
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))?;
-    Ok(())
+    Ok(stored == 1)
 }
 
 /// The feed a token opens, unless it is unknown or revoked.

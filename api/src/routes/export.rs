@@ -3,22 +3,24 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vigie_domain::schedule::series::start_of_day;
-use vigie_domain::{Role, ScheduleId};
+use vigie_domain::user::{self, UserCommand};
+use vigie_domain::{Role, ScheduleId, User};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{Caller, store};
+use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
-use crate::routes::openapi::{MinPositionParam, Problem, ViewProblems};
+use crate::routes::openapi::{ChangeHeaderParams, MinPositionParam, Problem, ViewProblems};
 use crate::routes::schedules::{Freshness, ensure_fresh, reachable_schedule, require_schedule};
 use crate::routes::views;
 
@@ -107,27 +109,47 @@ fn file_name(name: &str) -> String {
     if safe.is_empty() { "schedule".to_owned() } else { safe.to_owned() }
 }
 
-/// Creates a secret feed URL for the caller. The token is shown only in this answer.
+/// Creates a secret feed URL for the caller. The token is shown only in this answer. The log
+/// records the feed (`CalendarFeedCreated`, in the caller's user stream), never its token.
+///
+/// A retry with the same `Idempotency-Key` answers the same feed with a new URL: the first URL
+/// was never kept, so it stops working.
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/calendar-feeds", tag = "export",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 201, description = "The feed, with its secret URL.", body = FeedCreated),
         (status = 401, response = Problem),
         (status = 403, response = Problem),
         (status = 404, response = Problem),
+        (status = 409, response = Problem),
     ))]
 async fn create_feed(
     State(app): State<AppState>,
     caller: Caller,
     Path(schedule_id): Path<ScheduleId>,
+    headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
     require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
+    // If-Match would name the caller's user version, which a portal showing a schedule never has.
+    let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
+    let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };
+    // The fact first: a feed that works but is not in the log would be a credential nobody can audit.
+    commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
+        user::decide(state, UserCommand::CreateCalendarFeed { feed_id: feed.id, schedule_id }, ctx)
+    })
+    .await?;
     let (token, token_hash) = store::new_token();
-    let feed = feeds::Feed { id: Uuid::now_v7(), schedule_id, user_id: caller.user_id };
-    feeds::create(app.db(), feed, &token_hash, Utc::now()).await?;
+    if !feeds::create(app.db(), feed, &token_hash, Utc::now()).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "calendar_feed_revoked",
+            "The calendar feed this Idempotency-Key created has been revoked since; use a new key for a new feed.",
+        ));
+    }
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
     let created =
         FeedCreated { id: feed.id, schedule_id: schedule_id.into(), url: format!("/api/v1/calendar/{token}.ics") };
@@ -203,10 +225,12 @@ async fn list_feeds(
 }
 
 /// Revokes a feed: its URL answers 404 from now on. Clients revoke their own feeds; operators any.
+/// The log records it (`CalendarFeedRevoked`, in the owner's user stream).
 #[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}/calendar-feeds/{feed_id}", tag = "export",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("feed_id" = uuid::Uuid, Path, description = "The feed."),
+        ChangeHeaderParams,
     ),
     responses(
         (status = 204, description = "Revoked."),
@@ -218,6 +242,7 @@ async fn revoke_feed(
     State(app): State<AppState>,
     caller: Caller,
     Path((schedule_id, feed_id)): Path<(ScheduleId, Uuid)>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "revoke calendar feeds")?;
@@ -225,6 +250,11 @@ async fn revoke_feed(
     let feed = feed
         .filter(|f| caller.role == Role::Operator || f.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found("calendar feed"))?;
+    let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
+    commands::execute::<User>(&app, &caller, feed.user_id, &headers, None, |state, ctx| {
+        user::decide(state, UserCommand::RevokeCalendarFeed { feed_id: feed.id, schedule_id }, ctx)
+    })
+    .await?;
     feeds::revoke(app.db(), feed.id, Utc::now()).await?;
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed revoked");
     Ok(StatusCode::NO_CONTENT)

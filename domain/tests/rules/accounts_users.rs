@@ -148,3 +148,68 @@ fn a_deactivated_user_changes_nothing_more() {
         .when(UserCommand::ResetPassword, &operator())
         .then_error("This user is deactivated.");
 }
+
+fn own_context() -> CommandContext {
+    CommandContext::new(Actor { user_id: user_id(), username: "anthony".into(), role: Role::Client }, t(NOW))
+}
+
+fn feed(n: u128) -> Uuid {
+    Uuid::from_u128(0xfeed_0000 + n)
+}
+
+fn feed_created(n: u128) -> UserEvent {
+    CalendarFeedCreated { feed_id: feed(n), schedule_id: schedule_id() }.into()
+}
+
+fn feed_revoked(n: u128) -> UserEvent {
+    CalendarFeedRevoked { feed_id: feed(n), schedule_id: schedule_id() }.into()
+}
+
+#[test]
+fn calendar_feeds_are_recorded_when_created_and_revoked() {
+    let create = || UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() };
+    let state = given::<User>([user_created()]).when(create(), &own_context()).then([feed_created(1)]);
+    assert_eq!(state.feeds.get(&feed(1)), Some(&schedule_id()));
+    // A retry of the same creation (an Idempotency-Key's) records nothing new.
+    given::<User>([user_created(), feed_created(1)]).when(create(), &own_context()).then([]);
+
+    let revoke = || UserCommand::RevokeCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() };
+    let state = given::<User>([user_created(), feed_created(1)]).when(revoke(), &own_context()).then([feed_revoked(1)]);
+    assert!(state.feeds.is_empty());
+    given::<User>([user_created(), feed_created(1)]).when(revoke(), &operator()).then([feed_revoked(1)]);
+    let data = serde_json::to_string(&feed_created(1)).expect("json");
+    assert!(!data.contains("token"), "{data}");
+}
+
+#[test]
+fn only_the_owner_creates_a_feed_and_only_they_or_an_operator_revoke_it() {
+    given::<User>([user_created()])
+        .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &operator())
+        .then_error("A calendar feed shows what its creator may see, so you can only create your own.");
+    given::<User>([user_created(), feed_created(1)])
+        .when(UserCommand::RevokeCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &client())
+        .then_error("Only the service team can revoke another user's calendar feed.");
+    given::<User>([user_created(), UserDeactivated {}.into()])
+        .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &own_context())
+        .then_error("This user is deactivated.");
+}
+
+#[test]
+fn a_reset_or_a_deactivation_revokes_every_feed_still_working() {
+    let history = [user_created(), feed_created(1), feed_created(2), feed_created(3), feed_revoked(2)];
+    let state = given::<User>(history.clone()).when(UserCommand::ResetPassword, &operator()).then([
+        PasswordReset {}.into(),
+        feed_revoked(1),
+        feed_revoked(3),
+    ]);
+    assert!(state.feeds.is_empty());
+    given::<User>(history).when(UserCommand::Deactivate, &operator()).then([
+        UserDeactivated {}.into(),
+        feed_revoked(1),
+        feed_revoked(3),
+    ]);
+    // Changing one's own password keeps them: the user is still who they were.
+    given::<User>([user_created(), feed_created(1)])
+        .when(UserCommand::ChangePassword, &own_context())
+        .then([PasswordChanged {}.into()]);
+}
