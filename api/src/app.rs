@@ -58,6 +58,7 @@ impl AppState {
     pub async fn open(database_url: &str, settings: Settings) -> anyhow::Result<Self> {
         let store = EventStore::open(database_url, StoreOptions::default()).await?;
         let db = Db::connect(database_url, 8).await?;
+        let throttle = LoginThrottle::new(db.clone());
         let live = Live::start(&store).await?;
         let projection_db = Db::connect_with(database_url, 4, Durability::Rebuildable).await?;
         let read_models = ReadModels::start(&store, &db, projection_db, settings.retention_days);
@@ -70,7 +71,7 @@ impl AppState {
                 db,
                 live,
                 read_models,
-                throttle: LoginThrottle::default(),
+                throttle,
                 sessions: SessionCache::default(),
                 settings,
                 decoy_hash,

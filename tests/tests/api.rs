@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use vigie_tests::{Backend, TestApp, backend_tests};
 
 const PASSWORD: &str = "vigie-demo";
+const SERVER: &str = env!("CARGO_BIN_EXE_vigie-server");
 
 /// The first account the user reaches, and its first schedule.
 async fn account_and_schedule(app: &TestApp, token: &str) -> (String, String) {
@@ -572,6 +573,34 @@ backend_tests! {
             statuses.push(response.status().as_u16());
         }
         assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    }
+
+    async fn failed_logins_count_on_every_node_and_survive_a_restart(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let mut other = vigie_tests::ServerProcess::start(SERVER, &app.db.url, false).await;
+        let client = app.client.clone();
+        let login = |url: String| {
+            let client = client.clone();
+            async move {
+                let response = client.post(url).json(&json!({"username": "operator", "password": "not-it-at-all"})).send().await.unwrap();
+                let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+                (response.status().as_u16(), retry_after)
+            }
+        };
+        // A guesser spreading over two nodes gets five guesses in all, not five per node.
+        for attempt in 0..5 {
+            let url = if attempt % 2 == 0 { app.url("/api/v1/auth/login") } else { other.url("/api/v1/auth/login") };
+            assert_eq!(login(url).await.0, 401);
+        }
+        for url in [app.url("/api/v1/auth/login"), other.url("/api/v1/auth/login")] {
+            let (status, retry_after) = login(url).await;
+            assert_eq!(status, 429);
+            assert!(retry_after.is_some_and(|s| (880..=900).contains(&s)), "Retry-After: {retry_after:?}");
+        }
+        // A node that restarts still remembers them.
+        other.kill().await;
+        other = vigie_tests::ServerProcess::start(SERVER, &app.db.url, false).await;
+        assert_eq!(login(other.url("/api/v1/auth/login")).await.0, 429, "a restart forgot the failures");
     }
 
     async fn failures_from_strangers_do_not_lock_a_user_out_of_an_address_they_logged_in_from(db) {

@@ -7,80 +7,125 @@
 //! address is, from there, limited only by the failures for that user from
 //! that address: strangers' failures, elsewhere or at the same address, do
 //! not count against it.
+//!
+//! The counts live in the database (migration `login_throttle`), so every
+//! node of a deployment sees the same ones and a restart forgets none.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use vigie_projections::db::{Db, to_micros};
+use vigie_projections::on_db;
+
+use crate::error::ApiError;
 
 /// Failures allowed per user name, and per address, within [`WINDOW`].
-pub const MAX_FAILURES: usize = 5;
+pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// How long a successful login keeps its address open to its user.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-/// Past this many entries a map is cleared rather than grown.
-const CAPACITY: usize = 100_000;
-
 /// Recent failures per user name and per address, and the addresses each user
-/// logged in from, on this node.
-#[derive(Debug, Default)]
+/// logged in from, as the database holds them for every node.
+#[derive(Debug, Clone)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-    trusted: Mutex<HashMap<(String, IpAddr), Instant>>,
+    db: Db,
 }
 
 impl LoginThrottle {
-    /// Seconds to wait before `user` may try again from `address`, if either is blocked.
-    pub fn blocked(&self, user: &str, address: IpAddr) -> Option<u64> {
-        let keys = if self.trusts(user, address) {
-            vec![pair_key(user, address)]
-        } else {
-            vec![user_key(user), address_key(address)]
-        };
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        keys.iter()
-            .filter_map(|key| {
-                let times = failures.get_mut(key)?;
-                times.retain(|t| now.duration_since(*t) < WINDOW);
-                (times.len() >= MAX_FAILURES).then(|| {
-                    let oldest = times.iter().min().copied().unwrap_or(now);
-                    WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1)
-                })
-            })
-            .max()
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
-    /// A wrong password for `user` from `address`.
-    pub fn record_failure(&self, user: &str, address: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= CAPACITY {
-            failures.clear();
-        }
-        for key in [user_key(user), address_key(address), pair_key(user, address)] {
-            failures.entry(key).or_default().push(Instant::now());
-        }
+    /// Seconds to wait before `user` may try again from `address`, if either is blocked.
+    pub async fn blocked(&self, user: &str, address: IpAddr) -> Result<Option<u64>, ApiError> {
+        let now = Utc::now();
+        let keys = if self.trusts(user, address, now).await? {
+            [pair_key(user, address), pair_key(user, address)]
+        } else {
+            [user_key(user), address_key(address)]
+        };
+        let since = to_micros(now) - micros(WINDOW);
+        // The oldest failure that still counts, for each key that reached the limit.
+        let oldest: Vec<(i64,)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT MIN(failed_at) FROM login_failures
+              WHERE key IN ($1, $2) AND failed_at > $3
+              GROUP BY key HAVING COUNT(*) >= $4"
+        )
+        .bind(&keys[0])
+        .bind(&keys[1])
+        .bind(since)
+        .bind(MAX_FAILURES)
+        .fetch_all(pool)
+        .await)?;
+        Ok(oldest.into_iter().map(|(failed_at,)| ((failed_at - since).max(0) as u64).div_ceil(1_000_000).max(1)).max())
+    }
+
+    /// A wrong password for `user` from `address`; also prunes failures that no longer count.
+    pub async fn record_failure(&self, user: &str, address: IpAddr) -> Result<(), ApiError> {
+        let now = to_micros(Utc::now());
+        on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO login_failures (key, failed_at) VALUES ($1, $4), ($2, $4), ($3, $4)"
+        )
+        .bind(user_key(user))
+        .bind(address_key(address))
+        .bind(pair_key(user, address))
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
+            .bind(now - micros(WINDOW))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
     }
 
     /// A success forgets the user name's failures (not the address's) and opens the address to the user.
-    pub fn record_success(&self, user: &str, address: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&user_key(user));
-        failures.remove(&pair_key(user, address));
-        drop(failures);
-        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
-        if trusted.len() >= CAPACITY {
-            trusted.clear();
-        }
-        trusted.insert((user.to_lowercase(), address), Instant::now());
+    pub async fn record_success(&self, user: &str, address: IpAddr) -> Result<(), ApiError> {
+        let now = to_micros(Utc::now());
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM login_failures WHERE key IN ($1, $2)")
+            .bind(user_key(user))
+            .bind(pair_key(user, address))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO login_trust (user_name, address, since) VALUES ($1, $2, $3)
+             ON CONFLICT (user_name, address) DO UPDATE SET since = excluded.since"
+        )
+        .bind(user.to_lowercase())
+        .bind(address.to_string())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM login_trust WHERE since <= $1")
+            .bind(now - micros(TRUSTED_FOR))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
     }
 
-    fn trusts(&self, user: &str, address: IpAddr) -> bool {
-        let trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
-        trusted.get(&(user.to_lowercase(), address)).is_some_and(|since| since.elapsed() < TRUSTED_FOR)
+    async fn trusts(&self, user: &str, address: IpAddr, now: DateTime<Utc>) -> Result<bool, ApiError> {
+        let found: Option<(i64,)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT since FROM login_trust WHERE user_name = $1 AND address = $2 AND since > $3"
+        )
+        .bind(user.to_lowercase())
+        .bind(address.to_string())
+        .bind(to_micros(now) - micros(TRUSTED_FOR))
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
     }
+}
+
+fn micros(duration: Duration) -> i64 {
+    duration.as_micros() as i64
 }
 
 fn user_key(user: &str) -> String {

@@ -63,7 +63,7 @@ async fn login(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    if let Some(seconds) = app.throttle().blocked(&request.username, address) {
+    if let Some(seconds) = app.throttle().blocked(&request.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
     let user = {
@@ -77,11 +77,11 @@ async fn login(
     let verified =
         password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
     let (Some(user), Some(_), true) = (user, stored, verified) else {
-        app.throttle().record_failure(&request.username, address);
+        app.throttle().record_failure(&request.username, address).await?;
         crate::metrics::login_failed();
         return Err(bad_credentials());
     };
-    app.throttle().record_success(&request.username, address);
+    app.throttle().record_success(&request.username, address).await?;
 
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
@@ -197,12 +197,12 @@ async fn change_password(
     password::check_strength(&request.new_password)?;
     // Guesses at the current password count as failed logins: a stolen session
     // must not become a way around the login's throttle.
-    if let Some(seconds) = app.throttle().blocked(&caller.username, address) {
+    if let Some(seconds) = app.throttle().blocked(&caller.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
     let stored = store::password_hash(app.db(), caller.user_id).await?.ok_or_else(bad_credentials)?;
     if !password::verify(request.current_password, stored).await {
-        app.throttle().record_failure(&caller.username, address);
+        app.throttle().record_failure(&caller.username, address).await?;
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
     }
     let hash = password::hash(request.new_password).await?;
