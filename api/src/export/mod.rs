@@ -6,6 +6,7 @@
 pub mod feeds;
 pub mod ical;
 pub mod pdf;
+mod pdf_fonts;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -1,18 +1,14 @@
 //! A schedule range as a printable PDF, like the portal's screen: the shifts table, the summary and the coverage calendar.
 //!
-//! The PDF uses Helvetica, one of the fonts every PDF reader has built in, so nothing is embedded
-//! or fetched and accented names (WinAnsi) print as typed. Pages are A4 landscape; the table's
-//! header is repeated on every page, and the calendar follows the table.
-
-use std::sync::LazyLock;
+//! Names and comments print as typed: in Helvetica, which every PDF reader has, or in an
+//! embedded font when a text needs letters beyond Western European ones (`pdf_fonts`). Pages
+//! are A4 landscape; the table's header is repeated on every page, and the calendar follows the table.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
-use printpdf::{
-    BuiltinFont, Color, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
-    Rect, Rgb, TextItem,
-};
+use printpdf::{Color, Mm, Op, PaintMode, PdfDocument, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem};
 use vigie_domain::schedule::{Coverage, Source};
 
+use crate::export::pdf_fonts::{Font, Typeface};
 use crate::export::{Roster, Row, summary_line};
 
 const PAGE_WIDTH: f32 = 297.0;
@@ -51,16 +47,20 @@ const RED: (f32, f32, f32) = (0.92, 0.4, 0.36);
 
 /// The PDF of a roster and the coverage of its days; `printed_at` goes in the footer.
 pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateTime<Utc>) -> Vec<u8> {
-    let mut layout = Layout::default();
-    layout.title(roster);
-    layout.table(roster);
-    layout.calendar(days);
     let footer = format!(
         "{} · {} · printed {}",
         roster.account,
         roster.schedule,
         printed_at.with_timezone(&roster.time_zone).format("%Y-%m-%d %H:%M %Z")
     );
+    // Every text the client wrote, and the footer that repeats some of them.
+    let cells: Vec<String> = roster.rows.iter().flat_map(|row| cells(row, roster.time_zone)).collect();
+    let typeface = Typeface::for_texts(cells.iter().chain([&footer]).map(String::as_str));
+    let mut layout = Layout { typeface, ..Layout::default() };
+    layout.title(roster);
+    layout.table(roster);
+    layout.calendar(days);
+    let font = typeface.regular();
     let count = layout.pages.len();
     let pages: Vec<PdfPage> = layout
         .pages
@@ -68,20 +68,23 @@ pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateT
         .enumerate()
         .map(|(n, mut ops)| {
             let y = PAGE_HEIGHT - MARGIN + 2.0;
-            text(&mut ops, MARGIN, y, Font::Regular, 7.5, GREY, &footer);
+            text(&mut ops, MARGIN, y, font, 7.5, GREY, &footer);
             let number = format!("Page {} of {count}", n + 1);
-            let x = PAGE_WIDTH - MARGIN - Font::Regular.width(&number, 7.5);
-            text(&mut ops, x, y, Font::Regular, 7.5, GREY, &number);
+            let x = PAGE_WIDTH - MARGIN - font.width(&number, 7.5);
+            text(&mut ops, x, y, font, 7.5, GREY, &number);
             PdfPage::new(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), ops)
         })
         .collect();
     let title = format!("{} – {}", roster.schedule, roster.account);
-    PdfDocument::new(&title).with_pages(pages).save(&PdfSaveOptions::default(), &mut Vec::new())
+    let mut document = PdfDocument::new(&title);
+    typeface.add_to(&mut document);
+    document.with_pages(pages).save(&PdfSaveOptions::default(), &mut Vec::new())
 }
 
 /// Pages being filled from the top; `y` is the next free line, in millimetres from the top edge.
 #[derive(Debug, Default)]
 struct Layout {
+    typeface: Typeface,
     pages: Vec<Vec<Op>>,
     y: f32,
 }
@@ -105,6 +108,7 @@ impl Layout {
     }
 
     fn title(&mut self, roster: &Roster) {
+        let (regular, bold) = (self.typeface.regular(), self.typeface.bold());
         let tz = roster.time_zone;
         let first = roster.from.with_timezone(&tz).date_naive();
         // `to` is exclusive: the last day shown is the one before it.
@@ -119,17 +123,18 @@ impl Layout {
         );
         let summary = summary_line(&roster.summary);
         let page = self.page();
-        text(page, MARGIN, MARGIN + 6.0, Font::Bold, 16.0, BLACK, &heading);
-        text(page, MARGIN, MARGIN + 12.5, Font::Regular, 10.0, BLACK, &details);
-        text(page, MARGIN, MARGIN + 18.5, Font::Bold, 10.0, BLACK, &summary);
+        text(page, MARGIN, MARGIN + 6.0, bold, 16.0, BLACK, &heading);
+        text(page, MARGIN, MARGIN + 12.5, regular, 10.0, BLACK, &details);
+        text(page, MARGIN, MARGIN + 18.5, bold, 10.0, BLACK, &summary);
         self.y = MARGIN + 23.0;
     }
 
     fn table(&mut self, roster: &Roster) {
+        let regular = self.typeface.regular();
         self.table_header();
         if roster.rows.is_empty() {
             let (y, page) = (self.y, self.page());
-            text(page, MARGIN + 1.5, y + 4.2, Font::Regular, TEXT_SIZE, GREY, "No shift in this range.");
+            text(page, MARGIN + 1.5, y + 4.2, regular, TEXT_SIZE, GREY, "No shift in this range.");
             self.y += ROW_HEIGHT;
         }
         for (n, row) in roster.rows.iter().enumerate() {
@@ -145,8 +150,8 @@ impl Layout {
             let mut x = MARGIN;
             for (column, ((_, width), cell)) in COLUMNS.iter().zip(cells).enumerate() {
                 let colour = if column == 5 && row.contact.is_none() { GAP_TEXT } else { BLACK };
-                let cell = Font::Regular.fit(&cell, TEXT_SIZE, width - 3.0);
-                text(page, x + 1.5, y + 4.2, Font::Regular, TEXT_SIZE, colour, &cell);
+                let cell = regular.fit(&cell, TEXT_SIZE, width - 3.0);
+                text(page, x + 1.5, y + 4.2, regular, TEXT_SIZE, colour, &cell);
                 x += width;
             }
             self.y += ROW_HEIGHT;
@@ -156,11 +161,12 @@ impl Layout {
     }
 
     fn table_header(&mut self) {
+        let bold = self.typeface.bold();
         let (y, page) = (self.y, self.page());
         fill(page, MARGIN, y, PAGE_WIDTH - 2.0 * MARGIN, ROW_HEIGHT, HEADER_FILL);
         let mut x = MARGIN;
         for (heading, width) in COLUMNS {
-            text(page, x + 1.5, y + 4.2, Font::Bold, TEXT_SIZE, BLACK, heading);
+            text(page, x + 1.5, y + 4.2, bold, TEXT_SIZE, BLACK, heading);
             x += width;
         }
         self.y += ROW_HEIGHT;
@@ -168,6 +174,7 @@ impl Layout {
 
     /// The coverage calendar: a legend, then one grid per month, three months to a line.
     fn calendar(&mut self, days: &[(NaiveDate, Coverage)]) {
+        let (regular, bold, typeface) = (self.typeface.regular(), self.typeface.bold(), self.typeface);
         let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) else { return };
         let legend_height = 16.0;
         if !self.fits(legend_height + MONTH_HEIGHT) {
@@ -176,7 +183,7 @@ impl Layout {
             self.y += 8.0;
         }
         let (y, page) = (self.y, self.page());
-        text(page, MARGIN, y + 5.0, Font::Bold, 12.0, BLACK, "Coverage");
+        text(page, MARGIN, y + 5.0, bold, 12.0, BLACK, "Coverage");
         let legend = [
             (GREEN, "Full: every shift of the day has a contact"),
             (YELLOW, "Partial: part of the day has nobody on call"),
@@ -185,8 +192,8 @@ impl Layout {
         let mut x = MARGIN;
         for (colour, label) in legend {
             fill(page, x, y + 8.5, 5.0, 4.0, colour);
-            text(page, x + 7.0, y + 11.8, Font::Regular, 8.5, BLACK, label);
-            x += 9.0 + Font::Regular.width(label, 8.5) + 8.0;
+            text(page, x + 7.0, y + 11.8, regular, 8.5, BLACK, label);
+            x += 9.0 + regular.width(label, 8.5) + 8.0;
         }
         self.y += legend_height;
 
@@ -198,7 +205,7 @@ impl Layout {
             for (n, month) in line_of_months.iter().enumerate() {
                 let x = MARGIN + n as f32 * (7.0 * CELL_WIDTH + MONTH_GAP);
                 let y = self.y;
-                month_grid(self.page(), x, y, *month, days);
+                month_grid(self.page(), typeface, x, y, *month, days);
             }
             self.y += MONTH_HEIGHT + 6.0;
         }
@@ -232,8 +239,8 @@ fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
     ]
 }
 
-/// `s` on one line: a cell has no room for a line break, and the built-in
-/// fonts draw a newline or a tab as "?". Each run of them becomes a space.
+/// `s` on one line: a cell has no room for a line break, and a font draws a
+/// newline or a tab as a box. Each run of them becomes a space.
 fn one_line(s: &str) -> String {
     s.split(|c: char| c.is_control()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
 }
@@ -250,10 +257,18 @@ fn months_between(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
 }
 
 /// One month's grid at (`x`, `y`) from the top left: weeks start on Monday; days outside the range stay white.
-fn month_grid(page: &mut Vec<Op>, x: f32, y: f32, month: NaiveDate, days: &[(NaiveDate, Coverage)]) {
-    text(page, x, y + 5.0, Font::Bold, 10.0, BLACK, &month.format("%B %Y").to_string());
+fn month_grid(
+    page: &mut Vec<Op>,
+    typeface: Typeface,
+    x: f32,
+    y: f32,
+    month: NaiveDate,
+    days: &[(NaiveDate, Coverage)],
+) {
+    let (regular, bold) = (typeface.regular(), typeface.bold());
+    text(page, x, y + 5.0, bold, 10.0, BLACK, &month.format("%B %Y").to_string());
     for (n, weekday) in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().enumerate() {
-        text(page, x + n as f32 * CELL_WIDTH + 1.0, y + 10.5, Font::Regular, 7.5, GREY, weekday);
+        text(page, x + n as f32 * CELL_WIDTH + 1.0, y + 10.5, regular, 7.5, GREY, weekday);
     }
     let top = y + 12.0;
     let offset = month.weekday().num_days_from_monday();
@@ -273,65 +288,9 @@ fn month_grid(page: &mut Vec<Op>, x: f32, y: f32, month: NaiveDate, days: &[(Nai
         }
         outline(page, cx, cy, CELL_WIDTH, CELL_HEIGHT);
         let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let font = if weekend { Font::Bold } else { Font::Regular };
+        let font = if weekend { bold } else { regular };
         let colour = if coverage.is_some() { BLACK } else { GREY };
         text(page, cx + 1.2, cy + 4.6, font, 8.0, colour, &day.day().to_string());
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Font {
-    Regular,
-    Bold,
-}
-
-/// The built-in fonts' glyph widths, read once from the font programs printpdf ships for them.
-static METRICS: LazyLock<[Option<ParsedFont>; 2]> =
-    LazyLock::new(|| [BuiltinFont::Helvetica.get_parsed_font(), BuiltinFont::HelveticaBold.get_parsed_font()]);
-
-impl Font {
-    fn builtin(self) -> BuiltinFont {
-        match self {
-            Font::Regular => BuiltinFont::Helvetica,
-            Font::Bold => BuiltinFont::HelveticaBold,
-        }
-    }
-
-    /// The width of `s` at `size` points, in millimetres.
-    fn width(self, s: &str, size: f32) -> f32 {
-        s.chars().map(|c| self.char_width(c, size)).sum()
-    }
-
-    /// The width of one character at `size` points, in millimetres.
-    fn char_width(self, c: char, size: f32) -> f32 {
-        let em = METRICS[self as usize]
-            .as_ref()
-            .and_then(|f| {
-                let width = f.get_glyph_width(f.lookup_glyph_index(c as u32)?)?;
-                Some(f32::from(width) / f32::from(f.units_per_em.max(1)))
-            })
-            // Helvetica's average width, should a glyph be missing from the metrics.
-            .unwrap_or(0.556);
-        Mm::from(Pt(em * size)).0
-    }
-
-    /// `s`, cut short with an ellipsis if it is wider than `width` millimetres.
-    /// One pass over the characters: a shift's comments run to megabytes.
-    fn fit(self, s: &str, size: f32, width: f32) -> String {
-        let room = width - self.char_width('…', size);
-        let mut used = 0.0;
-        let mut cut_at = None;
-        for (index, c) in s.char_indices() {
-            used += self.char_width(c, size);
-            if cut_at.is_none() && used > room {
-                cut_at = Some(index);
-            }
-            if used > width {
-                let cut = &s[..cut_at.unwrap_or(index)];
-                return format!("{}…", cut.trim_end());
-            }
-        }
-        s.to_owned()
     }
 }
 
@@ -348,7 +307,7 @@ fn point(x: f32, y_from_top: f32) -> Point {
 fn text(page: &mut Vec<Op>, x: f32, y: f32, font: Font, size: f32, colour: (f32, f32, f32), s: &str) {
     page.extend([
         Op::StartTextSection,
-        Op::SetFont { font: PdfFontHandle::Builtin(font.builtin()), size: Pt(size) },
+        Op::SetFont { font: font.handle(), size: Pt(size) },
         Op::SetFillColor { col: rgb(colour) },
         Op::SetTextCursor { pos: point(x, y) },
         Op::ShowText { items: vec![TextItem::Text(s.to_owned())] },
@@ -461,6 +420,22 @@ mod tests {
     }
 
     #[test]
+    fn names_and_comments_in_other_scripts_print_as_typed() {
+        let mut roster = sample_roster();
+        roster.schedule = "Sœurs de la Charité".into();
+        roster.rows[0].comment = Some("Prime 50 € · Łukasz Żółć · Ψυχή · Дмитрий".into());
+        let pdf = super::render(&roster, &march_coverage(), Utc::now());
+        let text = text_of(&pdf);
+        for expected in ["Sœurs de la Charité", "Prime 50 €", "Łukasz Żółć", "Ψυχή", "Дмитрий"] {
+            assert!(text.contains(expected), "{expected:?} is missing from the PDF's text:\n{text}");
+        }
+        assert!(!text.contains('?'), "a character printed as ?:\n{text}");
+        // Western European text needs no font in the file; the others carry theirs.
+        let western = super::render(&sample_roster(), &march_coverage(), Utc::now());
+        assert!(western.len() < 20_000 && pdf.len() > 200_000, "{} and {} bytes", western.len(), pdf.len());
+    }
+
+    #[test]
     fn a_long_range_runs_over_several_pages_with_the_header_on_each() {
         let mut roster = sample_roster();
         let row = roster.rows[0].clone();
@@ -491,14 +466,5 @@ mod tests {
         let pdf = super::render(&roster, &march_coverage(), Utc::now());
         assert!(text_of(&pdf).contains("Luc couvre la nuit. Luc"), "the comments' first words");
         assert!(pdf.len() < 100_000, "{} bytes: more than one line of the comments was printed", pdf.len());
-    }
-
-    #[test]
-    fn long_texts_are_cut_to_their_column() {
-        let long = "A very long comment that goes on and on about who replaces whom and why it matters so much";
-        let cut = super::Font::Regular.fit(long, 9.0, 40.0);
-        assert!(cut.ends_with('…') && cut.len() < long.len(), "{cut}");
-        assert!(super::Font::Regular.width(&cut, 9.0) <= 40.0);
-        assert_eq!(super::Font::Regular.fit("Luc Lambert", 9.0, 40.0), "Luc Lambert");
     }
 }
