@@ -288,6 +288,38 @@ backend_tests! {
         node.stop().await;
     }
 
+    async fn an_older_node_leaves_a_projection_that_newer_code_rebuilt(db) {
+        // A rolling upgrade: a node of the next revision rebuilt the inbox and made it live.
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let id = MessageId::new_v7();
+        let first = append_message(&store, id, vec![from_caller(id, account, "A", None, "first").into()]).await;
+        run_inbox(&store, &pool, first).await.stop().await;
+        let set_live_revision = |revision: i64| {
+            let pool = pool.clone();
+            async move {
+                vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE projection_generations SET live_revision = $1 WHERE name = 'inbox'")
+                    .bind(revision).execute(p).await.map(|_| ())).unwrap();
+            }
+        };
+        set_live_revision(InboxProjection::REVISION + 1).await;
+
+        // This node's older code writes none of its rows into that generation.
+        let id = MessageId::new_v7();
+        let second = append_message(&store, id, vec![from_caller(id, account, "B", None, "second").into()]).await;
+        let runner = ProjectionRunner::spawn(store.clone(), pool.clone(), InboxProjection, fast());
+        assert!(!runner.wait_for(second, Duration::from_secs(1)).await, "older code applied events to a newer generation");
+        assert_eq!(live_state(&pool, InboxProjection::NAME).await.unwrap().position, first);
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        assert_eq!(all_messages(&inbox, account).await.len(), 1);
+
+        // It still follows the checkpoint, so it applies again once its code is current.
+        set_live_revision(InboxProjection::REVISION).await;
+        assert!(runner.wait_for(second, Duration::from_secs(10)).await, "the runner never came back");
+        assert_eq!(all_messages(&inbox, account).await.len(), 2);
+        runner.stop().await;
+    }
+
     async fn the_inbox_filters_by_days_of_the_accounts_time_zone(db) {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();

@@ -55,11 +55,12 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
-/// The generation reads use and the position it has applied.
+/// The generation reads use, the position it has applied, and the revision of the code that built it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveState {
     pub generation: i64,
     pub position: u64,
+    pub revision: i64,
 }
 
 /// Makes sure the projection has a live generation (1 at first, built by
@@ -89,20 +90,17 @@ async fn register_in(tx: &mut Tx<'_>, name: &str, revision: i64) -> Result<(), P
 /// The live generation of a projection and its checkpoint; generation 1 at
 /// position 0 for a projection that has never run.
 pub async fn live_state(db: &Db, name: &str) -> Result<LiveState, ProjectionError> {
-    let row: Option<(i64, i64)> =
+    let row: Option<(i64, i64, i64)> =
         crate::on_db!(db, |pool| sqlx::query_as(LIVE_STATE).bind(name).fetch_optional(pool).await)?;
-    Ok(row.map_or(LiveState { generation: 1, position: 0 }, |(generation, position)| LiveState {
-        generation,
-        position: to_position(position),
-    }))
+    Ok(row.map_or(LiveState { generation: 1, position: 0, revision: 0 }, live_state_from))
 }
 
 /// [`live_state`], registering the projection first if it has never run.
 pub(crate) async fn live_state_of<P: SqlProjection>(db: &Db) -> Result<LiveState, ProjectionError> {
-    let row: Option<(i64, i64)> =
+    let row: Option<(i64, i64, i64)> =
         crate::on_db!(db, |pool| sqlx::query_as(LIVE_STATE).bind(P::NAME).fetch_optional(pool).await)?;
     match row {
-        Some((generation, position)) => Ok(LiveState { generation, position: to_position(position) }),
+        Some(row) => Ok(live_state_from(row)),
         None => {
             register::<P>(db).await?;
             live_state(db, P::NAME).await
@@ -110,7 +108,11 @@ pub(crate) async fn live_state_of<P: SqlProjection>(db: &Db) -> Result<LiveState
     }
 }
 
-const LIVE_STATE: &str = "SELECT g.live_generation, c.position
+fn live_state_from((generation, position, revision): (i64, i64, i64)) -> LiveState {
+    LiveState { generation, position: to_position(position), revision }
+}
+
+const LIVE_STATE: &str = "SELECT g.live_generation, c.position, g.live_revision
                             FROM projection_generations g
                             JOIN projection_checkpoints c ON c.name = g.name AND c.generation = g.live_generation
                            WHERE g.name = $1";

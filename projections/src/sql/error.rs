@@ -24,6 +24,11 @@ pub enum ProjectionError {
     /// runner's view of it is stale, so it wrote nothing and must reload.
     #[error("projection {0} was moved on by another runner or a rebuild")]
     Superseded(&'static str),
+    /// The live generation was built by newer code (another node, during a
+    /// rolling upgrade): rows this older code wrote into it would differ from
+    /// the rest, so it leaves the projection to the newer nodes.
+    #[error("projection {name} is live at revision {live}, newer than this program's {ours}")]
+    NewerRevision { name: &'static str, live: i64, ours: i64 },
     #[error("a rebuild of projection {0} is already running")]
     RebuildInProgress(&'static str),
     #[error("no SQL projection is named {0:?}")]

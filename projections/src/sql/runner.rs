@@ -122,6 +122,7 @@ struct Worker<L, P> {
 
 impl<L: EventLog, P: SqlProjection> Worker<L, P> {
     async fn run(mut self) {
+        let mut told_newer = false;
         while !self.stopped() {
             match Leadership::try_acquire(&self.db, &lock_name(P::NAME)).await {
                 Ok(Some(mut leadership)) => {
@@ -130,9 +131,18 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
                     let led = self.lead(&mut leadership).await;
                     self.leading.send_replace(false);
                     leadership.release().await;
-                    if let Err(error) = led {
-                        tracing::warn!(%error, projection = P::NAME, "projection stopped; retrying");
-                        self.pause(self.options.error_backoff).await;
+                    match led {
+                        Ok(()) => {}
+                        Err(error @ ProjectionError::NewerRevision { .. }) => {
+                            if !std::mem::replace(&mut told_newer, true) {
+                                tracing::info!(%error, "leaving the projection to the nodes running newer code");
+                            }
+                            self.follow(self.options.leader_retry).await;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, projection = P::NAME, "projection stopped; retrying");
+                            self.pause(self.options.error_backoff).await;
+                        }
                     }
                 }
                 Ok(None) => self.follow(self.options.leader_retry).await,
@@ -157,7 +167,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
     /// finds nothing to apply.
     async fn lead(&mut self, leadership: &mut Leadership) -> Result<(), ProjectionError> {
         let mut head = self.store.watch_head();
-        let mut state = checkpoint::live_state_of::<P>(&self.db).await?;
+        let mut state = newer_revision_refused::<P>(checkpoint::live_state_of::<P>(&self.db).await?)?;
         let mut saved = Saved::at(state.position);
         self.publish(state);
         let mut lock_checked = Instant::now();
@@ -188,7 +198,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
                         if !leadership.is_held().await {
                             return Ok(());
                         }
-                        state = checkpoint::live_state_of::<P>(&self.db).await?;
+                        state = newer_revision_refused::<P>(checkpoint::live_state_of::<P>(&self.db).await?)?;
                         saved = Saved::at(state.position);
                         self.publish(state);
                         continue;
@@ -276,6 +286,16 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
     fn stopped(&self) -> bool {
         *self.stop.borrow()
     }
+}
+
+/// The live generation, unless newer code than this built it: a rebuild at a
+/// new revision switches generations under a running older node during a
+/// rolling upgrade, and that node must not go on writing its rows there.
+fn newer_revision_refused<P: SqlProjection>(state: LiveState) -> Result<LiveState, ProjectionError> {
+    if state.revision > P::REVISION {
+        return Err(ProjectionError::NewerRevision { name: P::NAME, live: state.revision, ours: P::REVISION });
+    }
+    Ok(state)
 }
 
 /// The checkpoint as saved, and since when the runner has read past it
