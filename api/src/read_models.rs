@@ -66,20 +66,15 @@ impl ReadModels {
         if self.runners.wait_for(position, FRESHNESS_WAIT).await {
             return Ok(());
         }
-        let head = self.store.head_position().await?;
-        if position > head {
-            // Waiting for it would answer 503 forever.
-            Err(ApiError::bad_request(format!(
-                "min_position {position} is past the end of the log ({head}): no change has it."
-            )))
-        } else {
-            Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_caught_up",
-                format!("The inbox and call log have not yet applied position {position}; try again shortly."),
-            )
-            .retry_after(1))
+        if let Some(unwritten) = never_written(&self.store, position).await? {
+            return Err(unwritten);
         }
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_caught_up",
+            format!("The inbox and call log have not yet applied position {position}; try again shortly."),
+        )
+        .retry_after(1))
     }
 
     /// Waits briefly for the read models to show a change just made; a slow
@@ -87,6 +82,15 @@ impl ReadModels {
     pub async fn settle(&self, position: u64) {
         self.runners.wait_for(position, Duration::from_secs(5)).await;
     }
+}
+
+/// A refusal for a `min_position` past the end of the log: waiting for it would
+/// answer 503 forever, and a client following Retry-After would never stop.
+pub async fn never_written(store: &impl EventLog, position: u64) -> ApiResult<Option<ApiError>> {
+    let head = store.head_position().await?;
+    Ok((position > head).then(|| {
+        ApiError::bad_request(format!("min_position {position} is past the end of the log ({head}): no change has it."))
+    }))
 }
 
 impl Drop for ReadModels {

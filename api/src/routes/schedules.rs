@@ -40,7 +40,7 @@ pub async fn ensure_fresh(app: &AppState, min_position: Option<u64>) -> ApiResul
     let Some(position) = min_position else { return Ok(()) };
     if app.live().wait_for(position, Duration::from_secs(2)).await {
         Ok(())
-    } else if let Some(unwritten) = never_written(app, position).await? {
+    } else if let Some(unwritten) = crate::read_models::never_written(app.store(), position).await? {
         Err(unwritten)
     } else {
         Err(ApiError::new(
@@ -50,15 +50,6 @@ pub async fn ensure_fresh(app: &AppState, min_position: Option<u64>) -> ApiResul
         )
         .retry_after(1))
     }
-}
-
-/// A refusal for a `min_position` past the end of the log: waiting for it would
-/// answer 503 forever, and a client following Retry-After would never stop.
-pub async fn never_written(app: &AppState, position: u64) -> ApiResult<Option<ApiError>> {
-    let head = app.store().head_position().await?;
-    Ok((position > head).then(|| {
-        ApiError::bad_request(format!("min_position {position} is past the end of the log ({head}): no change has it."))
-    }))
 }
 
 /// A history page's `limit`: 100 by default, 1 to 1000 (refused outside, as the inbox's is).
