@@ -259,6 +259,23 @@ impl ServerProcess {
         tokio::time::timeout(within, self.child.wait()).await.is_ok()
     }
 
+    /// SIGSTOP: the process keeps its connections and locks but does nothing,
+    /// as a node stuck in a long pause would; [`thaw`](Self::thaw) resumes it.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT, after [`freeze`](Self::freeze).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the server is running");
+        let sent = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().expect("kill runs");
+        assert!(sent.success(), "{signal} was not delivered");
+    }
+
     /// SIGKILL: no shutdown, no flushing, as in a power cut of the process.
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");

@@ -1,9 +1,10 @@
 //! The inbox and call log over real HTTP, on the demo: filters, CSV, closing and reopening, taking messages and logging calls, and account isolation.
 
 use serde_json::{Value, json};
-use vigie_tests::{TestApp, backend_tests};
+use vigie_tests::{ServerProcess, TestApp, TestDatabase, backend_tests};
 
 const PASSWORD: &str = "vigie-demo";
+const SERVER: &str = env!("CARGO_BIN_EXE_vigie-server");
 
 /// The first account the user reaches.
 async fn account_of(app: &TestApp, token: &str) -> String {
@@ -302,5 +303,54 @@ backend_tests! {
         assert_eq!(status, 201, "{taken}");
         let (_, page) = app.get(&client, &format!("{inbox}&min_position={}", taken["position"])).await;
         assert_eq!((page["total"].as_u64(), page["messages"][0]["text"].as_str()), (Some(19), Some("After the rebuild")));
+    }
+}
+
+/// Only on PostgreSQL do several nodes share the read models with one of them
+/// writing them (on SQLite each node is its own writer), so only there can a
+/// node's inbox fall behind a change it made itself. The module's name puts the
+/// test in CI's PostgreSQL pass, which runs the tests under `postgres::`.
+mod lagging_read_models {
+    mod postgres {
+        use super::super::*;
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_node_whose_read_models_lag_answers_503_until_they_catch_up() {
+            let Some(db) = TestDatabase::postgres("a_node_whose_read_models_lag_answers_503_until_they_catch_up").await
+            else {
+                return;
+            };
+            // The first node to start writes the read models; the second follows them.
+            let writer = ServerProcess::start(SERVER, &db.url, true).await;
+            let app = TestApp::spawn_demo(db).await;
+            let client = app.login("4000-TEST", PASSWORD).await;
+            let operator = app.login("operator", PASSWORD).await;
+            let account = demo_account_of(&app, &client).await;
+            let messages = format!("/api/v1/accounts/{account}/messages");
+
+            writer.freeze();
+            let (status, taken) =
+                app.post(&operator, &messages, json!({"agent": "Nadia", "text": "While the writer sleeps"})).await;
+            assert_eq!(status, 201, "a change is durable even when the read models lag: {taken}");
+            let fresh = format!("{messages}?min_position={}", taken["position"].as_u64().unwrap());
+            let response = app.client.get(app.url(&fresh)).bearer_auth(&client).send().await.unwrap();
+            assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".into()));
+            let (status, problem) = vigie_tests::answer(response).await;
+            assert_eq!((status, problem["type"].as_str()), (503, Some("/problems/not_caught_up")), "{problem}");
+            assert!(problem["detail"].as_str().unwrap().contains("try again shortly"), "{problem}");
+
+            // Following Retry-After, the client gets the message once the writer is back.
+            writer.thaw();
+            for _ in 0..100 {
+                let (status, page) = app.get(&client, &fresh).await;
+                if status == 200 {
+                    assert_eq!(page["messages"][0]["text"], "While the writer sleeps");
+                    return;
+                }
+                assert_eq!(status, 503, "{page}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the inbox never caught up once its writer was back");
+        }
     }
 }
