@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::once))
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::routes::views::refuse_nul_in_uri))
         .layer(axum::middleware::map_response(crate::error::as_problem))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(crate::idempotency::MAX_BODY))

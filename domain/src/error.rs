@@ -96,6 +96,8 @@ pub enum DomainError {
     Blank(&'static str),
     #[error("The {field} cannot be longer than {max} characters.")]
     TooLong { field: &'static str, max: usize },
+    #[error("The {0} cannot contain control characters (only line breaks and tabs).")]
+    ControlCharacter(&'static str),
     #[error("Unknown time zone: {0}.")]
     UnknownTimeZone(String),
     #[error("A contact has at most three phone numbers.")]
@@ -204,6 +206,7 @@ impl DomainError {
             ScheduleDeleted => "schedule_deleted",
             Blank(_) => "blank_field",
             TooLong { .. } => "field_too_long",
+            ControlCharacter(_) => "control_character",
             UnknownTimeZone(_) => "unknown_time_zone",
             TooManyPhones => "too_many_phones",
             InvalidEmail => "invalid_email",
@@ -297,6 +300,11 @@ pub(crate) fn optional_text(
     };
     if value.chars().count() > max {
         return Err(DomainError::TooLong { field, max });
+    }
+    // A NUL cannot even be stored in PostgreSQL's text; the others (a bell, an
+    // escape) are keystrokes nobody meant, which garble CSV files and terminals.
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(DomainError::ControlCharacter(field));
     }
     Ok(Some(value.to_owned()))
 }

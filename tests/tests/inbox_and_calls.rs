@@ -320,6 +320,23 @@ backend_tests! {
         runner.stop().await;
     }
 
+    async fn an_event_with_a_nul_already_in_the_log_does_not_stop_the_inbox(db) {
+        // Written before the API refused NULs; PostgreSQL's text cannot hold one.
+        let (store, pool) = open(&db).await;
+        let account = AccountId::new_v7();
+        let id = MessageId::new_v7();
+        append_message(&store, id, vec![from_caller(id, account, "Jean\u{0}", None, "a\u{0}b").into()]).await;
+        let id = MessageId::new_v7();
+        let after = append_message(&store, id, vec![from_caller(id, account, "Marie", None, "after").into()]).await;
+
+        let runner = run_inbox(&store, &pool, after).await;
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        let page = inbox.query(&InboxQuery { limit: 10, ..query(account) }).await.unwrap();
+        let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["after", "a\u{FFFD}b"]);
+        runner.stop().await;
+    }
+
     async fn the_inbox_filters_by_days_of_the_accounts_time_zone(db) {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();

@@ -243,6 +243,35 @@ backend_tests! {
         assert_eq!(feed["events"][0]["data"]["caller_name"], "Appelant confidentiel", "operators read everything");
     }
 
+    async fn text_with_a_nul_or_a_control_character_is_refused_and_changes_nothing(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let account = demo_account_of(&app, &client).await;
+        let messages = format!("/api/v1/accounts/{account}/messages");
+
+        // PostgreSQL cannot store a NUL: one used to stop the inbox of every account for good.
+        let (status, problem) = app.post(&operator, &messages, json!({"agent": "Nadia", "text": "a\u{0}b"})).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("Text cannot contain the NUL character (U+0000).")));
+        let (status, problem) = app.post(&operator, &messages, json!({"agent": "Nadia\u{7}", "text": "ok"})).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/control_character")), "{problem}");
+        assert_eq!(problem["detail"], "The agent cannot contain control characters (only line breaks and tabs).");
+        for path in [format!("{messages}?q=a%00b"), format!("/api/v1/accounts/{account}/calls?caller_id=%00")] {
+            let (status, problem) = app.get(&client, &path).await;
+            assert_eq!(status, 400, "{path}: {problem}");
+        }
+        let response = app.client.post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "operator\u{0}", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(response.status(), 400);
+
+        // Nothing was recorded, and a message written on several lines still is.
+        let (status, taken) = app.post(&operator, &messages, json!({"agent": "Nadia", "text": "Rappeler\n\tavant 17 h"})).await;
+        assert_eq!(status, 201, "{taken}");
+        let (_, page) = app.get(&client, &format!("{messages}?min_position={}", taken["position"])).await;
+        assert_eq!(page["total"], 19, "{page}");
+        assert_eq!(page["messages"][0]["text"], "Rappeler\n\tavant 17 h");
+    }
+
     async fn a_client_of_4001_gets_404_on_the_messages_and_calls_of_4000(db) {
         let app = TestApp::spawn_demo(db).await;
         let genesis = app.login("4000-TEST", PASSWORD).await;

@@ -49,6 +49,9 @@ where
                 ApiError::bad_request(rejection.body_text())
             }
         })?;
+        if holds_escaped_nul(&bytes) {
+            return Err(no_nul());
+        }
         // serde reads a struct from an array too, field by field in order: a body
         // of ["id", "comment"] would pass for an object without naming its fields.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -67,6 +70,33 @@ where
             }),
         }
     }
+}
+
+/// Refuses a request whose path or query holds `%00`: no text the API stores or
+/// searches may hold a NUL, which PostgreSQL cannot even compare (it answered 500).
+pub async fn refuse_nul_in_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let escaped_nul = |part: &str| part.as_bytes().windows(3).any(|w| w == b"%00");
+    if escaped_nul(uri.path()) || uri.query().is_some_and(escaped_nul) {
+        return no_nul().into_response();
+    }
+    next.run(request).await
+}
+
+fn no_nul() -> ApiError {
+    ApiError::bad_request("Text cannot contain the NUL character (U+0000).")
+}
+
+/// Whether a JSON text holds a string with a NUL: JSON writes it `\u0000`, and
+/// only an odd run of backslashes before the `u` makes that an escape.
+fn holds_escaped_nul(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(at, window)| {
+        window == b"\\u0000" && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
 }
 
 /// Whether the request says its body is JSON: `application/json` or `application/…+json`, in any case.
@@ -324,4 +354,17 @@ pub struct ScheduleHead {
     pub time_zone: &'static str,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub account_id: Option<AccountId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_escaped_nul;
+
+    #[test]
+    fn a_nul_is_found_only_where_json_escapes_one() {
+        assert!(holds_escaped_nul(br#"{"text": "a\u0000b"}"#));
+        assert!(holds_escaped_nul(br#"{"text": "\\\u0000"}"#), "an escaped backslash, then the NUL");
+        assert!(!holds_escaped_nul(br#"{"text": "a\\u0000b"}"#), "a backslash written out, then u0000");
+        assert!(!holds_escaped_nul(br#"{"text": "\u0001"}"#));
+    }
 }

@@ -171,6 +171,22 @@ fn message_refusals() {
 }
 
 #[test]
+fn free_text_keeps_line_breaks_and_tabs_but_no_other_control_character() {
+    let written = "Fuite d'eau au 3e\n\tRappeler avant 17 h";
+    let events = given::<Message>([])
+        .when(MessageCommand::Take(TakeMessageCommand { text: written.into(), ..take() }), &operator())
+        .events();
+    assert!(matches!(&events[..], [MessageEvent::MessageTaken(m)] if m.text == written));
+    for (text, caller) in [("a\u{0}b", "Jean"), ("Fuite", "Jean\u{7}"), ("Fuite\u{1b}[2J", "Jean")] {
+        let command = TakeMessageCommand { text: text.into(), caller_name: Some(caller.into()), ..take() };
+        let field = if caller == "Jean" { "message" } else { "caller's name" };
+        given::<Message>([])
+            .when(MessageCommand::Take(command), &operator())
+            .then_error(&format!("The {field} cannot contain control characters (only line breaks and tabs)."));
+    }
+}
+
+#[test]
 fn a_client_closes_and_reopens_a_message() {
     let closed: MessageEvent = MessageClosed { at: t(NOW) }.into();
     let state = given::<Message>([taken()]).when(MessageCommand::Close, &client()).then([closed.clone()]);

@@ -113,7 +113,7 @@ macro_rules! bind_values {
         let mut query = $query;
         for value in $values {
             query = match value.clone() {
-                $crate::sql::SqlValue::Text(text) => query.bind(text),
+                $crate::sql::SqlValue::Text(text) => query.bind(text.map($crate::sql::without_nul)),
                 $crate::sql::SqlValue::Int(int) => query.bind(int),
                 $crate::sql::SqlValue::Bool(flag) => query.bind(flag),
             };
@@ -122,6 +122,12 @@ macro_rules! bind_values {
     }};
 }
 pub(crate) use bind_values;
+
+/// `text` with each NUL as U+FFFD: PostgreSQL's text cannot hold a NUL, and an
+/// event written before the API refused them must not stop a read model for ever.
+pub(crate) fn without_nul(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
+}
 
 /// An open transaction on either back end, for statements written once for both.
 #[derive(Debug)]
