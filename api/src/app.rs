@@ -62,7 +62,8 @@ impl AppState {
         let live = Live::start(&store).await?;
         let projection_db = Db::connect_with(database_url, 4, Durability::Rebuildable).await?;
         let read_models = ReadModels::start(&store, &db, projection_db, settings.retention_days);
-        let decoy_hash = crate::auth::password::hash(uuid::Uuid::now_v7().to_string())
+        let turn = crate::auth::password::take_turn().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let decoy_hash = crate::auth::password::hash(&turn, uuid::Uuid::now_v7().to_string())
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(Self {

@@ -75,7 +75,8 @@ async fn create_user(
     role: Role,
     account_ids: Vec<AccountId>,
 ) -> anyhow::Result<()> {
-    let hash = password::hash(secret.to_owned()).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let turn = password::take_turn().await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let hash = password::hash(&turn, secret.to_owned()).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     store::set_password_hash(app.db(), id, &hash, Utc::now()).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     let command = || UserCommand::Create {
         user_id: id,

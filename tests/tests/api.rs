@@ -575,6 +575,40 @@ backend_tests! {
         assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
     }
 
+    async fn guesses_sent_all_at_once_are_throttled_like_guesses_sent_one_by_one(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let guesses = (0..30).map(|n| {
+            let request = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "operator", "password": format!("guess {n}")}));
+            async move { request.send().await.unwrap().status().as_u16() }
+        });
+        let statuses = futures_util::future::join_all(guesses).await;
+        let refused = statuses.iter().filter(|&&s| s == 401).count();
+        // Each node checks a core's worth of guesses at a time: those may all pass the check together.
+        let at_once = std::thread::available_parallelism().unwrap().get();
+        assert!((5..5 + at_once).contains(&refused), "{refused} passwords were checked: {statuses:?}");
+        assert!(statuses.iter().all(|&s| s == 401 || s == 429), "{statuses:?}");
+    }
+
+    async fn retry_after_counts_down_to_when_fewer_than_five_failures_remain(db) {
+        let app = TestApp::spawn_demo(db).await;
+        // Five failures almost out of the window, five a minute old (a burst from before).
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let now = chrono::Utc::now().timestamp_micros();
+        for age_seconds in [890, 890, 890, 890, 890, 60, 60, 60, 60, 60] {
+            vigie_projections::on_db!(&pool, |p| sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES ('user:operator', $1)")
+                .bind(now - age_seconds * 1_000_000).execute(p).await.map(|_| ())).unwrap();
+        }
+        let response = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "operator", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(response.status(), 429);
+        let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((835..=840).contains(&retry_after), "Retry-After: {retry_after}, when the minute-old failures leave the window");
+
+        // A name longer than any user's is refused like any other unknown one.
+        let long = "x".repeat(5000);
+        let response = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": long, "password": "x"})).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+    }
+
     async fn failed_logins_count_on_every_node_and_survive_a_restart(db) {
         let app = TestApp::spawn_demo(db).await;
         let mut other = vigie_tests::ServerProcess::start(SERVER, &app.db.url, false).await;
@@ -616,6 +650,7 @@ backend_tests! {
         }
         assert_eq!(login(from(7), PASSWORD).await, 429, "the user name is blocked for new addresses");
         assert_eq!(login(from(1), PASSWORD).await, 200, "but not for the one it logged in from");
+        assert_eq!(login(from(8), "a wrong guess").await, 429, "the real user's login gave guessers new tries");
 
         // Strangers failing from the dispatch system's own address (a proxy, say) block the
         // address for newcomers, not for a user who logged in from it.

@@ -21,7 +21,7 @@ use vigie_projections::on_db;
 use crate::error::ApiError;
 
 /// Failures allowed per user name, and per address, within [`WINDOW`].
-pub const MAX_FAILURES: i64 = 5;
+pub const MAX_FAILURES: usize = 5;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// How long a successful login keeps its address open to its user.
@@ -41,26 +41,31 @@ impl LoginThrottle {
 
     /// Seconds to wait before `user` may try again from `address`, if either is blocked.
     pub async fn blocked(&self, user: &str, address: IpAddr) -> Result<Option<u64>, ApiError> {
-        let now = Utc::now();
-        let keys = if self.trusts(user, address, now).await? {
+        let keys = if self.trusts(user, address, Utc::now()).await? {
             [pair_key(user, address), pair_key(user, address)]
         } else {
             [user_key(user), address_key(address)]
         };
-        let since = to_micros(now) - micros(WINDOW);
-        // The oldest failure that still counts, for each key that reached the limit.
-        let oldest: Vec<(i64,)> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT MIN(failed_at) FROM login_failures
-              WHERE key IN ($1, $2) AND failed_at > $3
-              GROUP BY key HAVING COUNT(*) >= $4"
+        let rows: Vec<(String, i64)> =
+            on_db!(&self.db, |pool| {
+                sqlx::query_as(
+            "SELECT key, failed_at FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 ORDER BY failed_at DESC"
         )
         .bind(&keys[0])
         .bind(&keys[1])
-        .bind(since)
-        .bind(MAX_FAILURES)
+        .bind(to_micros(Utc::now()) - micros(WINDOW))
         .fetch_all(pool)
-        .await)?;
-        Ok(oldest.into_iter().map(|(failed_at,)| ((failed_at - since).max(0) as u64).div_ceil(1_000_000).max(1)).max())
+        .await
+            })?;
+        let now = to_micros(Utc::now());
+        // A key is blocked until fewer than MAX_FAILURES of its failures are
+        // in the window: until its MAX_FAILURES-th newest one leaves it.
+        let until_free = keys.iter().filter_map(|key| {
+            let newest_first = rows.iter().filter(|(k, _)| k == key).map(|&(_, at)| at);
+            let failed_at = newest_first.clone().nth(MAX_FAILURES - 1)?;
+            Some((failed_at + micros(WINDOW) - now).clamp(1, micros(WINDOW)))
+        });
+        Ok(until_free.max().map(|micros| (micros as u64).div_ceil(1_000_000)))
     }
 
     /// A wrong password for `user` from `address`; also prunes failures that no longer count.
@@ -84,11 +89,15 @@ impl LoginThrottle {
         Ok(())
     }
 
-    /// A success forgets the user name's failures (not the address's) and opens the address to the user.
+    /// A success forgets the user's own failures from this address and opens the address to them.
+    ///
+    /// Failures at the name from elsewhere still count: were they forgotten too,
+    /// a guesser spread over many addresses would get five more tries each time
+    /// the real user (the dispatch system, say) logged in. The user is not locked
+    /// out by them from an address they logged in from.
     pub async fn record_success(&self, user: &str, address: IpAddr) -> Result<(), ApiError> {
         let now = to_micros(Utc::now());
-        on_db!(&self.db, |pool| sqlx::query("DELETE FROM login_failures WHERE key IN ($1, $2)")
-            .bind(user_key(user))
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(pair_key(user, address))
             .execute(pool)
             .await
@@ -97,7 +106,7 @@ impl LoginThrottle {
             "INSERT INTO login_trust (user_name, address, since) VALUES ($1, $2, $3)
              ON CONFLICT (user_name, address) DO UPDATE SET since = excluded.since"
         )
-        .bind(user.to_lowercase())
+        .bind(name_of(user))
         .bind(address.to_string())
         .bind(now)
         .execute(pool)
@@ -115,7 +124,7 @@ impl LoginThrottle {
         let found: Option<(i64,)> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT since FROM login_trust WHERE user_name = $1 AND address = $2 AND since > $3"
         )
-        .bind(user.to_lowercase())
+        .bind(name_of(user))
         .bind(address.to_string())
         .bind(to_micros(now) - micros(TRUSTED_FOR))
         .fetch_optional(pool)
@@ -128,8 +137,14 @@ fn micros(duration: Duration) -> i64 {
     duration.as_micros() as i64
 }
 
+/// The user name as keys hold it: in lower case, and no longer than any user
+/// name can be (a longer one, unknown for certain, must not overflow an index).
+fn name_of(user: &str) -> String {
+    user.chars().take(100).collect::<String>().to_lowercase()
+}
+
 fn user_key(user: &str) -> String {
-    format!("user:{}", user.to_lowercase())
+    format!("user:{}", name_of(user))
 }
 
 fn address_key(address: IpAddr) -> String {
@@ -137,5 +152,5 @@ fn address_key(address: IpAddr) -> String {
 }
 
 fn pair_key(user: &str, address: IpAddr) -> String {
-    format!("user:{}@{address}", user.to_lowercase())
+    format!("user:{}@{address}", name_of(user))
 }

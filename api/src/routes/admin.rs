@@ -138,7 +138,7 @@ async fn create_user(
     let claimed = !in_log && unique_names::claim(&app, Kind::Username, &body.username, id.as_uuid(), exists).await?;
     let username_taken = !claimed;
     // The credential first: a user that exists in the log can always log in.
-    let hash = password::hash(body.password.clone()).await?;
+    let hash = password::hash(&password::take_turn().await?, body.password.clone()).await?;
     store::set_password_hash(app.db(), id, &hash, Utc::now()).await?;
     let headers = ChangeHeaders::from_headers(&headers)?;
     let made = commands::execute::<User>(&app, &caller, id, &headers, None, |state, ctx| {
@@ -183,7 +183,7 @@ async fn reset_password(
 ) -> ApiResult<StatusCode> {
     caller.require_operator("reset passwords")?;
     password::check_strength(&body.new_password)?;
-    let hash = password::hash(body.new_password).await?;
+    let hash = password::hash(&password::take_turn().await?, body.new_password).await?;
     let headers = ChangeHeaders::from_headers(&headers)?;
     commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::ResetPassword, ctx)

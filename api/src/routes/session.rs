@@ -63,6 +63,9 @@ async fn login(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
+    // From the throttle's check to recording the outcome, one turn: guesses sent
+    // all at once are then checked one after another, each seeing the failures before it.
+    let turn = password::take_turn().await?;
     if let Some(seconds) = app.throttle().blocked(&request.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
@@ -75,13 +78,14 @@ async fn login(
         _ => None,
     };
     let verified =
-        password::verify(request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
+        password::verify(&turn, request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
     let (Some(user), Some(_), true) = (user, stored, verified) else {
         app.throttle().record_failure(&request.username, address).await?;
         crate::metrics::login_failed();
         return Err(bad_credentials());
     };
     app.throttle().record_success(&request.username, address).await?;
+    drop(turn);
 
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
@@ -197,15 +201,17 @@ async fn change_password(
     password::check_strength(&request.new_password)?;
     // Guesses at the current password count as failed logins: a stolen session
     // must not become a way around the login's throttle.
+    let turn = password::take_turn().await?;
     if let Some(seconds) = app.throttle().blocked(&caller.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
     let stored = store::password_hash(app.db(), caller.user_id).await?.ok_or_else(bad_credentials)?;
-    if !password::verify(request.current_password, stored).await {
+    if !password::verify(&turn, request.current_password, stored).await {
         app.throttle().record_failure(&caller.username, address).await?;
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
     }
-    let hash = password::hash(request.new_password).await?;
+    let hash = password::hash(&turn, request.new_password).await?;
+    drop(turn);
     // The fact goes in the log (never the hash); then the credential and every session change.
     let headers = ChangeHeaders::from_headers(&headers)?;
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
