@@ -27,6 +27,7 @@ pub const DEMO_PASSWORD: &str = "vigie-demo";
 
 /// On an empty database, creates the operator `admin`; with `demo`, also the manual's example.
 pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
+    crate::export::feeds::record_feeds_made_before_the_log(app).await?;
     let empty = app.live().read().users.is_empty();
     if !empty {
         if demo {

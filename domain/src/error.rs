@@ -18,6 +18,7 @@ pub enum Entity {
     Override,
     Message,
     Call,
+    CalendarFeed,
 }
 
 impl Entity {
@@ -32,6 +33,7 @@ impl Entity {
             Entity::Override => "override",
             Entity::Message => "message",
             Entity::Call => "call",
+            Entity::CalendarFeed => "calendar feed",
         }
     }
 }
@@ -80,6 +82,8 @@ pub enum DomainError {
     PastOnCallNeedsReason,
     #[error("You can only change your own password.")]
     NotYourPassword,
+    #[error("This calendar feed has been revoked; create a new one.")]
+    CalendarFeedRevoked,
     #[error("A calendar feed shows what its creator may see, so you can only create your own.")]
     NotYourCalendarFeed,
 
@@ -200,6 +204,7 @@ impl DomainError {
             OverrideEnded => "override_ended",
             PastOnCallNeedsReason => "past_on_call_needs_reason",
             NotYourPassword => "not_your_password",
+            CalendarFeedRevoked => "calendar_feed_revoked",
             NotYourCalendarFeed => "not_your_calendar_feed",
             NotFound(_) => "not_found",
             AlreadyExists(_) => "already_exists",
@@ -274,7 +279,8 @@ impl DomainError {
             | OverrideOverlaps { .. }
             | UsernameTaken
             | AccountNumberTaken
-            | ScheduleNameTaken => ErrorKind::Conflict,
+            | ScheduleNameTaken
+            | CalendarFeedRevoked => ErrorKind::Conflict,
             _ => ErrorKind::Rejected,
         }
     }

@@ -1,7 +1,7 @@
 //! Portal users: a username, a role and the accounts they reach. Credentials and feed tokens live
 //! outside events; only the facts that a password changed or a calendar feed came or went are recorded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -69,7 +69,10 @@ pub enum UserCommand {
     /// Operators. `username_taken` is looked up by the caller.
     Create { user_id: UserId, username: String, role: Role, account_ids: Vec<AccountId>, username_taken: bool },
     /// Operators.
-    ChangeAccounts { account_ids: Vec<AccountId> },
+    /// `feeds_elsewhere`: the user's calendar feeds of schedules in none of
+    /// `account_ids`, looked up by the caller; they are revoked, since their
+    /// creator no longer sees those schedules.
+    ChangeAccounts { account_ids: Vec<AccountId>, feeds_elsewhere: Vec<Uuid> },
     /// Operators.
     Deactivate,
     /// The user themself, after the caller checked the current password.
@@ -77,10 +80,10 @@ pub enum UserCommand {
     /// Operators; also revokes the user's calendar feeds, since a reset takes a compromised account back.
     ResetPassword,
     /// The user themself, for a schedule the caller checked they may see. Creating a feed
-    /// that exists already (a retry) records nothing.
+    /// that exists already (a retry) records nothing; one revoked since is refused.
     CreateCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId },
-    /// The feed's owner or an operator, for a feed the caller found still working.
-    RevokeCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId },
+    /// The feed's owner or an operator.
+    RevokeCalendarFeed { feed_id: Uuid },
 }
 
 /// A user's state; `None` before creation.
@@ -89,6 +92,8 @@ pub struct UserState {
     pub user: Option<UserInfo>,
     /// The calendar feeds the user created that still work, and the schedule each shows.
     pub feeds: BTreeMap<Uuid, ScheduleId>,
+    /// The user's feeds revoked since, which never work again.
+    pub revoked_feeds: BTreeSet<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,10 +141,15 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
     }
     match command {
         UserCommand::Create { .. } => Err(DomainError::AlreadyExists(Entity::User)),
-        UserCommand::ChangeAccounts { account_ids } => {
+        UserCommand::ChangeAccounts { account_ids, feeds_elsewhere } => {
             ctx.require_operator("change a user's accounts")?;
             let account_ids = check_accounts(user.role, &account_ids)?;
-            Ok(vec![UserAccountsChanged { account_ids }.into()])
+            let revoked = state
+                .feeds
+                .iter()
+                .filter(|(feed_id, _)| feeds_elsewhere.contains(feed_id))
+                .map(|(&feed_id, &schedule_id)| CalendarFeedRevoked { feed_id, schedule_id }.into());
+            Ok([UserAccountsChanged { account_ids }.into()].into_iter().chain(revoked).collect())
         }
         UserCommand::Deactivate => {
             ctx.require_operator("deactivate users")?;
@@ -164,14 +174,17 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
             if state.feeds.contains_key(&feed_id) {
                 return Ok(vec![]);
             }
+            if state.revoked_feeds.contains(&feed_id) {
+                return Err(DomainError::CalendarFeedRevoked);
+            }
             Ok(vec![CalendarFeedCreated { feed_id, schedule_id }.into()])
         }
-        UserCommand::RevokeCalendarFeed { feed_id, schedule_id } => {
+        UserCommand::RevokeCalendarFeed { feed_id } => {
             if ctx.actor.user_id != user.id {
                 ctx.require_operator("revoke another user's calendar feed")?;
             }
-            // A feed made before feeds were recorded is not in the state; its revocation
-            // is recorded all the same.
+            // Revoking twice (two clicks, two nodes) finds it gone the second time.
+            let &schedule_id = state.feeds.get(&feed_id).ok_or(DomainError::NotFound(Entity::CalendarFeed))?;
             Ok(vec![CalendarFeedRevoked { feed_id, schedule_id }.into()])
         }
     }
@@ -209,6 +222,7 @@ pub fn evolve(mut state: UserState, event: &UserEvent) -> UserState {
         }
         UserEvent::CalendarFeedRevoked(e) => {
             state.feeds.remove(&e.feed_id);
+            state.revoked_feeds.insert(e.feed_id);
         }
     }
     state

@@ -210,6 +210,91 @@ backend_tests! {
         assert_eq!(page["events"][2]["data"]["feed_id"], kept["id"]);
     }
 
+    async fn a_feed_is_revoked_once_and_dies_with_its_creators_access(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let auditor = app.login("auditor", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+        let feeds = format!("/api/v1/schedules/{schedule}/calendar-feeds");
+        let revocations = || async {
+            let (_, page) = app.get(&auditor, "/api/v1/events?limit=1000").await;
+            page["events"].as_array().unwrap().iter().filter(|e| e["type"] == "CalendarFeedRevoked").count()
+        };
+
+        // Ten DELETEs at once (a double click, two tabs): one revokes, the others find nothing.
+        let (_, feed) = app.post(&token, &feeds, Value::Null).await;
+        let path = format!("{feeds}/{}", feed["id"].as_str().unwrap());
+        let deletes = (0..10).map(|_| delete(&app, &token, &path));
+        let mut statuses = futures_util::future::join_all(deletes).await;
+        statuses.sort();
+        assert_eq!(statuses, [204, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
+        assert_eq!(revocations().await, 1);
+
+        // Moved out of the account, the client's feed of its schedule is revoked, and stays so
+        // when the client is moved back.
+        let (_, feed) = app.post(&token, &feeds, Value::Null).await;
+        let url = feed["url"].as_str().unwrap().to_owned();
+        let (_, me) = app.get(&token, "/api/v1/me").await;
+        let (user, account) = (me["id"].as_str().unwrap().to_owned(), me["accounts"][0]["id"].as_str().unwrap().to_owned());
+        let (_, staff) = app.get(&operator, "/api/v1/me").await;
+        let elsewhere = staff["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).find(|&a| a != account).unwrap().to_owned();
+        let move_to = |accounts: Vec<String>| {
+            let request = app.client.put(app.url(&format!("/api/v1/users/{user}/accounts"))).bearer_auth(&operator);
+            async move { request.json(&json!({"account_ids": accounts})).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(move_to(vec![elsewhere.clone()]).await, 200);
+        assert_eq!(revocations().await, 2);
+        let (_, listed) = app.get(&operator, &feeds).await;
+        assert_eq!(listed["feeds"], json!([]), "a dead feed is listed");
+        assert_eq!(move_to(vec![account]).await, 200);
+        assert_eq!(fetch_feed(&app, &url).await.0, 404, "the feed came back with its creator's access");
+    }
+
+    async fn feeds_made_before_the_log_recorded_them_are_recorded_at_the_next_start(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let auditor = app.login("auditor", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+        let (_, me) = app.get(&token, "/api/v1/me").await;
+        // A feed as the previous version left it: a row beside the log, no event in it.
+        let (feed_id, secret) = (uuid::Uuid::now_v7(), "a-feed-from-before-the-upgrade");
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        vigie_projections::on_db!(&pool, |p| sqlx::query(
+            "INSERT INTO calendar_feeds (id, token_hash, schedule_id, user_id, created_at) VALUES ($1, $2, $3, $4, 0)")
+            .bind(feed_id.to_string()).bind(vigie_api::auth::store::token_hash(secret)).bind(&schedule).bind(me["id"].as_str().unwrap())
+            .execute(p).await.map(|_| ())).unwrap();
+        let url = format!("/api/v1/calendar/{secret}.ics");
+
+        // The next node to start records it, and it works.
+        let node = vigie_tests::ServerProcess::start(env!("CARGO_BIN_EXE_vigie-server"), &app.db.url, false).await;
+        let fetched = reqwest::get(node.url(&url)).await.unwrap();
+        assert_eq!(fetched.status(), 200);
+        let (_, page) = app.get(&auditor, "/api/v1/events?limit=1000").await;
+        let created: Vec<&Value> = page["events"].as_array().unwrap().iter().filter(|e| e["type"] == "CalendarFeedCreated").collect();
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert_eq!((&created[0]["actor"]["username"], &created[0]["data"]["feed_id"]), (&json!("system"), &json!(feed_id)));
+
+        // So an operator's reset records its revocation, as for any other feed.
+        let operator = app.login("operator", PASSWORD).await;
+        let reset = app.client.put(app.url(&format!("/api/v1/users/{}/password", me["id"].as_str().unwrap())))
+            .bearer_auth(&operator).json(&json!({"new_password": "a new and longer secret"})).send().await.unwrap();
+        assert_eq!(reset.status(), 204);
+        let (_, page) = app.get(&auditor, &format!("/api/v1/events?after={}", created[0]["position"])).await;
+        let revoked = page["events"].as_array().unwrap().iter().find(|e| e["type"] == "CalendarFeedRevoked");
+        assert_eq!(revoked.map(|e| &e["data"]["feed_id"]), Some(&json!(feed_id)), "{page}");
+        // The other node follows the log within moments.
+        let mut status = 200;
+        for _ in 0..100 {
+            status = reqwest::get(node.url(&url)).await.unwrap().status().as_u16();
+            if status == 404 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, 404, "the reset feed still works on the other node");
+    }
+
     async fn a_client_of_4001_cannot_export_or_subscribe_to_4000s_schedule(db) {
         let app = TestApp::spawn_demo(db).await;
         let genesis = app.login("4000-TEST", PASSWORD).await;

@@ -46,9 +46,8 @@ impl LoginThrottle {
         } else {
             [user_key(user), address_key(address)]
         };
-        let rows: Vec<(String, i64)> =
-            on_db!(&self.db, |pool| {
-                sqlx::query_as(
+        let rows: Vec<(String, i64)> = on_db!(&self.db, |pool| {
+            sqlx::query_as(
             "SELECT key, failed_at FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 ORDER BY failed_at DESC"
         )
         .bind(&keys[0])
@@ -56,7 +55,7 @@ impl LoginThrottle {
         .bind(to_micros(Utc::now()) - micros(WINDOW))
         .fetch_all(pool)
         .await
-            })?;
+        })?;
         let now = to_micros(Utc::now());
         // A key is blocked until fewer than MAX_FAILURES of its failures are
         // in the window: until its MAX_FAILURES-th newest one leaves it.

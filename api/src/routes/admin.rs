@@ -192,8 +192,7 @@ async fn reset_password(
     store::set_password_hash(app.db(), user_id, &hash, Utc::now()).await?;
     store::delete_sessions_of(app.db(), user_id).await?;
     app.sessions().forget_user(user_id);
-    let revoked = crate::export::feeds::revoke_all_of(app.db(), user_id, Utc::now()).await?;
-    tracing::info!(user = %user_id, feeds_revoked = revoked, "password reset by an operator");
+    tracing::info!(user = %user_id, "password reset by an operator");
     Ok(StatusCode::NO_CONTENT)
 }
 

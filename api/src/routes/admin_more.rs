@@ -478,10 +478,27 @@ async fn change_accounts(
         reachable_account(&app, &caller, *account)?;
     }
     let headers = ChangeHeaders::from_headers(&headers)?;
+    let feeds_elsewhere = feeds_outside(&app, user_id, &body.account_ids);
     let change = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
-        user::decide(state, UserCommand::ChangeAccounts { account_ids: body.account_ids.clone() }, ctx)
+        let (account_ids, feeds_elsewhere) = (body.account_ids.clone(), feeds_elsewhere.clone());
+        user::decide(state, UserCommand::ChangeAccounts { account_ids, feeds_elsewhere }, ctx)
     });
     answer(None, change).await
+}
+
+/// The user's working calendar feeds of schedules in none of `account_ids`.
+fn feeds_outside(app: &AppState, user_id: UserId, account_ids: &[AccountId]) -> Vec<uuid::Uuid> {
+    let live = app.live().read();
+    let Some(owner) = live.users.get(user_id) else { return Vec::new() };
+    owner
+        .feeds
+        .iter()
+        .filter(|&(_, &schedule_id)| {
+            let account = live.schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
+            !account.is_some_and(|account| account_ids.contains(&account))
+        })
+        .map(|(&feed_id, _)| feed_id)
+        .collect()
 }
 
 /// Deactivates a user, ends every session they have and revokes their calendar
@@ -518,8 +535,6 @@ async fn deactivate_user(
         })
         .await?;
         store::delete_sessions_of(app.db(), user_id).await?;
-        // Their calendar feeds carried their rights: they stop working, so they stop being listed.
-        crate::export::feeds::revoke_all_of(app.db(), user_id, chrono::Utc::now()).await?;
         Ok(changed)
     };
     answer(None, change).await

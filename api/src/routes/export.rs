@@ -137,19 +137,13 @@ async fn create_feed(
     // If-Match would name the caller's user version, which a portal showing a schedule never has.
     let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
     let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };
-    // The fact first: a feed that works but is not in the log would be a credential nobody can audit.
+    // The log decides whether a feed works, so a token without its event opens nothing.
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::CreateCalendarFeed { feed_id: feed.id, schedule_id }, ctx)
     })
     .await?;
     let (token, token_hash) = store::new_token();
-    if !feeds::create(app.db(), feed, &token_hash, Utc::now()).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "calendar_feed_revoked",
-            "The calendar feed this Idempotency-Key created has been revoked since; use a new key for a new feed.",
-        ));
-    }
+    feeds::store_token(app.db(), feed, &token_hash, Utc::now()).await?;
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed created");
     let created =
         FeedCreated { id: feed.id, schedule_id: schedule_id.into(), url: format!("/api/v1/calendar/{token}.ics") };
@@ -212,6 +206,7 @@ async fn list_feeds(
     let live = app.live().read();
     let feeds = found
         .into_iter()
+        .filter(|(feed, _)| feed.works(&live))
         .map(|(feed, created_at)| {
             let username = live.users.get(feed.user_id).and_then(|u| u.user.as_ref()).map(|u| u.username.clone());
             FeedListed {
@@ -252,10 +247,9 @@ async fn revoke_feed(
         .ok_or_else(|| ApiError::not_found("calendar feed"))?;
     let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
     commands::execute::<User>(&app, &caller, feed.user_id, &headers, None, |state, ctx| {
-        user::decide(state, UserCommand::RevokeCalendarFeed { feed_id: feed.id, schedule_id }, ctx)
+        user::decide(state, UserCommand::RevokeCalendarFeed { feed_id: feed.id }, ctx)
     })
     .await?;
-    feeds::revoke(app.db(), feed.id, Utc::now()).await?;
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed revoked");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -279,13 +273,10 @@ async fn calendar_feed(State(app): State<AppState>, Path(file): Path<String>) ->
         let live = app.live().read();
         // The feed carries its creator's rights as they are now: a deactivated user, or one who
         // lost the account, no longer feeds anyone's calendar.
-        let creator = live.users.get(feed.user_id).and_then(|u| u.user.as_ref()).filter(|u| u.active);
-        let state = live.schedules.get(feed.schedule_id).filter(|s| s.exists());
-        let (Some(creator), Some(state)) = (creator, state) else { return Err(not_found()) };
-        let account_id = state.info().map(|i| i.account_id);
-        if creator.role == Role::Client && !account_id.is_some_and(|a| creator.account_ids.contains(&a)) {
+        if !feed.works(&live) {
             return Err(not_found());
         }
+        let state = live.schedules.get(feed.schedule_id).ok_or_else(not_found)?;
         let roster =
             Roster::new(&live, state, now - Duration::days(FEED_DAYS_BACK), now + Duration::days(FEED_DAYS_AHEAD));
         ical::render(&roster, now)

@@ -84,7 +84,10 @@ fn user_created() -> UserEvent {
 fn an_operator_creates_a_user_reaching_accounts() {
     given::<User>([]).when(create_user(Role::Client, vec![account(), account()]), &operator()).then([user_created()]);
     let state = given::<User>([user_created()])
-        .when(UserCommand::ChangeAccounts { account_ids: vec![other_account(), account()] }, &operator())
+        .when(
+            UserCommand::ChangeAccounts { account_ids: vec![other_account(), account()], feeds_elsewhere: vec![] },
+            &operator(),
+        )
         .state_after();
     assert_eq!(state.user.map(|u| u.account_ids), Some(vec![account(), other_account()]));
 }
@@ -173,10 +176,17 @@ fn calendar_feeds_are_recorded_when_created_and_revoked() {
     // A retry of the same creation (an Idempotency-Key's) records nothing new.
     given::<User>([user_created(), feed_created(1)]).when(create(), &own_context()).then([]);
 
-    let revoke = || UserCommand::RevokeCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() };
+    let revoke = || UserCommand::RevokeCalendarFeed { feed_id: feed(1) };
     let state = given::<User>([user_created(), feed_created(1)]).when(revoke(), &own_context()).then([feed_revoked(1)]);
     assert!(state.feeds.is_empty());
     given::<User>([user_created(), feed_created(1)]).when(revoke(), &operator()).then([feed_revoked(1)]);
+    // Revoked twice (two clicks): the second finds nothing to revoke; re-created, it is refused.
+    given::<User>([user_created(), feed_created(1), feed_revoked(1)])
+        .when(revoke(), &own_context())
+        .then_error("This calendar feed does not exist.");
+    given::<User>([user_created(), feed_created(1), feed_revoked(1)])
+        .when(create(), &own_context())
+        .then_error("This calendar feed has been revoked; create a new one.");
     let data = serde_json::to_string(&feed_created(1)).expect("json");
     assert!(!data.contains("token"), "{data}");
 }
@@ -187,11 +197,22 @@ fn only_the_owner_creates_a_feed_and_only_they_or_an_operator_revoke_it() {
         .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &operator())
         .then_error("A calendar feed shows what its creator may see, so you can only create your own.");
     given::<User>([user_created(), feed_created(1)])
-        .when(UserCommand::RevokeCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &client())
+        .when(UserCommand::RevokeCalendarFeed { feed_id: feed(1) }, &client())
         .then_error("Only the service team can revoke another user's calendar feed.");
     given::<User>([user_created(), UserDeactivated {}.into()])
         .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &own_context())
         .then_error("This user is deactivated.");
+}
+
+#[test]
+fn moving_a_client_out_of_an_account_revokes_their_feeds_of_its_schedules() {
+    let history = [user_created(), feed_created(1), feed_created(2)];
+    let change =
+        UserCommand::ChangeAccounts { account_ids: vec![other_account()], feeds_elsewhere: vec![feed(2), feed(9)] };
+    let state = given::<User>(history)
+        .when(change, &operator())
+        .then([UserAccountsChanged { account_ids: vec![other_account()] }.into(), feed_revoked(2)]);
+    assert_eq!(state.feeds.keys().collect::<Vec<_>>(), [&feed(1)]);
 }
 
 #[test]
