@@ -21,6 +21,7 @@ use vigie_eventstore::{AppendRequest, EventLog, ExpectedVersion};
 use crate::app::AppState;
 use crate::auth::{Caller, password, store};
 use crate::commands::{self, ChangeHeaders};
+use crate::unique_names::{self, Kind};
 
 /// Every demo user's password (demo mode only).
 pub const DEMO_PASSWORD: &str = "vigie-demo";
@@ -28,8 +29,8 @@ pub const DEMO_PASSWORD: &str = "vigie-demo";
 /// On an empty database, creates the operator `admin`; with `demo`, also the manual's example.
 pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
     crate::export::feeds::record_feeds_made_before_the_log(app).await?;
-    let empty = app.live().read().users.is_empty();
-    if !empty {
+    let admin_id = UserId::new_v7();
+    if !won_the_first_start(app, admin_id).await? {
         if demo {
             println!("The database already holds data: the demo was not seeded again.");
         }
@@ -43,7 +44,6 @@ pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
             generated
         }
     };
-    let admin_id = UserId::new_v7();
     let system = Caller {
         user_id: admin_id,
         username: "admin".into(),
@@ -56,6 +56,26 @@ pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
         seed_demo(app, &system).await?;
     }
     Ok(())
+}
+
+/// Whether this node is the one to seed an empty database. Nodes started together
+/// on it all find it empty; the one whose claim on the name `admin` wins seeds it,
+/// and the others wait until they see it seeded. A claim left by a node that
+/// stopped before it wrote anything is taken over after a minute.
+async fn won_the_first_start(app: &AppState, admin_id: UserId) -> anyhow::Result<bool> {
+    let exists = |owner| app.live().read().users.get(UserId::from_uuid(owner)).is_some();
+    loop {
+        if !app.live().read().users.is_empty() {
+            return Ok(false);
+        }
+        let claimed = unique_names::claim(app, Kind::Username, "admin", admin_id.as_uuid(), exists)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        if claimed {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 pub fn print_demo_logins(address: SocketAddr) {

@@ -46,6 +46,35 @@ async fn a_future_shift(client: &reqwest::Client, server: &ServerProcess, token:
 }
 
 backend_tests! {
+    async fn nodes_started_together_on_an_empty_database_seed_it_once(db) {
+        let (first, second) = tokio::join!(ServerProcess::start(SERVER, &db.url, true), ServerProcess::start(SERVER, &db.url, true));
+        let client = reqwest::Client::new();
+        // The node that did not seed answers as soon as it sees the database seeded, maybe before the demo is whole.
+        let mut tokens = Vec::new();
+        for server in [&first, &second] {
+            for _ in 0..100 {
+                let request = client.post(server.url("/api/v1/auth/login")).json(&json!({"username": "auditor", "password": "vigie-demo"}));
+                let (status, body) = answer(request.send().await.unwrap()).await;
+                if status == 200 {
+                    tokens.push(body["token"].as_str().unwrap().to_owned());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        assert_eq!(tokens.len(), 2, "the demo's auditor cannot log in on both nodes");
+        let page = get(&client, &second, &tokens[0], "/api/v1/events?limit=1000").await;
+        let users: Vec<&str> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "UserCreated")
+            .map(|e| e["data"]["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(users.iter().filter(|&&u| u == "admin").count(), 1, "{users:?}");
+        assert_eq!(users.iter().filter(|&&u| u == "4000-TEST").count(), 1, "{users:?}");
+    }
+
     async fn a_stopping_server_ends_its_live_streams_instead_of_waiting_for_them(db) {
         let server = ServerProcess::start(SERVER, &db.url, true).await;
         let client = reqwest::Client::new();

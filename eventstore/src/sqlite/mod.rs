@@ -89,7 +89,7 @@ impl SqliteEventStore {
         // The pool is for purges; readers and the group-commit writer keep connections of their own.
         let writer =
             crate::pools::sqlite_pool().max_connections(1).connect_with(connect.clone()).await.map_err(unreachable)?;
-        sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
+        migrate(&writer).await?;
         let readers = Readers::new(connect.clone(), options.max_connections);
         drop(readers.acquire().await?);
 
@@ -227,4 +227,23 @@ pub(super) fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
 /// SQLite integers are signed; `u64::MAX` means "no bound".
 fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Applies the migrations. Nodes started together on a new file may both try
+/// one: SQLite offers the migrator no lock to take, so the loser's transaction
+/// fails and rolls back whole; it then reads what is applied again and goes on.
+async fn migrate(pool: &sqlx::SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut attempts = 0;
+    loop {
+        match sqlx::migrate!("../migrations/sqlite").run(pool).await {
+            Err(
+                sqlx::migrate::MigrateError::Execute(error) | sqlx::migrate::MigrateError::ExecuteMigration(error, _),
+            ) if attempts < 20 => {
+                attempts += 1;
+                tracing::debug!(%error, "a migration raced another node's; reading the applied ones again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            done => return done,
+        }
+    }
 }
