@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::CommandContext;
 use crate::aggregate::Aggregate;
-use crate::error::{DomainError, Entity, required_text};
+use crate::error::{DomainError, Entity, required_line};
 use crate::event::{domain_events, no_upcasters};
 use crate::ids::AccountId;
 
@@ -86,7 +86,7 @@ pub fn decide(
             if c.parent_id == Some(c.account_id) {
                 return Err(DomainError::OwnParent);
             }
-            let number = required_text("account number", &c.number, 20)?;
+            let number = required_line("account number", &c.number, 20)?;
             if c.number_taken {
                 return Err(DomainError::AccountNumberTaken);
             }
@@ -94,7 +94,7 @@ pub fn decide(
                 AccountOpened {
                     account_id: c.account_id,
                     number,
-                    name: required_text("account name", &c.name, 100)?,
+                    name: required_line("account name", &c.name, 100)?,
                     time_zone: c.time_zone,
                     parent_id: c.parent_id,
                 }
@@ -106,7 +106,7 @@ pub fn decide(
             if state.account.is_none() {
                 return Err(DomainError::NotFound(Entity::Account));
             }
-            let name = required_text("account name", &c.name, 100)?;
+            let name = required_line("account name", &c.name, 100)?;
             Ok(vec![AccountRenamed { name }.into()])
         }
     }

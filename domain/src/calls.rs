@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::CommandContext;
 use crate::aggregate::Aggregate;
-use crate::error::{DomainError, Entity, optional_text, required_text};
+use crate::error::{DomainError, Entity, optional_line, required_line};
 use crate::event::{domain_events, no_upcasters};
 use crate::ids::{AccountId, CallId, RecordingId};
 
@@ -87,11 +87,11 @@ pub fn decide(state: &CallState, command: CallCommand, ctx: &CommandContext) -> 
                 CallLogged {
                     call_id: c.call_id,
                     account_id: c.account_id,
-                    call_number: required_text("call number", &c.call_number, 40)?,
+                    call_number: required_line("call number", &c.call_number, 40)?,
                     started_at: c.started_at,
                     duration_seconds: c.duration_seconds,
-                    agent: required_text("agent", &c.agent, 100)?,
-                    caller_id: optional_text("caller ID", c.caller_id.as_deref(), 40)?,
+                    agent: required_line("agent", &c.agent, 100)?,
+                    caller_id: optional_line("caller ID", c.caller_id.as_deref(), 40)?,
                     kind: c.kind,
                 }
                 .into(),
@@ -105,7 +105,7 @@ pub fn decide(state: &CallState, command: CallCommand, ctx: &CommandContext) -> 
             if state.recording.is_some() {
                 return Err(DomainError::RecordingAlreadyAttached);
             }
-            let content_type = required_text("content type", &r.content_type, 100)?;
+            let content_type = required_line("content type", &r.content_type, 100)?;
             Ok(vec![RecordingAttached { content_type, ..r }.into()])
         }
     }

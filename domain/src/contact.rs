@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::CommandContext;
 use crate::aggregate::Aggregate;
-use crate::error::{DomainError, Entity, optional_text, required_text};
+use crate::error::{DomainError, Entity, optional_line, optional_text, required_line};
 use crate::event::{domain_events, no_upcasters};
 use crate::ids::{AccountId, ContactId};
 
@@ -78,23 +78,23 @@ pub fn validate_details(details: ContactDetails) -> Result<ContactDetails, Domai
     let phones: Vec<String> = details
         .phones
         .iter()
-        .map(|p| optional_text("phone number", Some(p), 40))
+        .map(|p| optional_line("phone number", Some(p), 40))
         .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
     if phones.len() > 3 {
         return Err(DomainError::TooManyPhones);
     }
-    let sms = optional_text("SMS number", details.sms.as_deref(), 40)?;
+    let sms = optional_line("SMS number", details.sms.as_deref(), 40)?;
     // Dispatch dials these numbers: "call me maybe" must not reach the person placing the call.
     if !phones.iter().chain(&sms).all(|number| is_phone_number(number)) {
         return Err(DomainError::InvalidPhone);
     }
-    let email = optional_text("e-mail address", details.email.as_deref(), 254)?;
+    let email = optional_line("e-mail address", details.email.as_deref(), 254)?;
     if email.as_deref().is_some_and(|e| !is_email_address(e)) {
         return Err(DomainError::InvalidEmail);
     }
     Ok(ContactDetails {
-        name: required_text("contact name", &details.name, 100)?,
+        name: required_line("contact name", &details.name, 100)?,
         phones,
         sms,
         email,

@@ -102,6 +102,8 @@ pub enum DomainError {
     TooLong { field: &'static str, max: usize },
     #[error("The {0} cannot contain control characters (only line breaks and tabs).")]
     ControlCharacter(&'static str),
+    #[error("The {0} must fit on one line, without line breaks or tabs.")]
+    NotOneLine(&'static str),
     #[error("Unknown time zone: {0}.")]
     UnknownTimeZone(String),
     #[error("A contact has at most three phone numbers.")]
@@ -212,6 +214,7 @@ impl DomainError {
             Blank(_) => "blank_field",
             TooLong { .. } => "field_too_long",
             ControlCharacter(_) => "control_character",
+            NotOneLine(_) => "not_one_line",
             UnknownTimeZone(_) => "unknown_time_zone",
             TooManyPhones => "too_many_phones",
             InvalidEmail => "invalid_email",
@@ -286,7 +289,28 @@ impl DomainError {
     }
 }
 
-/// Checks a required free-text field and returns it trimmed.
+/// Checks a required one-line field (a name, a number) and returns it trimmed.
+pub(crate) fn required_line(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
+    one_line(field, required_text(field, value, max)?)
+}
+
+/// Checks an optional one-line field; blank becomes `None`.
+pub(crate) fn optional_line(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    optional_text(field, value, max)?.map(|value| one_line(field, value)).transpose()
+}
+
+fn one_line(field: &'static str, value: String) -> Result<String, DomainError> {
+    if value.contains(['\n', '\r', '\t']) {
+        return Err(DomainError::NotOneLine(field));
+    }
+    Ok(value)
+}
+
+/// Checks a required free-text field, which may hold several lines, and returns it trimmed.
 pub(crate) fn required_text(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
     let value = value.trim();
     if value.is_empty() {
@@ -295,7 +319,7 @@ pub(crate) fn required_text(field: &'static str, value: &str, max: usize) -> Res
     optional_text(field, Some(value), max).map(Option::unwrap_or_default)
 }
 
-/// Checks an optional free-text field; blank becomes `None`.
+/// Checks an optional free-text field, which may hold several lines; blank becomes `None`.
 pub(crate) fn optional_text(
     field: &'static str,
     value: Option<&str>,

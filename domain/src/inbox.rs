@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::actor::CommandContext;
 use crate::aggregate::Aggregate;
-use crate::error::{DomainError, Entity, optional_text, required_text};
+use crate::error::{DomainError, Entity, optional_line, required_line, required_text};
 use crate::event::{domain_events, with_default};
 use crate::ids::{AccountId, ContactId, MessageId};
 
@@ -125,9 +125,9 @@ pub fn decide(
                 message_id: c.message_id,
                 account_id: c.account_id,
                 taken_at: c.taken_at,
-                agent: required_text("agent", &c.agent, 100)?,
-                caller_name: optional_text("caller's name", c.caller_name.as_deref(), 100)?,
-                caller_number: optional_text("caller's number", c.caller_number.as_deref(), 40)?,
+                agent: required_line("agent", &c.agent, 100)?,
+                caller_name: optional_line("caller's name", c.caller_name.as_deref(), 100)?,
+                caller_number: optional_line("caller's number", c.caller_number.as_deref(), 40)?,
                 text: required_text("message", &c.text, 10_000)?,
                 urgent: c.urgent,
             }
@@ -141,7 +141,7 @@ pub fn decide(
         MessageCommand::Deliver { to } => {
             ctx.require_operator("record deliveries")?;
             let to = match to {
-                Recipient::Other { name } => Recipient::Other { name: required_text("recipient", &name, 100)? },
+                Recipient::Other { name } => Recipient::Other { name: required_line("recipient", &name, 100)? },
                 contact => contact,
             };
             Ok(vec![MessageDelivered { to, at }.into()])

@@ -49,8 +49,8 @@ const RED: (f32, f32, f32) = (0.92, 0.4, 0.36);
 pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateTime<Utc>) -> Vec<u8> {
     let footer = format!(
         "{} · {} · printed {}",
-        roster.account,
-        roster.schedule,
+        one_line(&roster.account),
+        one_line(&roster.schedule),
         printed_at.with_timezone(&roster.time_zone).format("%Y-%m-%d %H:%M %Z")
     );
     // Every text the client wrote, and the footer that repeats some of them.
@@ -75,7 +75,7 @@ pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateT
             PdfPage::new(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), ops)
         })
         .collect();
-    let title = format!("{} – {}", roster.schedule, roster.account);
+    let title = format!("{} – {}", one_line(&roster.schedule), one_line(&roster.account));
     let mut document = PdfDocument::new(&title);
     typeface.add_to(&mut document);
     document.with_pages(pages).save(&PdfSaveOptions::default(), &mut Vec::new())
@@ -113,10 +113,11 @@ impl Layout {
         let first = roster.from.with_timezone(&tz).date_naive();
         // `to` is exclusive: the last day shown is the one before it.
         let last = (roster.to - chrono::Duration::microseconds(1)).with_timezone(&tz).date_naive();
-        let heading = format!("{} — on-call schedule", roster.schedule);
+        // Names written before they had to fit on one line still print on one.
+        let heading = format!("{} — on-call schedule", one_line(&roster.schedule));
         let details = format!(
             "Account {} · {} to {} · times in {}",
-            roster.account,
+            one_line(&roster.account),
             first.format("%a %Y-%m-%d"),
             last.format("%a %Y-%m-%d"),
             tz.name()

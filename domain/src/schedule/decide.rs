@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::actor::CommandContext;
-use crate::error::{DomainError, Entity, required_text};
+use crate::error::{DomainError, Entity, required_line};
 use crate::ids::{OverrideId, ShiftId, derive_uuid, purpose};
 use crate::schedule::assignments;
 use crate::schedule::commands::*;
@@ -85,7 +85,7 @@ fn rename(
 /// A schedule's name: required, and one no other schedule of the account has
 /// (a client picks their schedule by its name).
 fn schedule_name(name: &str, taken: bool) -> Result<String, DomainError> {
-    let name = required_text("schedule name", name, NAME_MAX)?;
+    let name = required_line("schedule name", name, NAME_MAX)?;
     if taken {
         return Err(DomainError::ScheduleNameTaken);
     }
@@ -205,7 +205,7 @@ fn check_shift(
 }
 
 fn lane_of(rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
-    let role = required_text("role", role, ROLE_MAX)?;
+    let role = required_line("role", role, ROLE_MAX)?;
     Ok((Lane { role: role.as_str().into(), rank }, role))
 }
 
@@ -218,7 +218,7 @@ fn add_shift(
     if state.shift(c.shift_id).is_some() {
         return Err(DomainError::AlreadyExists(Entity::Shift));
     }
-    let name = required_text("shift name", &c.name, NAME_MAX)?;
+    let name = required_line("shift name", &c.name, NAME_MAX)?;
     let (lane, role) = lane_of(c.rank, &c.role)?;
     check_shift(state, c.start, c.end, &lane, None)?;
     let reason = reason_for_the_past(ctx, c.start)?;
@@ -234,7 +234,7 @@ fn create_series(
     if state.series(c.series_id).is_some() {
         return Err(DomainError::AlreadyExists(Entity::Series));
     }
-    let name = required_text("shift name", &c.name, NAME_MAX)?;
+    let name = required_line("shift name", &c.name, NAME_MAX)?;
     let (lane, role) = lane_of(c.rank, &c.role)?;
     let occurrences = c.rule.occurrences(state.time_zone())?;
     let mut shifts: Vec<SeriesShift> = Vec::with_capacity(occurrences.len());
@@ -282,7 +282,7 @@ fn edit_shift(
         return Err(DomainError::ShiftMovedIntoPast);
     }
     let rank = c.rank.unwrap_or(shift.rank);
-    let name = required_text("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
+    let name = required_line("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
     let (lane, role) = lane_of(rank, c.role.as_deref().unwrap_or(&shift.role))?;
     check_shift(state, start, end, &lane, Some(shift.id))?;
     if shift.overrides.iter().any(|o| o.start < start || o.end > end) {

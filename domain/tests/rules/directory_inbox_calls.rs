@@ -171,6 +171,15 @@ fn message_refusals() {
 }
 
 #[test]
+fn a_name_fits_on_one_line() {
+    for caller in ["Jean\nTremblay", "Jean\tTremblay", "Jean\r\nTremblay"] {
+        given::<Message>([])
+            .when(MessageCommand::Take(TakeMessageCommand { caller_name: Some(caller.into()), ..take() }), &operator())
+            .then_error("The caller's name must fit on one line, without line breaks or tabs.");
+    }
+}
+
+#[test]
 fn free_text_keeps_line_breaks_and_tabs_but_no_other_control_character() {
     let written = "Fuite d'eau au 3e\n\tRappeler avant 17 h";
     let events = given::<Message>([])
