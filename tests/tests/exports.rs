@@ -65,7 +65,7 @@ backend_tests! {
         assert_eq!(response.headers()["content-type"], "application/pdf");
         assert_eq!(
             response.headers()["content-disposition"].to_str().unwrap(),
-            format!("attachment; filename=\"01-Horaire-{from}-{to}.pdf\"")
+            format!("attachment; filename=\"01-Horaire-{from}-{to}.pdf\"; filename*=UTF-8''01-Horaire-{from}-{to}.pdf")
         );
         let bytes = response.bytes().await.unwrap();
         assert!(bytes.starts_with(b"%PDF"));

@@ -91,7 +91,7 @@ async fn export_pdf(
         .await
         .map_err(ApiError::internal)?;
     let name = state.info().map(|i| i.name.as_str()).unwrap_or("schedule");
-    let disposition = format!("attachment; filename=\"{}-{from}-{to}.pdf\"", file_name(name));
+    let disposition = disposition(name, &format!("{from}-{to}.pdf"));
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
@@ -100,6 +100,21 @@ async fn export_pdf(
         bytes,
     )
         .into_response())
+}
+
+/// Downloads as `<schedule name>-<suffix>`: an ASCII `filename` for old clients, and
+/// `filename*` (RFC 6266, UTF-8) with the name's letters in any script, which browsers prefer.
+fn disposition(name: &str, suffix: &str) -> String {
+    let letters: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+    let letters = match letters.trim_matches('-') {
+        "" => "schedule",
+        letters => letters,
+    };
+    // RFC 5987's attr-char keeps letters, digits and a few marks (dashes among them) as they are.
+    const ATTR_CHAR: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let full = percent_encoding::utf8_percent_encode(letters, ATTR_CHAR);
+    format!("attachment; filename=\"{}-{suffix}\"; filename*=UTF-8''{full}-{suffix}", file_name(name))
 }
 
 /// A schedule's name made safe for a file name: letters, digits and dashes.
@@ -286,7 +301,17 @@ async fn calendar_feed(State(app): State<AppState>, Path(file): Path<String>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::file_name;
+    use super::{disposition, file_name};
+
+    #[test]
+    fn a_download_keeps_its_name_in_any_script_for_browsers_and_in_ascii_for_the_rest() {
+        assert_eq!(
+            disposition("Дежурство Łódź", "2026-12-06-2027-01-03.pdf"),
+            "attachment; filename=\"d-2026-12-06-2027-01-03.pdf\"; \
+             filename*=UTF-8''%D0%94%D0%B5%D0%B6%D1%83%D1%80%D1%81%D1%82%D0%B2%D0%BE-%C5%81%C3%B3d%C5%BA-2026-12-06-2027-01-03.pdf"
+        );
+        assert!(disposition("../..", "x.pdf").contains("filename*=UTF-8''schedule-x.pdf"));
+    }
 
     #[test]
     fn file_names_keep_letters_and_digits_only() {
