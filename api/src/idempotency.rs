@@ -9,7 +9,9 @@
 //! - while the first request still runs, a second one with its key is
 //!   refused (409, `Retry-After`), so the two cannot both run;
 //! - a request that was refused (4xx) or failed (5xx) frees its key, so it may
-//!   be corrected or retried; so does one whose answer holds a secret ([`Secret`]).
+//!   be corrected or retried;
+//! - a request whose answer holds a secret ([`Secret`]) runs again when repeated,
+//!   since the secret was not kept; its key still refuses any other request.
 //!
 //! The change runs in a task of its own: a client that hangs up does not cut
 //! it short between appending its events and recording its answer. If the
@@ -36,8 +38,9 @@ use crate::error::{ApiError, ApiResult};
 pub const FINGERPRINT_HEADER: HeaderName = HeaderName::from_static("vigie-request-fingerprint");
 
 /// Marks an answer that carries a secret (a session token, a feed URL): it is
-/// not kept for repeats, since secrets are stored only as hashes, and its key
-/// is freed instead. A repeat then makes a new secret, which is harmless.
+/// not kept for repeats, since secrets are stored only as hashes. A repeat runs
+/// again and makes a new secret, which is harmless (a calendar feed's keeps its
+/// id); the key stays this request's.
 #[derive(Debug, Clone, Copy)]
 pub struct Secret;
 
@@ -46,6 +49,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// The largest answer kept for repeats; a change answers a few hundred bytes.
 const MAX_ANSWER: usize = 1024 * 1024;
+
+/// The key's status while its request runs, and once it answered with a secret;
+/// otherwise the HTTP status of the answer kept.
+const RUNNING: i64 = 0;
+const ANSWERED_A_SECRET: i64 = 1;
 
 /// What the key's row says when a request arrives with it.
 enum Claim {
@@ -197,7 +205,20 @@ async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiR
         None => Claim::Running,
         // Rows kept before fingerprints were recorded answer any repeat, as they did then.
         Some((Some(first), _, _, _)) if first != fingerprint => Claim::OtherRequest,
-        Some((_, 0, _, _)) => Claim::Running,
+        Some((_, RUNNING, _, _)) => Claim::Running,
+        Some((_, ANSWERED_A_SECRET, _, _)) => {
+            let reclaimed = on_db!(app.db(), |pool| sqlx::query(
+                "UPDATE idempotency_keys SET status = $3 WHERE user_id = $1 AND key = $2 AND status = $4"
+            )
+            .bind(user)
+            .bind(key)
+            .bind(RUNNING)
+            .bind(ANSWERED_A_SECRET)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+            if reclaimed == 1 { Claim::Won } else { Claim::Running }
+        }
         Some((_, status, content_type, body)) => Claim::Answered {
             status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
             content_type,
@@ -209,9 +230,24 @@ async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiR
 /// Keeps a successful answer for repeats, or frees the key after a refusal or failure.
 async fn settle(app: &AppState, user: &str, key: &str, response: Response) -> Response {
     let status = response.status();
-    if !status.is_success() || response.extensions().get::<Secret>().is_some() {
+    if !status.is_success() {
         if let Err(error) = release(app, user, key).await {
             tracing::warn!(%error, "could not free an Idempotency-Key");
+        }
+        return response;
+    }
+    if response.extensions().get::<Secret>().is_some() {
+        let marked = on_db!(app.db(), |pool| sqlx::query(
+            "UPDATE idempotency_keys SET status = $3 WHERE user_id = $1 AND key = $2"
+        )
+        .bind(user)
+        .bind(key)
+        .bind(ANSWERED_A_SECRET)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()));
+        if let Err(error) = marked {
+            tracing::warn!(%error, "could not mark an Idempotency-Key as answered");
         }
         return response;
     }
@@ -241,9 +277,10 @@ async fn settle(app: &AppState, user: &str, key: &str, response: Response) -> Re
 }
 
 async fn release(app: &AppState, user: &str, key: &str) -> Result<u64, sqlx::Error> {
-    on_db!(app.db(), |pool| sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0")
+    on_db!(app.db(), |pool| sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = $3")
         .bind(user)
         .bind(key)
+        .bind(RUNNING)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))

@@ -168,6 +168,10 @@ backend_tests! {
         assert_eq!(fetch_feed(&app, retry["url"].as_str().unwrap()).await.0, 200);
         let (_, listed) = app.get(&token, &feeds).await;
         assert_eq!(listed["feeds"].as_array().unwrap().len(), 1, "the retry made a second feed: {listed}");
+        // The key stays this request's: another request under it is refused.
+        let other = app.client.post(app.url(&format!("{feeds}?again=1"))).bearer_auth(&token).header("Idempotency-Key", "feed-1");
+        let (status, problem) = vigie_tests::answer(other.send().await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/idempotency_key_reused")), "{problem}");
 
         // An operator revokes it; then the key can no longer bring it back.
         let feed_id = first["id"].as_str().unwrap();
