@@ -79,9 +79,10 @@ pub enum UserCommand {
     ChangePassword,
     /// Operators; also revokes the user's calendar feeds, since a reset takes a compromised account back.
     ResetPassword,
-    /// The user themself, for a schedule the caller checked they may see. Creating a feed
-    /// that exists already (a retry) records nothing; one revoked since is refused.
-    CreateCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId },
+    /// The user themself, for a schedule of `account_id`, which a client must reach as the
+    /// user stands now. Creating a feed that exists already (a retry) records nothing;
+    /// one revoked since is refused.
+    CreateCalendarFeed { feed_id: Uuid, schedule_id: ScheduleId, account_id: AccountId },
     /// The feed's owner or an operator.
     RevokeCalendarFeed { feed_id: Uuid },
 }
@@ -166,10 +167,15 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
             ctx.require_operator("reset passwords")?;
             Ok([PasswordReset {}.into()].into_iter().chain(feeds_revoked(state)).collect())
         }
-        UserCommand::CreateCalendarFeed { feed_id, schedule_id } => {
+        UserCommand::CreateCalendarFeed { feed_id, schedule_id, account_id } => {
             // A feed carries its creator's rights, so nobody creates one in another's name.
             if ctx.actor.user_id != user.id {
                 return Err(DomainError::NotYourCalendarFeed);
+            }
+            // Checked here, on the user as the log has them, and not only on the session:
+            // a move out of the account may have landed since the request began.
+            if user.role == Role::Client && !user.account_ids.contains(&account_id) {
+                return Err(DomainError::NotFound(Entity::Schedule));
             }
             if state.feeds.contains_key(&feed_id) {
                 return Ok(vec![]);

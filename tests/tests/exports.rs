@@ -255,6 +255,39 @@ backend_tests! {
         assert_eq!(fetch_feed(&app, &url).await.0, 404, "the feed came back with its creator's access");
     }
 
+    async fn feeds_made_while_their_creator_is_moved_out_of_the_account_never_come_back(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let schedule = genesis_schedule(&app, &token).await;
+        let (_, me) = app.get(&token, "/api/v1/me").await;
+        let (user, home) = (me["id"].as_str().unwrap().to_owned(), me["accounts"][0]["id"].as_str().unwrap().to_owned());
+        let (_, staff) = app.get(&operator, "/api/v1/me").await;
+        let elsewhere = staff["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).find(|&a| a != home).unwrap().to_owned();
+        let move_to = |accounts: Vec<&str>| {
+            let request = app.client.put(app.url(&format!("/api/v1/users/{user}/accounts"))).bearer_auth(&operator);
+            let body = json!({"account_ids": accounts});
+            async move { request.json(&body).send().await.unwrap().status().as_u16() }
+        };
+        let create = || {
+            let request = app.client.post(app.url(&format!("/api/v1/schedules/{schedule}/calendar-feeds"))).bearer_auth(&token);
+            async move { vigie_tests::answer(request.send().await.unwrap()).await }
+        };
+        let mut made = Vec::new();
+        for _ in 0..5 {
+            assert_eq!(move_to(vec![&home, &elsewhere]).await, 200);
+            let creates = futures_util::future::join_all((0..4).map(|_| create()));
+            let (moved, created) = tokio::join!(move_to(vec![&elsewhere]), creates);
+            assert_eq!(moved, 200);
+            made.extend(created.into_iter().filter(|(status, _)| *status == 201).map(|(_, feed)| feed["url"].as_str().unwrap().to_owned()));
+        }
+        // Back in the account: every feed made around a move out stays revoked, or was never made.
+        assert_eq!(move_to(vec![&home, &elsewhere]).await, 200);
+        for url in made {
+            assert_eq!(fetch_feed(&app, &url).await.0, 404, "a feed came back with its creator's access");
+        }
+    }
+
     async fn feeds_made_before_the_log_recorded_them_are_recorded_at_the_next_start(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

@@ -478,27 +478,25 @@ async fn change_accounts(
         reachable_account(&app, &caller, *account)?;
     }
     let headers = ChangeHeaders::from_headers(&headers)?;
-    let feeds_elsewhere = feeds_outside(&app, user_id, &body.account_ids);
+    let accounts_of = schedule_accounts(&app);
     let change = commands::execute::<User>(&app, &caller, user_id, &headers, None, |state, ctx| {
-        let (account_ids, feeds_elsewhere) = (body.account_ids.clone(), feeds_elsewhere.clone());
-        user::decide(state, UserCommand::ChangeAccounts { account_ids, feeds_elsewhere }, ctx)
+        // A schedule made since the snapshot is left alone: its feeds still need its account to work.
+        let elsewhere = |schedule_id| accounts_of.get(schedule_id).is_some_and(|a| !body.account_ids.contains(a));
+        let feeds_elsewhere = state.feeds.iter().filter(|(_, schedule_id)| elsewhere(schedule_id)).map(|(&f, _)| f);
+        let command = UserCommand::ChangeAccounts {
+            account_ids: body.account_ids.clone(),
+            feeds_elsewhere: feeds_elsewhere.collect(),
+        };
+        user::decide(state, command, ctx)
     });
     answer(None, change).await
 }
 
-/// The user's working calendar feeds of schedules in none of `account_ids`.
-fn feeds_outside(app: &AppState, user_id: UserId, account_ids: &[AccountId]) -> Vec<uuid::Uuid> {
+/// The account of every schedule, which never changes: the user's feeds are
+/// matched against it when the change is decided, on the user as they are then.
+fn schedule_accounts(app: &AppState) -> std::collections::HashMap<ScheduleId, AccountId> {
     let live = app.live().read();
-    let Some(owner) = live.users.get(user_id) else { return Vec::new() };
-    owner
-        .feeds
-        .iter()
-        .filter(|&(_, &schedule_id)| {
-            let account = live.schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
-            !account.is_some_and(|account| account_ids.contains(&account))
-        })
-        .map(|(&feed_id, _)| feed_id)
-        .collect()
+    live.schedules.iter().filter_map(|(&id, state)| Some((id, state.info()?.account_id))).collect()
 }
 
 /// Deactivates a user, ends every session they have and revokes their calendar

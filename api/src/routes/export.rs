@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 use vigie_domain::schedule::series::start_of_day;
 use vigie_domain::user::{self, UserCommand};
@@ -105,7 +106,9 @@ async fn export_pdf(
 /// Downloads as `<schedule name>-<suffix>`: an ASCII `filename` for old clients, and
 /// `filename*` (RFC 6266, UTF-8) with the name's letters in any script, which browsers prefer.
 fn disposition(name: &str, suffix: &str) -> String {
-    let letters: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+    // Combining marks belong to the letter before them: a Devanagari virama, a decomposed accent.
+    let kept = |c: char| c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c);
+    let letters: String = name.nfc().map(|c| if kept(c) { c } else { '-' }).collect();
     let letters = match letters.trim_matches('-') {
         "" => "schedule",
         letters => letters,
@@ -149,12 +152,14 @@ async fn create_feed(
 ) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
     require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
+    let account_id = app.live().read().schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
+    let account_id = account_id.ok_or_else(|| ApiError::not_found("schedule"))?;
     // If-Match would name the caller's user version, which a portal showing a schedule never has.
     let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
     let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };
     // The log decides whether a feed works, so a token without its event opens nothing.
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
-        user::decide(state, UserCommand::CreateCalendarFeed { feed_id: feed.id, schedule_id }, ctx)
+        user::decide(state, UserCommand::CreateCalendarFeed { feed_id: feed.id, schedule_id, account_id }, ctx)
     })
     .await?;
     let (token, token_hash) = store::new_token();
@@ -311,6 +316,9 @@ mod tests {
              filename*=UTF-8''%D0%94%D0%B5%D0%B6%D1%83%D1%80%D1%81%D1%82%D0%B2%D0%BE-%C5%81%C3%B3d%C5%BA-2026-12-06-2027-01-03.pdf"
         );
         assert!(disposition("../..", "x.pdf").contains("filename*=UTF-8''schedule-x.pdf"));
+        let hindi = disposition("नमस्ते", "x.pdf");
+        assert!(hindi.ends_with("''%E0%A4%A8%E0%A4%AE%E0%A4%B8%E0%A5%8D%E0%A4%A4%E0%A5%87-x.pdf"), "{hindi}");
+        assert!(disposition("e\u{301}cole", "x.pdf").ends_with("''%C3%A9cole-x.pdf"), "a decomposed accent");
     }
 
     #[test]

@@ -170,7 +170,8 @@ fn feed_revoked(n: u128) -> UserEvent {
 
 #[test]
 fn calendar_feeds_are_recorded_when_created_and_revoked() {
-    let create = || UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() };
+    let create =
+        || UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id(), account_id: account() };
     let state = given::<User>([user_created()]).when(create(), &own_context()).then([feed_created(1)]);
     assert_eq!(state.feeds.get(&feed(1)), Some(&schedule_id()));
     // A retry of the same creation (an Idempotency-Key's) records nothing new.
@@ -194,13 +195,30 @@ fn calendar_feeds_are_recorded_when_created_and_revoked() {
 #[test]
 fn only_the_owner_creates_a_feed_and_only_they_or_an_operator_revoke_it() {
     given::<User>([user_created()])
-        .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &operator())
+        .when(
+            UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id(), account_id: account() },
+            &operator(),
+        )
         .then_error("A calendar feed shows what its creator may see, so you can only create your own.");
     given::<User>([user_created(), feed_created(1)])
         .when(UserCommand::RevokeCalendarFeed { feed_id: feed(1) }, &client())
         .then_error("Only the service team can revoke another user's calendar feed.");
+    // A client no longer in the schedule's account (moved out since their session began).
+    given::<User>([user_created()])
+        .when(
+            UserCommand::CreateCalendarFeed {
+                feed_id: feed(1),
+                schedule_id: schedule_id(),
+                account_id: other_account(),
+            },
+            &own_context(),
+        )
+        .then_error("This schedule does not exist.");
     given::<User>([user_created(), UserDeactivated {}.into()])
-        .when(UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id() }, &own_context())
+        .when(
+            UserCommand::CreateCalendarFeed { feed_id: feed(1), schedule_id: schedule_id(), account_id: account() },
+            &own_context(),
+        )
         .then_error("This user is deactivated.");
 }
 
