@@ -304,7 +304,8 @@ pub(crate) fn optional_line(
 }
 
 fn one_line(field: &'static str, value: String) -> Result<String, DomainError> {
-    if value.contains(['\n', '\r', '\t']) {
+    // Unicode's own line and paragraph separators break a line as much as a newline does.
+    if value.contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}']) {
         return Err(DomainError::NotOneLine(field));
     }
     Ok(value)

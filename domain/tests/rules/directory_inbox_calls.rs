@@ -172,7 +172,7 @@ fn message_refusals() {
 
 #[test]
 fn a_name_fits_on_one_line() {
-    for caller in ["Jean\nTremblay", "Jean\tTremblay", "Jean\r\nTremblay"] {
+    for caller in ["Jean\nTremblay", "Jean\tTremblay", "Jean\r\nTremblay", "Jean\u{2028}Tremblay"] {
         given::<Message>([])
             .when(MessageCommand::Take(TakeMessageCommand { caller_name: Some(caller.into()), ..take() }), &operator())
             .then_error("The caller's name must fit on one line, without line breaks or tabs.");
