@@ -48,6 +48,22 @@ async fn fetch_feed(app: &TestApp, url: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap_or_default())
 }
 
+/// The client's user id, their account, and another account the operator reaches.
+async fn client_and_another_account(app: &TestApp, client: &str, operator: &str) -> (String, String, String) {
+    let (_, me) = app.get(client, "/api/v1/me").await;
+    let (user, home) = (me["id"].as_str().unwrap().to_owned(), me["accounts"][0]["id"].as_str().unwrap().to_owned());
+    let (_, staff) = app.get(operator, "/api/v1/me").await;
+    let accounts = staff["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap());
+    let elsewhere = accounts.into_iter().find(|&a| a != home).unwrap().to_owned();
+    (user, home, elsewhere)
+}
+
+/// An operator gives `user` exactly `accounts`.
+async fn move_client(app: &TestApp, operator: &str, user: &str, accounts: &[&str]) -> u16 {
+    let request = app.client.put(app.url(&format!("/api/v1/users/{user}/accounts"))).bearer_auth(operator);
+    request.json(&json!({"account_ids": accounts})).send().await.unwrap().status().as_u16()
+}
+
 async fn delete(app: &TestApp, token: &str, path: &str) -> u16 {
     app.client.delete(app.url(path)).bearer_auth(token).send().await.expect("the server answers").status().as_u16()
 }
@@ -239,19 +255,12 @@ backend_tests! {
         // when the client is moved back.
         let (_, feed) = app.post(&token, &feeds, Value::Null).await;
         let url = feed["url"].as_str().unwrap().to_owned();
-        let (_, me) = app.get(&token, "/api/v1/me").await;
-        let (user, account) = (me["id"].as_str().unwrap().to_owned(), me["accounts"][0]["id"].as_str().unwrap().to_owned());
-        let (_, staff) = app.get(&operator, "/api/v1/me").await;
-        let elsewhere = staff["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).find(|&a| a != account).unwrap().to_owned();
-        let move_to = |accounts: Vec<String>| {
-            let request = app.client.put(app.url(&format!("/api/v1/users/{user}/accounts"))).bearer_auth(&operator);
-            async move { request.json(&json!({"account_ids": accounts})).send().await.unwrap().status().as_u16() }
-        };
-        assert_eq!(move_to(vec![elsewhere.clone()]).await, 200);
+        let (user, home, elsewhere) = client_and_another_account(&app, &token, &operator).await;
+        assert_eq!(move_client(&app, &operator, &user, &[&elsewhere]).await, 200);
         assert_eq!(revocations().await, 2);
         let (_, listed) = app.get(&operator, &feeds).await;
         assert_eq!(listed["feeds"], json!([]), "a dead feed is listed");
-        assert_eq!(move_to(vec![account]).await, 200);
+        assert_eq!(move_client(&app, &operator, &user, &[&home]).await, 200);
         assert_eq!(fetch_feed(&app, &url).await.0, 404, "the feed came back with its creator's access");
     }
 
@@ -260,29 +269,22 @@ backend_tests! {
         let token = app.login("4000-TEST", PASSWORD).await;
         let operator = app.login("operator", PASSWORD).await;
         let schedule = genesis_schedule(&app, &token).await;
-        let (_, me) = app.get(&token, "/api/v1/me").await;
-        let (user, home) = (me["id"].as_str().unwrap().to_owned(), me["accounts"][0]["id"].as_str().unwrap().to_owned());
-        let (_, staff) = app.get(&operator, "/api/v1/me").await;
-        let elsewhere = staff["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).find(|&a| a != home).unwrap().to_owned();
-        let move_to = |accounts: Vec<&str>| {
-            let request = app.client.put(app.url(&format!("/api/v1/users/{user}/accounts"))).bearer_auth(&operator);
-            let body = json!({"account_ids": accounts});
-            async move { request.json(&body).send().await.unwrap().status().as_u16() }
-        };
+        let (user, home, elsewhere) = client_and_another_account(&app, &token, &operator).await;
         let create = || {
             let request = app.client.post(app.url(&format!("/api/v1/schedules/{schedule}/calendar-feeds"))).bearer_auth(&token);
             async move { vigie_tests::answer(request.send().await.unwrap()).await }
         };
         let mut made = Vec::new();
         for _ in 0..5 {
-            assert_eq!(move_to(vec![&home, &elsewhere]).await, 200);
+            assert_eq!(move_client(&app, &operator, &user, &[&home, &elsewhere]).await, 200);
             let creates = futures_util::future::join_all((0..4).map(|_| create()));
-            let (moved, created) = tokio::join!(move_to(vec![&elsewhere]), creates);
+            let out = [elsewhere.as_str()];
+            let (moved, created) = tokio::join!(move_client(&app, &operator, &user, &out), creates);
             assert_eq!(moved, 200);
             made.extend(created.into_iter().filter(|(status, _)| *status == 201).map(|(_, feed)| feed["url"].as_str().unwrap().to_owned()));
         }
         // Back in the account: every feed made around a move out stays revoked, or was never made.
-        assert_eq!(move_to(vec![&home, &elsewhere]).await, 200);
+        assert_eq!(move_client(&app, &operator, &user, &[&home, &elsewhere]).await, 200);
         for url in made {
             assert_eq!(fetch_feed(&app, &url).await.0, 404, "a feed came back with its creator's access");
         }
