@@ -145,10 +145,11 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
         UserCommand::ChangeAccounts { account_ids, feeds_elsewhere } => {
             ctx.require_operator("change a user's accounts")?;
             let account_ids = check_accounts(user.role, &account_ids)?;
+            // Staff see every account whatever their list says, so their feeds stay.
             let revoked = state
                 .feeds
                 .iter()
-                .filter(|(feed_id, _)| feeds_elsewhere.contains(feed_id))
+                .filter(|(feed_id, _)| user.role == Role::Client && feeds_elsewhere.contains(feed_id))
                 .map(|(&feed_id, &schedule_id)| CalendarFeedRevoked { feed_id, schedule_id }.into());
             Ok([UserAccountsChanged { account_ids }.into()].into_iter().chain(revoked).collect())
         }

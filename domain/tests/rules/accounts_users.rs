@@ -231,6 +231,14 @@ fn moving_a_client_out_of_an_account_revokes_their_feeds_of_its_schedules() {
         .when(change, &operator())
         .then([UserAccountsChanged { account_ids: vec![other_account()] }.into(), feed_revoked(2)]);
     assert_eq!(state.feeds.keys().collect::<Vec<_>>(), [&feed(1)]);
+
+    // An operator's list of accounts limits nothing they see: their feeds stay.
+    let operator_user: UserEvent =
+        UserCreated { user_id: user_id(), username: "nadia".into(), role: Role::Operator, account_ids: vec![] }.into();
+    let change = UserCommand::ChangeAccounts { account_ids: vec![], feeds_elsewhere: vec![feed(1)] };
+    given::<User>([operator_user, feed_created(1)])
+        .when(change, &operator())
+        .then([UserAccountsChanged { account_ids: vec![] }.into()]);
 }
 
 #[test]
