@@ -26,7 +26,8 @@ use crate::unique_names::{self, Kind};
 /// Every demo user's password (demo mode only).
 pub const DEMO_PASSWORD: &str = "vigie-demo";
 
-/// On an empty database, creates the operator `admin`; with `demo`, also the manual's example.
+/// At every start: records the calendar feeds made before the log recorded them; then, on an
+/// empty database, creates the operator `admin` and, with `demo`, the manual's example.
 pub async fn first_start(app: &AppState, demo: bool) -> anyhow::Result<()> {
     crate::export::feeds::record_feeds_made_before_the_log(app).await?;
     let admin_id = UserId::new_v7();

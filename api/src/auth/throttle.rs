@@ -27,6 +27,10 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a successful login keeps its address open to its user.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
+/// The failures of two keys still in the window, newest first.
+const RECENT_FAILURES: &str =
+    "SELECT key, failed_at FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 ORDER BY failed_at DESC";
+
 /// Recent failures per user name and per address, and the addresses each user
 /// logged in from, as the database holds them for every node.
 #[derive(Debug, Clone)]
@@ -41,27 +45,25 @@ impl LoginThrottle {
 
     /// Seconds to wait before `user` may try again from `address`, if either is blocked.
     pub async fn blocked(&self, user: &str, address: IpAddr) -> Result<Option<u64>, ApiError> {
+        // The query takes two keys; a trusted user's one key is given twice.
         let keys = if self.trusts(user, address, Utc::now()).await? {
             [pair_key(user, address), pair_key(user, address)]
         } else {
             [user_key(user), address_key(address)]
         };
-        let rows: Vec<(String, i64)> = on_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT key, failed_at FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 ORDER BY failed_at DESC"
-        )
-        .bind(&keys[0])
-        .bind(&keys[1])
-        .bind(to_micros(Utc::now()) - micros(WINDOW))
-        .fetch_all(pool)
-        .await
-        })?;
+        let since = to_micros(Utc::now()) - micros(WINDOW);
+        let rows: Vec<(String, i64)> = on_db!(&self.db, |pool| sqlx::query_as(RECENT_FAILURES)
+            .bind(&keys[0])
+            .bind(&keys[1])
+            .bind(since)
+            .fetch_all(pool)
+            .await)?;
         let now = to_micros(Utc::now());
         // A key is blocked until fewer than MAX_FAILURES of its failures are
         // in the window: until its MAX_FAILURES-th newest one leaves it.
         let until_free = keys.iter().filter_map(|key| {
-            let newest_first = rows.iter().filter(|(k, _)| k == key).map(|&(_, at)| at);
-            let failed_at = newest_first.clone().nth(MAX_FAILURES - 1)?;
+            let mut newest_first = rows.iter().filter(|(k, _)| k == key).map(|&(_, at)| at);
+            let failed_at = newest_first.nth(MAX_FAILURES - 1)?;
             Some((failed_at + micros(WINDOW) - now).clamp(1, micros(WINDOW)))
         });
         Ok(until_free.max().map(|micros| (micros as u64).div_ceil(1_000_000)))

@@ -150,10 +150,8 @@ async fn create_feed(
     Path(schedule_id): Path<ScheduleId>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
-    require_schedule(&app, &caller, schedule_id)?;
+    let account_id = require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
-    let account_id = app.live().read().schedules.get(schedule_id).and_then(|s| s.info()).map(|info| info.account_id);
-    let account_id = account_id.ok_or_else(|| ApiError::not_found("schedule"))?;
     // If-Match would name the caller's user version, which a portal showing a schedule never has.
     let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
     let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };

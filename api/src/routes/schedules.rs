@@ -80,11 +80,11 @@ pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: Schedule
 }
 
 /// Checks that the schedule exists in an account the caller reaches (404
-/// otherwise), without copying its state as [`reachable_schedule`] does.
-pub fn require_schedule(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<()> {
+/// otherwise), without copying its state as [`reachable_schedule`] does; answers that account.
+pub fn require_schedule(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<AccountId> {
     let live = app.live().read();
     match live.schedules.get(schedule_id).and_then(|s| s.info()) {
-        Some(info) if !info.deleted && caller.reaches(info.account_id) => Ok(()),
+        Some(info) if !info.deleted && caller.reaches(info.account_id) => Ok(info.account_id),
         _ => Err(ApiError::not_found("schedule")),
     }
 }
