@@ -108,4 +108,29 @@ backend_tests! {
             assert_eq!(whole.status(), 200, "{range}");
         }
     }
+
+    async fn a_recording_is_gone_once_its_call_passes_retention(db) {
+        let app = TestApp::spawn_demo_with(db, |settings| settings.retention_days = 1).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let client = app.login("4000-TEST", PASSWORD).await;
+        let account = account_of(&app, &client).await;
+        // A call that reaches the end of its day of retention three seconds from now.
+        let started_at = chrono::Utc::now() - chrono::Duration::days(1) + chrono::Duration::seconds(3);
+        let call = json!({"call_number": "990002", "started_at": started_at.to_rfc3339(), "duration_seconds": 30,
+                          "agent": "Nadia", "caller_id": "514-555-0001", "kind": "voice"});
+        let (status, call) = app.post(&operator, &format!("/api/v1/accounts/{account}/calls"), call).await;
+        assert_eq!(status, 201, "{call}");
+        let path = app.url(&format!("/api/v1/accounts/{account}/calls/{}/recording", call["id"].as_str().unwrap()));
+        let uploaded = app.client.put(&path).bearer_auth(&operator).header("content-type", "audio/wav")
+            .body(vec![7u8; 1024]).send().await.unwrap();
+        assert_eq!(uploaded.status(), 201);
+        let played = app.client.get(&path).bearer_auth(&client).send().await.unwrap();
+        assert_eq!(played.status(), 200, "the recording plays while its call is kept");
+
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        assert!(calls(&app, &client, &account).await.iter().all(|c| c["id"] != call["id"]), "the call is still listed");
+        let (status, problem) = answer(app.client.get(&path).bearer_auth(&client).send().await.unwrap()).await;
+        assert_eq!(status, 404, "a recording past retention still played: {problem}");
+        assert_eq!(problem["status"], 404);
+    }
 }
