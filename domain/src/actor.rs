@@ -3,7 +3,7 @@
 //! The domain has no clock and no session: the caller puts the current instant, the authenticated
 //! actor and an optional written reason into a [`CommandContext`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
@@ -108,16 +108,13 @@ impl CommandContext {
     /// The rule for a change to who is on call from `from` on, on a shift ending at `end`:
     /// who was on call before now is what dispatch acted on, so clients cannot change it
     /// and operators only with a written reason. Returns the reason to keep in the event.
-    ///
-    /// `from` may lie up to [`PAST_GRACE`] before now: a client that says "from now on"
-    /// sends its own clock's now, which the server reads a moment later.
     pub(crate) fn may_change_on_call(
         &self,
         end: DateTime<Utc>,
         from: DateTime<Utc>,
     ) -> Result<Option<String>, DomainError> {
         let reason = self.may_change_shift_ending(end)?;
-        if from >= self.now - PAST_GRACE {
+        if from >= self.now {
             return Ok(reason);
         }
         match (self.role(), reason) {
@@ -125,6 +122,25 @@ impl CommandContext {
             (Role::Operator, None) => Err(DomainError::PastOnCallNeedsReason),
             _ => Err(DomainError::PastOnCall),
         }
+    }
+
+    /// Where a change that its user asked to start at `start` takes effect. A start up to
+    /// [`PAST_GRACE`] before now means "from now on": the user's clock said now, and the server
+    /// reads the request a moment later. It takes effect at the next whole second instead, so
+    /// who was on call until now stays as dispatch saw it. An operator's written reason keeps
+    /// the start as asked: that is a correction of the past.
+    pub(crate) fn effective_start(&self, start: DateTime<Utc>) -> DateTime<Utc> {
+        let correcting = self.role() == Role::Operator && self.reason().is_some();
+        if correcting || start >= self.now || start < self.now - PAST_GRACE {
+            return start;
+        }
+        self.next_whole_second()
+    }
+
+    /// The first whole second not before now: where a change "from now on" begins, so that
+    /// whoever was on call until now stays so, to the end of the second.
+    pub(crate) fn next_whole_second(&self) -> DateTime<Utc> {
+        self.now.duration_round_up(chrono::TimeDelta::seconds(1)).unwrap_or(self.now)
     }
 }
 

@@ -146,7 +146,10 @@ struct OverrideBody {
     reason: Option<String>,
 }
 
-/// Puts a contact on part of the shift, over whoever is assigned.
+/// Puts a contact on part of the shift, over whoever is assigned. A `start` up to 5 minutes
+/// before the server's now means "from now on" (clocks lag): the override then starts at the
+/// server's next whole second, so who was on call until now stays as dispatch saw it. Only an
+/// operator's `reason` keeps a start in the past.
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/overrides", tag = "changes", request_body = OverrideBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
@@ -185,8 +188,9 @@ struct UnassignBody {
     reason: Option<String>,
 }
 
-/// Takes the contact (or one override) off the shift. A running override is
-/// ended now instead (`OverrideCutShort`), unless an operator gives a reason.
+/// Takes the contact (or one override) off the shift. A running override, even one that
+/// started a moment ago, is ended at the next whole second instead (`OverrideCutShort`),
+/// unless an operator gives a reason.
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/shifts/{shift_id}/unassign", tag = "changes", request_body = Option<UnassignBody>,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),

@@ -6,9 +6,7 @@
 //! running override ends it now instead. Comments change nobody's duty, so only a shift's end
 //! limits them.
 
-use chrono::{DurationRound, TimeDelta};
-
-use crate::actor::{CommandContext, PAST_GRACE, Role};
+use crate::actor::{CommandContext, Role};
 use crate::error::{DomainError, Entity, optional_text, required_text};
 use crate::schedule::commands::*;
 use crate::schedule::decide::live;
@@ -90,7 +88,10 @@ pub(crate) fn add_override(
     ctx: &CommandContext,
 ) -> Result<Vec<ScheduleEvent>, DomainError> {
     let shift = find_shift(state, c.shift_id)?;
-    let reason = ctx.may_change_on_call(shift.end, c.start.max(shift.start))?;
+    let start = ctx.effective_start(c.start);
+    // An override over before it could take effect would change only the past.
+    let from = if start < c.end { start } else { c.start };
+    let reason = ctx.may_change_on_call(shift.end, from.max(shift.start))?;
     check_contact(state, &c.contact)?;
     // The manual's order: the start against the shift's start, then the end against its end.
     if c.start < shift.start {
@@ -105,7 +106,7 @@ pub(crate) fn add_override(
     if shift.find_override(c.override_id).is_some() {
         return Err(DomainError::AlreadyExists(Entity::Override));
     }
-    if let Some(other) = shift.overrides.iter().find(|o| o.start < c.end && c.start < o.end) {
+    if let Some(other) = shift.overrides.iter().find(|o| o.start < c.end && start < o.end) {
         return Err(DomainError::OverrideOverlaps { conflicting_override_id: other.id });
     }
     Ok(vec![
@@ -113,7 +114,7 @@ pub(crate) fn add_override(
             override_id: c.override_id,
             shift_id: shift.id,
             contact_id: c.contact.id,
-            start: c.start,
+            start,
             end: c.end,
             comment: optional_text("comment", c.comment.as_deref(), COMMENT_MAX)?,
             reason,
@@ -131,14 +132,13 @@ pub(crate) fn unassign(
     let event = match c.override_id {
         Some(override_id) => {
             let o = shift.find_override(override_id).ok_or(DomainError::NotFound(Entity::Override))?;
-            let running = o.start < ctx.now - PAST_GRACE && ctx.now < o.end;
+            let running = o.start < ctx.now && ctx.now < o.end;
             let removes_whole = ctx.role() == Role::Operator && ctx.reason().is_some();
             if running && !removes_whole {
                 // The base contact covers again from now on; who covered until now stays as
                 // dispatch saw it. Only an operator's written reason removes the override whole.
                 ctx.may_change_on_call(shift.end, ctx.now)?;
-                // Rounded up, so that the contact who was on call until now stays so.
-                let end = ctx.now.duration_round_up(TimeDelta::seconds(1)).unwrap_or(ctx.now).min(o.end);
+                let end = ctx.next_whole_second().min(o.end);
                 if end == o.end {
                     // Already ends then (cut a moment ago, in this same second): nothing changes.
                     return Ok(vec![]);

@@ -487,6 +487,94 @@ fn an_operator_with_a_reason_removes_a_running_override_whole() {
     assert_eq!(contact_on_call(&state, "2023-05-02T12:00:00-04:00"), Some(contact(1)));
 }
 
+/// Moments after shift 2 started, then the same moment with a fraction of a second.
+const SHIFT_2_STARTED: &str = "2023-05-01T07:31:00-04:00";
+const SHIFT_2_STARTED_AND_A_BIT: &str = "2023-05-01T07:31:00.400-04:00";
+
+#[test]
+fn an_override_from_the_clients_now_takes_effect_at_the_servers_next_second() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    // The client's clock says 7:29; the server reads the request at 7:31:00.4.
+    let from_now = override_of(8, 2, 4, "2023-05-01T07:30:00-04:00", MAY_03);
+    let state = given::<Schedule>(events).when(from_now, &client_at(SHIFT_2_STARTED_AND_A_BIT)).then([OverrideAdded {
+        override_id: override_id(8),
+        shift_id: shift(2),
+        contact_id: contact(4),
+        start: t("2023-05-01T07:31:01-04:00"),
+        end: t(MAY_03),
+        comment: None,
+        reason: None,
+    }
+    .into()]);
+    // Who dispatch saw on call until now stays so.
+    assert_eq!(contact_on_call(&state, "2023-05-01T07:30:30-04:00"), Some(contact(1)));
+    assert_eq!(contact_on_call(&state, "2023-05-01T07:31:01-04:00"), Some(contact(4)));
+}
+
+#[test]
+fn an_override_over_before_now_is_refused_to_clients_however_recent() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    let past = override_of(8, 2, 4, MAY_01, "2023-05-01T07:30:30-04:00");
+    let error = given::<Schedule>(events.clone()).when(past.clone(), &client_at(SHIFT_2_STARTED)).then_error(
+        "Clients cannot change who was on call before now. On a shift that has started, add an override \
+             that starts now to change who is on call from now on.",
+    );
+    assert_eq!(error.code(), "past_on_call");
+    // An operator's reason corrects the past as asked.
+    given::<Schedule>(events)
+        .when(past, &operator_at(SHIFT_2_STARTED).with_reason("Luc a pris l'appel de 7 h 30"))
+        .then([OverrideAdded {
+            override_id: override_id(8),
+            shift_id: shift(2),
+            contact_id: contact(4),
+            start: t(MAY_01),
+            end: t("2023-05-01T07:30:30-04:00"),
+            comment: None,
+            reason: Some("Luc a pris l'appel de 7 h 30".into()),
+        }
+        .into()]);
+}
+
+#[test]
+fn an_override_that_started_a_moment_ago_is_cut_short_not_removed() {
+    let mut events = manual_schedule();
+    events.extend([assigned(2, 1), override_added(8, 2, 4, "2023-05-01T07:30:40-04:00", MAY_03)]);
+    let state = given::<Schedule>(events)
+        .when(
+            UnassignCommand { shift_id: shift(2), override_id: Some(override_id(8)) },
+            &client_at(SHIFT_2_STARTED_AND_A_BIT),
+        )
+        .then([OverrideCutShort {
+            override_id: override_id(8),
+            shift_id: shift(2),
+            contact_id: contact(4),
+            end: t("2023-05-01T07:31:01-04:00"),
+        }
+        .into()]);
+    assert_eq!(contact_on_call(&state, "2023-05-01T07:30:50-04:00"), Some(contact(4)));
+    assert_eq!(contact_on_call(&state, "2023-05-01T07:31:01-04:00"), Some(contact(1)));
+}
+
+#[test]
+fn a_shift_that_started_a_moment_ago_is_running_for_base_changes() {
+    let mut events = manual_schedule();
+    events.extend([assigned(2, 1), shift_added(3, MAY_08, "2023-05-15T07:30:00-04:00")]);
+    let commands: Vec<ScheduleCommand> = vec![
+        assign(2, 4).into(),
+        UnassignCommand { shift_id: shift(2), override_id: None }.into(),
+        SwapCommand { shift_a: shift(2), shift_b: shift(3), inactive_contacts: vec![] }.into(),
+    ];
+    for command in commands {
+        let error = given::<Schedule>(events.clone()).when(command, &client_at(SHIFT_2_STARTED)).then_error(
+            "Clients cannot change who was on call before now. On a shift that has started, add an override \
+                 that starts now to change who is on call from now on.",
+        );
+        assert_eq!(error.code(), "past_on_call");
+    }
+}
+
 const AFTER_BOTH: &str = "2023-05-10T00:00:00-04:00";
 
 #[test]
