@@ -20,5 +20,5 @@ pub use model::{AppendOutcome, AppendRequest, Direction, ExpectedVersion, Metada
 pub use postgres::PostgresEventStore;
 pub use sqlite::SqliteEventStore;
 pub use store::{EventLog, EventStore, StoreOptions};
-pub use subscription::Subscription;
+pub use subscription::{Page, Subscription};
 pub use validate::{category_of, redact_url};

@@ -83,7 +83,7 @@ pub trait EventLog: Clone + Send + Sync + 'static {
     /// The stream's current version; 0 when it has no events.
     fn stream_version(&self, stream_id: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// The position of the newest event ever appended (0 for an empty log).
+    /// The position of the newest event ever committed, purged ones included (0 for an empty log).
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Removes the events of streams with a max age that are older than it at `now`.

@@ -23,17 +23,27 @@ const PAGE_SIZE: usize = 1000;
 /// A live, ordered feed of the log's events, starting after a position.
 #[derive(Debug)]
 pub struct Subscription {
-    pages: mpsc::Receiver<Vec<StoredEvent>>,
+    pages: mpsc::Receiver<Page>,
     buffered: VecDeque<StoredEvent>,
+    /// How far the pages received so far reach.
+    through: u64,
     reader: JoinHandle<()>,
+}
+
+/// Events read from the log, and how far the log is read with them: past the last event when
+/// the newest positions hold none (purged, or handed to an append that failed).
+#[derive(Debug, Default)]
+pub struct Page {
+    pub events: Vec<StoredEvent>,
+    pub through: u64,
 }
 
 impl Subscription {
     /// The next event. Waits for one when the subscription has caught up;
     /// `None` only once the store is gone.
     pub async fn next(&mut self) -> Option<StoredEvent> {
-        if self.buffered.is_empty() {
-            self.buffered = self.pages.recv().await?.into();
+        while self.buffered.is_empty() {
+            self.buffered = self.receive().await?.events.into();
         }
         self.buffered.pop_front()
     }
@@ -41,10 +51,27 @@ impl Subscription {
     /// The events already fetched but not yet taken, and then the next page,
     /// for consumers that apply events in batches.
     pub async fn next_batch(&mut self) -> Option<Vec<StoredEvent>> {
-        if !self.buffered.is_empty() {
-            return Some(self.buffered.drain(..).collect());
+        loop {
+            let page = self.next_page().await?;
+            if !page.events.is_empty() {
+                return Some(page.events);
+            }
         }
-        self.pages.recv().await
+    }
+
+    /// [`next_batch`](Self::next_batch), with how far the log is read: a page may hold no
+    /// events at all, only the news that the positions up to `through` will never hold any.
+    pub async fn next_page(&mut self) -> Option<Page> {
+        if !self.buffered.is_empty() {
+            return Some(Page { events: self.buffered.drain(..).collect(), through: self.through });
+        }
+        self.receive().await
+    }
+
+    async fn receive(&mut self) -> Option<Page> {
+        let page = self.pages.recv().await?;
+        self.through = self.through.max(page.through);
+        Some(page)
     }
 }
 
@@ -59,7 +86,7 @@ pub(crate) fn spawn(log: impl EventLog, after: u64, head: watch::Receiver<u64>, 
     // slow consumer buffer the whole log in memory.
     let (pages, receiver) = mpsc::channel(4);
     let reader = tokio::spawn(follow(log, after, head, poll, pages));
-    Subscription { pages: receiver, buffered: VecDeque::new(), reader }
+    Subscription { pages: receiver, buffered: VecDeque::new(), through: after, reader }
 }
 
 async fn follow(
@@ -67,8 +94,9 @@ async fn follow(
     mut last: u64,
     mut head: watch::Receiver<u64>,
     poll: Duration,
-    pages: mpsc::Sender<Vec<StoredEvent>>,
+    pages: mpsc::Sender<Page>,
 ) {
+    let mut told_through = last;
     while !pages.is_closed() {
         // Note the head before reading, so a commit that lands during the read
         // still ends the wait below at once.
@@ -86,7 +114,13 @@ async fn follow(
         let caught_up = events.len() < PAGE_SIZE && events.last().is_none_or(|e| e.position >= known_head);
         if let Some(newest) = events.last() {
             last = newest.position;
-            if pages.send(events).await.is_err() {
+        }
+        // The head was committed before the read began, and the log commits in position
+        // order, so what the read did not return up to the head will never be there.
+        let through = if caught_up { last.max(known_head) } else { last };
+        if !events.is_empty() || through > told_through {
+            told_through = through;
+            if pages.send(Page { events, through }).await.is_err() {
                 return; // the subscriber is gone
             }
         }
@@ -97,7 +131,7 @@ async fn follow(
 }
 
 /// Waits until the head moves, the poll interval passes, or the subscriber leaves.
-async fn wait_for_news(head: &mut watch::Receiver<u64>, poll: Duration, pages: &mpsc::Sender<Vec<StoredEvent>>) {
+async fn wait_for_news(head: &mut watch::Receiver<u64>, poll: Duration, pages: &mpsc::Sender<Page>) {
     tokio::select! {
         changed = head.changed() => {
             if changed.is_err() {

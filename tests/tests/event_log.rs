@@ -314,6 +314,35 @@ backend_tests! {
         assert_eq!((outcome.first_position, outcome.stream_version), (6, 5));
     }
 
+    async fn a_subscription_reaches_the_head_when_a_purge_removed_the_newest_events(db) {
+        let store = open(&db).await;
+        let day = Duration::from_secs(24 * 3600);
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![event(1)])).await.unwrap();
+        store.append(append("message-1", ExpectedVersion::NoStream, vec![event(2), event(3)]).with_max_age(day)).await.unwrap();
+        store.purge_expired(Utc::now() + chrono::Duration::days(2)).await.unwrap();
+
+        // A process that opens the log afresh, as a restarted server does.
+        let reopened = open(&db).await;
+        assert_eq!(reopened.head_position().await.unwrap(), 3);
+        let mut subscription = reopened.subscribe(0);
+        let mut delivered = Vec::new();
+        let mut through = 0;
+        while through < 3 {
+            let page = tokio::time::timeout(Duration::from_secs(10), subscription.next_page())
+                .await
+                .expect("the subscription never reached the head past the purged events")
+                .unwrap();
+            delivered.extend(page.events.iter().map(|e| e.position));
+            through = page.through;
+        }
+        assert_eq!(delivered, vec![1]);
+        assert_eq!(through, 3);
+        // What comes next is delivered as ever.
+        reopened.append(append("schedule-1", ExpectedVersion::Exactly(1), vec![event(4)])).await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(10), subscription.next()).await.unwrap().unwrap();
+        assert_eq!(next.position, 4);
+    }
+
     async fn a_subscription_catches_up_then_follows_live_appends(db) {
         let store = open(&db).await;
         for n in 1..=2500 {

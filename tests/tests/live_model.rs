@@ -119,4 +119,29 @@ backend_tests! {
             assert_eq!(indexed, walked, "at {at}");
         }
     }
+
+    async fn a_live_model_starts_when_a_purge_removed_the_newest_events(db) {
+        let store = EventStore::open(&db.url, StoreOptions::default()).await.unwrap();
+        let operator = Actor { user_id: UserId::new_v7(), username: "ops".into(), role: Role::Operator };
+        let ctx = CommandContext::new(operator, Utc::now());
+        let account_id = AccountId::new_v7();
+        let id = ContactId::new_v7();
+        let details = ContactDetails { name: "Luc Lambert".into(), ..Default::default() };
+        let events = contact::decide(&Default::default(), ContactCommand::Add { contact_id: id, account_id, details }, &ctx).unwrap();
+        store.append(AppendRequest::new(Contact::stream_id(id), ExpectedVersion::NoStream, new_events(&events))).await.unwrap();
+        // The newest event belongs to a stream kept a day (a message's, say), and the purge removed it.
+        let message = NewEvent::new("MessageTaken", 1, &serde_json::json!({})).unwrap();
+        let kept_a_day = AppendRequest::new("message-1", ExpectedVersion::NoStream, vec![message]);
+        store.append(kept_a_day.with_max_age(Duration::from_secs(24 * 3600))).await.unwrap();
+        store.purge_expired(Utc::now() + chrono::Duration::days(2)).await.unwrap();
+
+        // A server restarting on this log: its live model used to wait for ever for the purged event.
+        let restarted = EventStore::open(&db.url, StoreOptions::default()).await.unwrap();
+        let live = tokio::time::timeout(Duration::from_secs(10), Live::start(&restarted))
+            .await
+            .expect("the live model never finished reading the log")
+            .unwrap();
+        assert_eq!(live.position(), 2);
+        assert!(live.read().contacts.get(id).is_some(), "the contact before the purged event is known");
+    }
 }

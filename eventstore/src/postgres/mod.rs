@@ -164,11 +164,14 @@ impl EventLog for PostgresEventStore {
                   WHERE s.stream_id = e.stream_id
                     AND s.max_age_seconds IS NOT NULL
                     AND e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)
-                 RETURNING e.stream_id, e.stream_version),
+                 RETURNING e.position, e.stream_id, e.stream_version),
              marked AS (
                  UPDATE streams s SET purged_version = greatest(s.purged_version, p.version)
                    FROM (SELECT stream_id, max(stream_version) AS version FROM purged GROUP BY stream_id) p
-                  WHERE s.stream_id = p.stream_id)
+                  WHERE s.stream_id = p.stream_id),
+             noted AS (
+                 UPDATE log_purged SET position = greatest(position, (SELECT max(position) FROM purged))
+                  WHERE EXISTS (SELECT 1 FROM purged))
              SELECT count(*) FROM purged",
         )
         .bind(now)
@@ -187,10 +190,14 @@ impl EventLog for PostgresEventStore {
     }
 }
 
-/// The newest position handed out; 0 for an empty log.
+/// The newest committed position: the newest event's, or the newest one a purge removed; 0 for
+/// an empty log. Not the sequence's value, which counts appends still running or failed.
 async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
-    let (position,): (i64,) =
-        sqlx::query_as("SELECT coalesce(pg_sequence_last_value('event_positions'), 0)").fetch_one(pool).await?;
+    let (position,): (i64,) = sqlx::query_as(
+        "SELECT greatest(coalesce((SELECT max(position) FROM events), 0), (SELECT position FROM log_purged))",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(position as u64)
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vigie_eventstore::{EventLog, EventStore, StoreError, StoredEvent, Subscription};
+use vigie_eventstore::{EventLog, EventStore, Page, StoreError, StoredEvent, Subscription};
 
 pub use as_of::{contacts_as_of, schedule_as_of};
 pub use dispatch::{DispatchEntry, DispatchFilter, DispatchIndex};
@@ -48,8 +48,8 @@ impl Live {
         });
         let mut subscription = store.subscribe(0);
         while live.position() < head {
-            match subscription.next_batch().await {
-                Some(batch) => live.apply_batch(&batch, false),
+            match subscription.next_page().await {
+                Some(page) => live.apply_page(page, false),
                 None => break,
             }
         }
@@ -83,18 +83,24 @@ impl Live {
         self.recent.read().unwrap_or_else(|e| e.into_inner()).after(after, limit)
     }
 
-    fn apply_batch(&self, batch: &[StoredEvent], remember: bool) {
-        let Some(last) = batch.last() else { return };
-        {
+    /// Applies a page's events, then moves to where the page reaches: past its last event
+    /// when the newest positions hold none (purged), so nobody waits for them.
+    fn apply_page(&self, page: Page, remember: bool) {
+        if !page.events.is_empty() {
             let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
-            model.apply_all(batch);
+            model.apply_all(&page.events);
         }
         // Kept before the new position is published, so whoever sees the
         // position finds the events that lead to it.
         if remember {
-            self.recent.write().unwrap_or_else(|e| e.into_inner()).extend(batch);
+            self.recent.write().unwrap_or_else(|e| e.into_inner()).extend(&page.events);
         }
-        self.applied.send_replace(last.position);
+        let reached = page.events.last().map_or(page.through, |last| last.position.max(page.through));
+        self.applied.send_if_modified(|applied| {
+            let moved = reached > *applied;
+            *applied = (*applied).max(reached);
+            moved
+        });
     }
 }
 
@@ -108,9 +114,9 @@ impl Drop for Live {
 
 /// Applies new events until the live model is dropped.
 async fn follow(live: std::sync::Weak<Live>, mut subscription: Subscription) {
-    while let Some(batch) = subscription.next_batch().await {
+    while let Some(page) = subscription.next_page().await {
         let Some(live) = live.upgrade() else { return };
-        live.apply_batch(&batch, true);
+        live.apply_page(page, true);
     }
     tracing::error!("the log's subscription ended; the live model no longer follows the log");
 }

@@ -174,9 +174,12 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
         while !self.stopped() {
             // Note the head before reading, so a commit during the read still
             // ends the wait below at once.
-            head.borrow_and_update();
+            let known_head = *head.borrow_and_update();
             let page = self.store.read_new(state.position, self.options.batch_size).await?;
-            let read_to = page.last().map_or(state.position, |last| last.position);
+            let last = page.last().map_or(state.position, |last| last.position);
+            // A short page read everything committed, the head included: positions up to it
+            // that hold no event (purged ones) never will, and are read past.
+            let read_to = if page.len() < self.options.batch_size { last.max(known_head) } else { last };
             let worth_a_write = page.iter().any(checkpoint::is_read_by::<P>)
                 || (read_to > saved.position && saved.waited(self.options.poll_interval));
             if worth_a_write {
