@@ -228,6 +228,12 @@ pub fn new_id(caller: &Caller, headers: &ChangeHeaders) -> Uuid {
     }
 }
 
+/// The id the first event of a keyed request gets: where the log tells whether that request
+/// made its change, when the key's record of it was lost.
+pub fn first_event_id(caller: &Caller, key: &str, fingerprint: &str) -> Uuid {
+    derived_id(caller, key, Some(fingerprint), 0)
+}
+
 fn derived_id(caller: &Caller, key: &str, fingerprint: Option<&str>, index: usize) -> Uuid {
     let digest = Sha256::new()
         .chain_update(caller.user_id.to_string())

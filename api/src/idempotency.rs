@@ -14,11 +14,15 @@
 //!   since the secret was not kept; its key still refuses any other request.
 //!
 //! The change runs in a task of its own: a client that hangs up does not cut
-//! it short between appending its events and recording its answer. If the
-//! server itself stops in that moment, the key stays claimed, and a retry is
-//! told so (409) rather than running the change a second time. The events a
-//! keyed request appends also have ids derived from the key and the request
-//! (see `commands::to_new_events`), so the log itself stores them once.
+//! it short between appending its events and recording its answer. The events
+//! a keyed request appends have ids derived from the key and the request (see
+//! `commands::to_new_events`), so the log itself stores them once. If the
+//! server stops before it records the outcome (a crash, or a database that
+//! went away in that moment), the key stays claimed; a retry after
+//! [`ABANDONED_AFTER`] asks the log whether the request's first event is
+//! there. If it is not, the change was never made, and the retry runs it. If
+//! it is, the change was made but its answer is lost: the retry is told so
+//! (409 `answer_lost`, with the change's position) rather than running it again.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -27,6 +31,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
+use vigie_eventstore::EventLog;
 use vigie_projections::on_db;
 
 use crate::app::AppState;
@@ -55,6 +60,10 @@ const MAX_ANSWER: usize = 1024 * 1024;
 const RUNNING: i64 = 0;
 const ANSWERED_A_SECRET: i64 = 1;
 
+/// How long a claimed key is taken for a request still running. No change runs this long (its
+/// body has arrived before the claim), so a claim older than this was abandoned.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What the key's row says when a request arrives with it.
 enum Claim {
     /// The key was free and is now this request's.
@@ -65,6 +74,9 @@ enum Claim {
     Running,
     /// The same request answered this.
     Answered { status: StatusCode, content_type: Option<String>, body: String },
+    /// The same request made its change, at this position, but its server stopped before
+    /// keeping the answer.
+    AnswerLost { position: u64 },
 }
 
 /// Runs each keyed change at most once per user and key.
@@ -110,7 +122,7 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
     let user = caller.user_id.to_string();
 
-    match claim(&app, &user, &key, &fingerprint).await? {
+    match claim(&app, &caller, &key, &fingerprint).await? {
         Claim::Won => {}
         Claim::OtherRequest => {
             return Err(ApiError::new(
@@ -123,11 +135,23 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "request_in_progress",
-                "A request with this Idempotency-Key has not answered yet. Retry shortly; if it keeps \
-                 answering this, its server stopped before recording the outcome: check whether the \
-                 change took effect, and send it with a new key if it did not.",
+                "A request with this Idempotency-Key has not answered yet. Retry shortly: if its server \
+                 stopped before answering, a retry a minute after the first attempt finds out whether \
+                 the change was made, and makes it if it was not.",
             )
             .retry_after(1));
+        }
+        Claim::AnswerLost { position } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "answer_lost",
+                format!(
+                    "The change sent with this Idempotency-Key was made (log position {position}), but its server \
+                     stopped before keeping the answer. Read with min_position={position} to see it; do not send \
+                     it again."
+                ),
+            )
+            .with("position", position));
         }
         Claim::Answered { status, content_type, body } => return Ok(replay(status, content_type, body)),
     }
@@ -177,8 +201,12 @@ fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A key's row: the request's fingerprint, its status, the answer kept, and when it was claimed.
+type KeyRow = (Option<String>, i64, Option<String>, String, i64);
+
 /// Takes the key for this request, or says who has it.
-async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiResult<Claim> {
+async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) -> ApiResult<Claim> {
+    let user = &caller.user_id.to_string();
     let inserted = on_db!(app.db(), |pool| sqlx::query(
         "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
          VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (user_id, key) DO NOTHING"
@@ -193,20 +221,29 @@ async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiR
     if inserted == 1 {
         return Ok(Claim::Won);
     }
-    let row: Option<(Option<String>, i64, Option<String>, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+    let row: Option<KeyRow> = on_db!(app.db(), |pool| {
+        sqlx::query_as(
+        "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2"
     )
     .bind(user)
     .bind(key)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     Ok(match row {
         // Released between the insert and the read: the client may simply retry.
         None => Claim::Running,
         // Rows kept before fingerprints were recorded answer any repeat, as they did then.
-        Some((Some(first), _, _, _)) if first != fingerprint => Claim::OtherRequest,
-        Some((_, RUNNING, _, _)) => Claim::Running,
-        Some((_, ANSWERED_A_SECRET, _, _)) => {
+        Some((Some(first), _, _, _, _)) if first != fingerprint => Claim::OtherRequest,
+        Some((_, RUNNING, _, _, claimed_at)) => {
+            let running_for = Utc::now().timestamp_micros().saturating_sub(claimed_at);
+            if running_for < ABANDONED_AFTER.as_micros() as i64 {
+                Claim::Running
+            } else {
+                abandoned(app, caller, key, fingerprint, claimed_at).await?
+            }
+        }
+        Some((_, ANSWERED_A_SECRET, _, _, _)) => {
             let reclaimed = on_db!(app.db(), |pool| sqlx::query(
                 "UPDATE idempotency_keys SET status = $3 WHERE user_id = $1 AND key = $2 AND status = $4"
             )
@@ -219,12 +256,35 @@ async fn claim(app: &AppState, user: &str, key: &str, fingerprint: &str) -> ApiR
             .map(|done| done.rows_affected()))?;
             if reclaimed == 1 { Claim::Won } else { Claim::Running }
         }
-        Some((_, status, content_type, body)) => Claim::Answered {
+        Some((_, status, content_type, body, _)) => Claim::Answered {
             status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
             content_type,
             body,
         },
     })
+}
+
+/// What became of a request whose claim was abandoned: the log holds its first event if it made
+/// its change. If not, this request takes the claim over (one of several retries at once wins).
+async fn abandoned(app: &AppState, caller: &Caller, key: &str, fingerprint: &str, claimed_at: i64) -> ApiResult<Claim> {
+    let first_event = crate::commands::first_event_id(caller, key, fingerprint);
+    if let Some(position) = app.store().position_of(first_event).await? {
+        return Ok(Claim::AnswerLost { position });
+    }
+    let taken = on_db!(app.db(), |pool| {
+        sqlx::query(
+        "UPDATE idempotency_keys SET created_at = $3 WHERE user_id = $1 AND key = $2 AND status = $4 AND created_at = $5"
+    )
+    .bind(caller.user_id.to_string())
+    .bind(key)
+    .bind(Utc::now().timestamp_micros())
+    .bind(RUNNING)
+    .bind(claimed_at)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    Ok(if taken == 1 { Claim::Won } else { Claim::Running })
 }
 
 /// Keeps a successful answer for repeats, or frees the key after a refusal or failure.

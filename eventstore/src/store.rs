@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{AppendOutcome, AppendRequest, Direction, StoredEvent};
@@ -82,6 +83,10 @@ pub trait EventLog: Clone + Send + Sync + 'static {
 
     /// The stream's current version; 0 when it has no events.
     fn stream_version(&self, stream_id: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Where the event with this id is stored; `None` if the log does not hold it (never
+    /// appended, or purged).
+    fn position_of(&self, event_id: Uuid) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
     /// The position of the newest event ever committed, purged ones included (0 for an empty log).
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -164,6 +169,10 @@ impl EventLog for EventStore {
 
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         delegate!(self, s => s.stream_version(stream_id).await)
+    }
+
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        delegate!(self, s => s.position_of(event_id).await)
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

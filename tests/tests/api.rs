@@ -437,6 +437,42 @@ backend_tests! {
         assert_eq!(comments, 1);
     }
 
+    async fn a_key_whose_server_stopped_before_answering_is_resolved_a_minute_later(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (_, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let path = app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"));
+        let send = |key: &'static str| {
+            app.client.post(&path).bearer_auth(&token).header("Idempotency-Key", key).json(&json!({"text": "relève"})).send()
+        };
+        let (status, made) = vigie_tests::answer(send("made").await.unwrap()).await;
+        assert_eq!(status, 200, "{made}");
+        // What a server that stopped before keeping the answer leaves: the key claimed, a minute and
+        // more ago. "made" made its change; "lost" (the same request) never reached the log.
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2)).timestamp_micros();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE idempotency_keys SET status = 0, created_at = $1 WHERE key = 'made'")
+            .bind(long_ago).execute(p).await.map(drop)).unwrap();
+        vigie_projections::on_db!(&pool, |p| sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
+             SELECT user_id, 'lost', fingerprint, 0, '', created_at FROM idempotency_keys WHERE key = 'made'"
+        ).execute(p).await.map(drop)).unwrap();
+
+        let (status, problem) = vigie_tests::answer(send("made").await.unwrap()).await;
+        assert_eq!(status, 409, "{problem}");
+        assert_eq!(problem["type"], "/problems/answer_lost");
+        assert_eq!(problem["position"], made["position"], "the answer names where the change is");
+
+        let (status, retried) = vigie_tests::answer(send("lost").await.unwrap()).await;
+        assert_eq!(status, 200, "the change that was never made is made now: {retried}");
+        let (status, repeated) = vigie_tests::answer(send("lost").await.unwrap()).await;
+        assert_eq!((status, &repeated), (200, &retried), "and its answer is kept as usual");
+        let (_, history) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        let comments = history["events"].as_array().unwrap().iter().filter(|e| e["data"]["text"] == "relève").count();
+        assert_eq!(comments, 2, "one comment per key");
+    }
+
     async fn changes_racing_on_one_schedule_without_if_match_all_land(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

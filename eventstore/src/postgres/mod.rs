@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
 use sqlx::{PgPool, Row};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 mod writer;
 
@@ -149,6 +150,14 @@ impl EventLog for PostgresEventStore {
         .fetch_one(&self.inner.pool)
         .await?;
         Ok(version as u64)
+    }
+
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let position: Option<(i64,)> = sqlx::query_as("SELECT position FROM events WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.inner.pool)
+            .await?;
+        Ok(position.map(|(position,)| position as u64))
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

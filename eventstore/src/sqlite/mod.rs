@@ -155,6 +155,15 @@ impl EventLog for SqliteEventStore {
         Ok(version as u64)
     }
 
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let mut reader = self.inner.readers.acquire().await?;
+        let position: Option<(i64,)> = sqlx::query_as("SELECT position FROM events WHERE event_id = ?1")
+            .bind(event_id)
+            .fetch_optional(&mut *reader)
+            .await?;
+        Ok(position.map(|(position,)| position as u64))
+    }
+
     async fn head_position(&self) -> Result<u64, StoreError> {
         read_head(&mut *self.inner.readers.acquire().await?).await
     }
