@@ -598,6 +598,18 @@ backend_tests! {
         let (status, problem) = app.get(&token, &format!("/api/v1/accounts/{account}/on-call?at=9999-12-31T23:59:59-12:00")).await;
         assert_eq!(status, 400, "{problem}");
         assert_eq!(problem["detail"], "at must fall between the years 1000 and 9000.");
+        // Seconds that read 60 (a leap second no clock here keeps) would come back as ":60",
+        // which browsers and calendars cannot read.
+        let (status, problem) = app.get(&token, &format!("/api/v1/accounts/{account}/on-call?at=2026-12-15T23:59:60-05:00")).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("at has 60 seconds; seconds run from 00 to 59.")), "{problem}");
+        let contact = app.get(&token, &format!("/api/v1/accounts/{account}/contacts")).await.1[0]["id"].clone();
+        let leap = json!({"contact_id": contact, "start": "2026-12-15T23:59:60-05:00", "end": "2026-12-16T07:30:00-05:00"});
+        let (status, problem) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/overrides"), leap).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("start has 60 seconds; seconds run from 00 to 59.")), "{problem}");
+        let series = json!({"first_start": "2026-12-20T07:30:60", "first_end": "2026-12-21T07:30:00", "every": 1, "unit": "days",
+                            "count": 2, "rank": 5, "name": "Saut", "role": "OC"});
+        let (status, problem) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/series"), series).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("first_start has 60 seconds; seconds run from 00 to 59.")), "{problem}");
     }
 
     async fn repeated_failed_logins_are_throttled(db) {

@@ -370,6 +370,8 @@ async fn create_series(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_operator("create shifts")?;
     require_schedule(&app, &caller, schedule_id)?;
+    views::no_leap_second("first_start", &body.first_start)?;
+    views::no_leap_second("first_end", &body.first_end)?;
     let end = match (body.count, body.until) {
         (Some(count), None) => SeriesEnd::Count(count),
         (None, Some(until)) => SeriesEnd::Until(until),

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -128,7 +128,18 @@ pub fn parse_instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError
     if !(1000..=9000).contains(&instant.year()) {
         return Err(ApiError::bad_request(format!("{field} must fall between the years 1000 and 9000.")));
     }
+    no_leap_second(field, &instant)?;
     Ok(instant)
+}
+
+/// Refuses a time whose seconds read 60. chrono reads `23:59:60` as a leap second, which no
+/// clock this server knows keeps, and writes it back as `:60`, which most readers (browsers,
+/// iCalendar) refuse.
+pub fn no_leap_second(field: &str, time: &impl Timelike) -> Result<(), ApiError> {
+    if time.nanosecond() >= 1_000_000_000 {
+        return Err(ApiError::bad_request(format!("{field} has 60 seconds; seconds run from 00 to 59.")));
+    }
+    Ok(())
 }
 
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
