@@ -158,6 +158,17 @@ pub fn byte_range(header: &str, total: u64) -> Asked {
     }
 }
 
+/// The upload's media type as it is stored and served back: `audio/` and one subtype, lower-case
+/// (media types are case-insensitive, and players expect them so), without parameters. Anything
+/// else is refused: the type is sent back to browsers with the audio, and a list such as
+/// `audio/wav, text/html` would have them read it as a page on the API's own origin.
+fn audio_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?.trim().to_ascii_lowercase();
+    let subtype = value.strip_prefix("audio/")?.split(';').next()?.trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c);
+    (!subtype.is_empty() && subtype.len() <= 64 && subtype.chars().all(token)).then(|| format!("audio/{subtype}"))
+}
+
 /// Operators attach the audio of a Voice call, once.
 #[utoipa::path(put, path = "/api/v1/accounts/{account_id}/calls/{call_id}/recording", tag = "inbox", request_body(content = Vec<u8>, content_type = "audio/*", description = "The audio, with its `Content-Type`."),
     params(
@@ -180,17 +191,13 @@ async fn upload(
 ) -> ApiResult<(StatusCode, Json<RecordingStored>)> {
     caller.require_operator("upload recordings")?;
     reachable_account(&app, &caller, account_id)?;
-    // Media types are case-insensitive; kept lower-case, as players expect them.
-    let content_type =
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_ascii_lowercase();
-    let subtype = content_type.strip_prefix("audio/").map(|rest| rest.split(';').next().unwrap_or_default().trim());
-    if subtype.is_none_or(str::is_empty) {
+    let Some(content_type) = audio_type(&headers) else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not_audio",
-            "Send the recording's bytes with an audio Content-Type, e.g. audio/wav.",
+            "Send the recording's bytes with one audio Content-Type, e.g. audio/wav.",
         ));
-    }
+    };
     if audio.is_empty() {
         return Err(ApiError::bad_request("The recording is empty."));
     }
