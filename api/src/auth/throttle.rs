@@ -11,10 +11,13 @@
 //! The counts live in the database (migration `login_throttle`), so every
 //! node of a deployment sees the same ones and a restart forgets none.
 
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use vigie_projections::db::{Db, to_micros};
 use vigie_projections::on_db;
 
@@ -31,16 +34,48 @@ pub const TRUSTED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const RECENT_FAILURES: &str =
     "SELECT key, failed_at FROM login_failures WHERE key IN ($1, $2) AND failed_at > $3 ORDER BY failed_at DESC";
 
+/// How many locks share out the user names and addresses being checked: two guesses at once for
+/// one name or one address queue on the same lock; unrelated ones rarely do.
+const CHECK_LOCKS: usize = 256;
+
 /// Recent failures per user name and per address, and the addresses each user
 /// logged in from, as the database holds them for every node.
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
     db: Db,
+    checks: Arc<Vec<Arc<Mutex<()>>>>,
+}
+
+/// Held from a guess's check to recording its outcome: no other guess for its user name or
+/// address is checked on this node meanwhile.
+#[derive(Debug)]
+pub struct CheckTurn {
+    _locks: Vec<OwnedMutexGuard<()>>,
 }
 
 impl LoginThrottle {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, checks: Arc::new((0..CHECK_LOCKS).map(|_| Arc::new(Mutex::new(()))).collect()) }
+    }
+
+    /// Waits until no other guess for `user` or from `address` is being checked on this node.
+    /// Guesses checked side by side all saw the same failures, so a burst got one guess past the
+    /// limit per core hashing at once.
+    pub async fn check_turn(&self, user: &str, address: IpAddr) -> CheckTurn {
+        let lock_of = |key: &str| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            key.hash(&mut hasher);
+            (hasher.finish() % CHECK_LOCKS as u64) as usize
+        };
+        let mut locks = vec![lock_of(&user_key(user)), lock_of(&address_key(address))];
+        // Always in the same order, so two guesses never wait for each other's second lock.
+        locks.sort_unstable();
+        locks.dedup();
+        let mut held = Vec::with_capacity(locks.len());
+        for lock in locks {
+            held.push(self.checks[lock].clone().lock_owned().await);
+        }
+        CheckTurn { _locks: held }
     }
 
     /// Seconds to wait before `user` may try again from `address`, if either is blocked.

@@ -63,9 +63,11 @@ async fn login(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    // From the throttle's check to recording the outcome, one turn: guesses sent
-    // all at once are then checked one after another, each seeing the failures before it.
+    // From the throttle's check to recording the outcome, a turn to hash and the user's and the
+    // address's check turn: guesses sent all at once are then checked one after another on this
+    // node, each seeing the failures before it.
     let turn = password::take_turn().await?;
+    let checking = app.throttle().check_turn(&request.username, address).await;
     if let Some(seconds) = app.throttle().blocked(&request.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
@@ -85,7 +87,7 @@ async fn login(
         return Err(bad_credentials());
     };
     app.throttle().record_success(&request.username, address).await?;
-    drop(turn);
+    drop((checking, turn));
 
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
@@ -202,6 +204,7 @@ async fn change_password(
     // Guesses at the current password count as failed logins: a stolen session
     // must not become a way around the login's throttle.
     let turn = password::take_turn().await?;
+    let checking = app.throttle().check_turn(&caller.username, address).await;
     if let Some(seconds) = app.throttle().blocked(&caller.username, address).await? {
         return Err(too_many_attempts(seconds));
     }
@@ -211,7 +214,7 @@ async fn change_password(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is incorrect."));
     }
     let hash = password::hash(&turn, request.new_password).await?;
-    drop(turn);
+    drop((checking, turn));
     // The fact goes in the log (never the hash); then the credential and every session change.
     let headers = ChangeHeaders::from_headers(&headers)?;
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
