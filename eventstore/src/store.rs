@@ -91,6 +91,11 @@ pub trait EventLog: Clone + Send + Sync + 'static {
     /// The position of the newest event ever committed, purged ones included (0 for an empty log).
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Gives every stream that has a max age this one instead: the retention in force applies to
+    /// the events already stored, not only to streams written since it changed. Answers how many
+    /// streams changed.
+    fn retain_for(&self, max_age: Duration) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Removes the events of streams with a max age that are older than it at `now`.
     /// Answers how many events were removed.
     fn purge_expired(&self, now: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -177,6 +182,10 @@ impl EventLog for EventStore {
 
     async fn head_position(&self) -> Result<u64, StoreError> {
         delegate!(self, s => s.head_position().await)
+    }
+
+    async fn retain_for(&self, max_age: Duration) -> Result<u64, StoreError> {
+        delegate!(self, s => s.retain_for(max_age).await)
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -314,6 +314,20 @@ backend_tests! {
         assert_eq!((outcome.first_position, outcome.stream_version), (6, 5));
     }
 
+    async fn a_shorter_retention_reaches_the_events_already_stored(db) {
+        let store = open(&db).await;
+        let sixty_days = Duration::from_secs(60 * 24 * 3600);
+        store.append(append("message-1", ExpectedVersion::NoStream, vec![event(1)]).with_max_age(sixty_days)).await.unwrap();
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![event(2)])).await.unwrap();
+        let in_twenty_days = Utc::now() + chrono::Duration::days(20);
+        assert_eq!(store.purge_expired(in_twenty_days).await.unwrap(), 0, "kept sixty days as written");
+
+        assert_eq!(store.retain_for(Duration::from_secs(7 * 24 * 3600)).await.unwrap(), 1, "only the stream with a max age");
+        assert_eq!(store.purge_expired(in_twenty_days).await.unwrap(), 1, "kept seven days now");
+        let left: Vec<String> = store.read_all(0, 10).await.unwrap().into_iter().map(|e| e.stream_id).collect();
+        assert_eq!(left, vec!["schedule-1"], "schedule history is never purged");
+    }
+
     async fn a_subscription_reaches_the_head_when_a_purge_removed_the_newest_events(db) {
         let store = open(&db).await;
         let day = Duration::from_secs(24 * 3600);

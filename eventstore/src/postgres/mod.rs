@@ -164,6 +164,16 @@ impl EventLog for PostgresEventStore {
         read_head(&self.inner.pool).await
     }
 
+    async fn retain_for(&self, max_age: Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE streams SET max_age_seconds = $1 WHERE max_age_seconds IS NOT NULL AND max_age_seconds <> $1",
+        )
+        .bind(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX))
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         // Remember each stream's version at the purge, so its versions go on
         // from there rather than restarting when all its events are gone.

@@ -168,6 +168,16 @@ impl EventLog for SqliteEventStore {
         read_head(&mut *self.inner.readers.acquire().await?).await
     }
 
+    async fn retain_for(&self, max_age: Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE streams SET max_age_seconds = ?1 WHERE max_age_seconds IS NOT NULL AND max_age_seconds <> ?1",
+        )
+        .bind(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX))
+        .execute(&self.inner.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.inner.writer.begin_with("BEGIN IMMEDIATE").await?;
         // The head and the versions are read off the events, so before the

@@ -37,7 +37,9 @@ pub async fn purge_expired<L: EventLog>(
     now: DateTime<Utc>,
     retention_days: u32,
 ) -> Result<PurgeOutcome, ProjectionError> {
-    // Events first: a rebuild running meanwhile then cannot bring the rows back.
+    // Events first: a rebuild running meanwhile then cannot bring the rows back. Under the
+    // retention in force, which may be shorter than when the streams were written.
+    store.retain_for(retention_max_age(retention_days)).await?;
     let events = store.purge_expired(now).await?;
     let cutoff = to_micros(retention_cutoff(now, retention_days));
     let messages = delete_before(db, "DELETE FROM inbox_messages WHERE taken_at < $1", cutoff).await?;
