@@ -106,6 +106,12 @@ async fn purge_periodically(store: EventStore, db: Db, retention_days: u32) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        // Recordings first: they are found by their calls' rows, which the next purge removes.
+        match crate::routes::purge_recordings(&db, retention_days).await {
+            Ok(0) => {}
+            Ok(recordings) => tracing::info!(recordings, retention_days, "purged expired call recordings"),
+            Err(error) => tracing::warn!(%error, "could not purge expired recordings; will try again"),
+        }
         match purge_expired(&store, &db, Utc::now(), retention_days).await {
             Ok(purged) if purged == Default::default() => {}
             Ok(purged) => tracing::info!(
@@ -116,11 +122,6 @@ async fn purge_periodically(store: EventStore, db: Db, retention_days: u32) {
                 "purged expired messages and calls"
             ),
             Err(error) => tracing::warn!(%error, "could not purge expired messages and calls; will try again"),
-        }
-        match crate::routes::purge_recordings(&db, retention_days).await {
-            Ok(0) => {}
-            Ok(recordings) => tracing::info!(recordings, retention_days, "purged expired call recordings"),
-            Err(error) => tracing::warn!(%error, "could not purge expired recordings; will try again"),
         }
     }
 }

@@ -133,5 +133,12 @@ backend_tests! {
         let (status, problem) = answer(app.client.get(&path).bearer_auth(&client).send().await.unwrap()).await;
         assert_eq!(status, 404, "a recording past retention still played: {problem}");
         assert_eq!(problem["status"], 404);
+        // And the purge removes its bytes, though they were uploaded only seconds ago.
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        vigie_api::routes::purge_recordings(&pool, 1).await.unwrap();
+        let call_id = call["id"].as_str().unwrap().to_owned();
+        let (kept,): (i64,) = vigie_projections::on_db!(&pool, |p| sqlx::query_as("SELECT count(*) FROM recordings WHERE call_id = $1")
+            .bind(&call_id).fetch_one(p).await).unwrap();
+        assert_eq!(kept, 0, "the audio of a call past retention is still stored");
     }
 }

@@ -285,14 +285,18 @@ async fn forget_audio(db: &Db, recording_id: RecordingId) -> ApiResult<()> {
     Ok(())
 }
 
-/// Removes recordings older than the retention period; answers how many.
+/// Removes the recordings of calls past the retention period, and any uploaded before it; answers
+/// how many. Run before the call log's purge, which removes the calls' rows it reads.
 pub async fn purge_recordings(db: &Db, retention_days: u32) -> Result<u64, sqlx::Error> {
     let cutoff = to_micros(Utc::now() - chrono::Duration::days(i64::from(retention_days)));
-    on_db!(db, |pool| sqlx::query("DELETE FROM recordings WHERE created_at < $1")
-        .bind(cutoff)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
+    on_db!(db, |pool| sqlx::query(
+        "DELETE FROM recordings
+          WHERE created_at < $1 OR call_id IN (SELECT call_id FROM call_log WHERE started_at < $1)"
+    )
+    .bind(cutoff)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))
 }
 
 #[cfg(test)]
