@@ -136,8 +136,9 @@ fn account_and_name(app: &AppState, caller: &Caller, schedule_id: ScheduleId) ->
 
 /// Deletes the schedule (operators).
 ///
-/// Deleting keeps the schedule's history (auditors still read it in the global feed); the
-/// schedule leaves every listing and answers 404 from then on.
+/// Deleting keeps the schedule's history: its `history` route and the global feed still serve
+/// it, and reads `as_of` a moment before the deletion show the schedule as it was. Otherwise
+/// the schedule leaves every listing and answers 404 from then on.
 #[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}", tag = "administration",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
