@@ -176,6 +176,8 @@ pub enum DomainError {
     ScheduleNameTaken,
     #[error("A client user reaches at least one account.")]
     ClientWithoutAccount,
+    #[error("Only client users have a list of accounts; operators, dispatch and auditors reach every account.")]
+    AccountsForClientsOnly,
     #[error("This user is deactivated.")]
     UserInactive,
     #[error("An account cannot be its own parent.")]
@@ -247,6 +249,7 @@ impl DomainError {
             AccountNumberTaken => "account_number_taken",
             ScheduleNameTaken => "schedule_name_taken",
             ClientWithoutAccount => "client_without_account",
+            AccountsForClientsOnly => "accounts_for_clients_only",
             UserInactive => "user_inactive",
             OwnParent => "own_parent",
             MessageAlreadyClosed => "message_already_closed",

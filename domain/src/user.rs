@@ -117,6 +117,10 @@ fn check_accounts(role: Role, account_ids: &[AccountId]) -> Result<Vec<AccountId
     if role == Role::Client && ids.is_empty() {
         return Err(DomainError::ClientWithoutAccount);
     }
+    // Staff reach every account whatever a list said, so a list would only mislead its readers.
+    if role != Role::Client && !ids.is_empty() {
+        return Err(DomainError::AccountsForClientsOnly);
+    }
     Ok(ids)
 }
 

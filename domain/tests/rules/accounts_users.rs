@@ -93,6 +93,21 @@ fn an_operator_creates_a_user_reaching_accounts() {
 }
 
 #[test]
+fn only_clients_have_a_list_of_accounts() {
+    for staff in [Role::Operator, Role::Dispatcher, Role::Auditor] {
+        let error = given::<User>([]).when(create_user(staff, vec![account()]), &operator()).then_error(
+            "Only client users have a list of accounts; operators, dispatch and auditors reach every account.",
+        );
+        assert_eq!(error.code(), "accounts_for_clients_only");
+    }
+    let auditor: UserEvent =
+        UserCreated { user_id: user_id(), username: "anthony".into(), role: Role::Auditor, account_ids: vec![] }.into();
+    given::<User>([auditor])
+        .when(UserCommand::ChangeAccounts { account_ids: vec![account()], feeds_elsewhere: vec![] }, &operator())
+        .then_error("Only client users have a list of accounts; operators, dispatch and auditors reach every account.");
+}
+
+#[test]
 fn user_refusals() {
     given::<User>([])
         .when(create_user(Role::Client, vec![account()]), &client())
