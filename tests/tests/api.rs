@@ -473,6 +473,28 @@ backend_tests! {
         assert_eq!(comments, 2, "one comment per key");
     }
 
+    async fn unassign_takes_no_body_or_null_as_removing_the_base_contact_and_json_only(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let (account, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let (_, contacts) = app.get(&token, &format!("/api/v1/accounts/{account}/contacts")).await;
+        let assign = json!({"contact_id": contacts[0]["id"]});
+        let unassign = app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/unassign"));
+        let send = |content_type: &'static str, body: &'static str| {
+            app.client.post(&unassign).bearer_auth(&token).header("content-type", content_type).body(body).send()
+        };
+        for body in ["", "null", " null "] {
+            let (status, _) = app.post(&token, &format!("/api/v1/schedules/{schedule}/shifts/{shift}/assign"), assign.clone()).await;
+            assert_eq!(status, 200);
+            let (status, answer) = vigie_tests::answer(send("application/json", body).await.unwrap()).await;
+            assert_eq!(status, 200, "{body:?}: {answer}");
+        }
+        // A body that is not declared JSON is refused, as on every other change.
+        let (status, problem) = vigie_tests::answer(send("text/plain", "{}").await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (415, Some("/problems/unsupported_media_type")), "{problem}");
+    }
+
     async fn changes_racing_on_one_schedule_without_if_match_all_land(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

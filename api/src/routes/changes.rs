@@ -20,7 +20,7 @@ use crate::commands::{self, ChangeHeaders, Changed};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems};
 use crate::routes::schedules::require_schedule;
-use crate::routes::views::{self, JsonBody};
+use crate::routes::views::{self, JsonBody, OptionalJsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -206,15 +206,9 @@ async fn unassign(
     caller: Caller,
     Path((schedule_id, shift_id)): Path<(ScheduleId, ShiftId)>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
     // The body is optional: without one, the base contact is removed.
-    let body: UnassignBody = if body.iter().all(u8::is_ascii_whitespace) {
-        UnassignBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("The request body does not fit: {e}")))?
-    };
+    OptionalJsonBody(body): OptionalJsonBody<UnassignBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         UnassignCommand { shift_id, override_id: body.override_id }.into()
     })

@@ -72,6 +72,36 @@ where
     }
 }
 
+/// A JSON body that may be left out: no body, or `null`, reads as `T::default()`. Any other body
+/// is read as [`JsonBody`] reads it, Content-Type included.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, crate::idempotency::MAX_BODY).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "This request body is too large (64 KiB at most).",
+            )
+        })?;
+        let text = bytes.trim_ascii();
+        if text.is_empty() || text == b"null" {
+            return Ok(Self(T::default()));
+        }
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        JsonBody::from_request(request, state).await.map(|JsonBody(value)| Self(value))
+    }
+}
+
 /// Refuses a request whose path or query holds `%00`: no text the API stores or
 /// searches may hold a NUL, which PostgreSQL cannot even compare (it answered 500).
 pub async fn refuse_nul_in_uri(
