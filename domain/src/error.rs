@@ -317,10 +317,20 @@ fn one_line(field: &'static str, value: String) -> Result<String, DomainError> {
 /// Checks a required free-text field, which may hold several lines, and returns it trimmed.
 pub(crate) fn required_text(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
     let value = value.trim();
-    if value.is_empty() {
+    if value.chars().all(invisible) {
         return Err(DomainError::Blank(field));
     }
     optional_text(field, Some(value), max).map(Option::unwrap_or_default)
+}
+
+/// Whether a character shows nothing: a space of any kind, or one of the characters that only
+/// steer others (zero-width spaces and joiners, direction marks, the byte-order mark, the soft
+/// hyphen). A name of nothing else would look empty wherever it is shown.
+pub fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{FEFF}')
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}')
+        || matches!(c, '\u{FE00}'..='\u{FE0F}')
 }
 
 /// Checks an optional free-text field, which may hold several lines; blank becomes `None`.

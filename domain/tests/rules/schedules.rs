@@ -62,6 +62,11 @@ fn a_schedule_needs_a_name() {
     let command = CreateScheduleCommand { name: "  ".into(), ..create_command() };
     let error = given::<Schedule>([]).when(command, &operator()).then_error("The schedule name cannot be empty.");
     assert_eq!(error.code(), "blank_field");
+    // Characters that show nothing (a zero-width space, a byte-order mark, a no-break space) are no name either.
+    for invisible in ["\u{200B}", "\u{FEFF}", " \u{00A0}\u{200D} "] {
+        let command = CreateScheduleCommand { name: invisible.into(), ..create_command() };
+        given::<Schedule>([]).when(command, &operator()).then_error("The schedule name cannot be empty.");
+    }
 }
 
 #[test]
