@@ -174,12 +174,31 @@ pub fn same_name(a: &str, b: &str) -> bool {
     comparable(a) == comparable(b)
 }
 
-/// A name as it is compared: without outer spaces or case, and in one Unicode
-/// form (an "É" typed as one character or as "E" and an accent is one name).
+/// A name as it is compared, so that names that look alike are one: in Unicode's compatibility
+/// form (an "É" typed as one character or as "E" and an accent, a fullwidth "ｏ" and an "o"),
+/// without case or invisible characters, and with every run of spaces (a no-break space
+/// included) read as one space.
 fn comparable(name: &str) -> String {
-    name.trim().nfc().collect::<String>().to_lowercase()
+    let folded: String = name.nfkc().filter(|&c| c.is_whitespace() || !vigie_domain::invisible(c)).collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 fn schedule_key(account_id: AccountId, name: &str) -> String {
     format!("{account_id}/{}", name.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_name;
+
+    #[test]
+    fn names_that_look_alike_are_one_name() {
+        assert!(same_name("01 Horaire", " 01  horaire "));
+        assert!(same_name("01 Horaire", "01\u{00A0}Horaire"), "a no-break space");
+        assert!(same_name("01 Horaire", "01 Hor\u{200B}aire"), "a zero-width space");
+        assert!(same_name("operator", "\u{FF4F}perator"), "a fullwidth o");
+        assert!(same_name("Équipe", "E\u{0301}quipe"), "an accent typed apart");
+        assert!(!same_name("01 Horaire", "02 Horaire"));
+        assert!(!same_name("Horaire", "Hora ire"));
+    }
 }
