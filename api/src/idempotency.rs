@@ -203,6 +203,8 @@ fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String {
 
 /// A key's row: the request's fingerprint, its status, the answer kept, and when it was claimed.
 type KeyRow = (Option<String>, i64, Option<String>, String, i64);
+const KEY_ROW: &str =
+    "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2";
 
 /// Takes the key for this request, or says who has it.
 async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) -> ApiResult<Claim> {
@@ -221,15 +223,8 @@ async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) ->
     if inserted == 1 {
         return Ok(Claim::Won);
     }
-    let row: Option<KeyRow> = on_db!(app.db(), |pool| {
-        sqlx::query_as(
-        "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2"
-    )
-    .bind(user)
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-    })?;
+    let row: Option<KeyRow> =
+        on_db!(app.db(), |pool| sqlx::query_as(KEY_ROW).bind(user).bind(key).fetch_optional(pool).await)?;
     Ok(match row {
         // Released between the insert and the read: the client may simply retry.
         None => Claim::Running,
