@@ -118,6 +118,8 @@ pub enum DomainError {
     InvalidUsername,
 
     // --- shifts and series
+    #[error("The rank is a whole number from 0 (called first) to {0}.")]
+    RankOutOfRange(u32),
     #[error("The end time must be after the start time.")]
     EndNotAfterStart,
     #[error("This shift overlaps shift {conflicting_shift_id} of the same role and rank.")]
@@ -222,6 +224,7 @@ impl DomainError {
             InvalidEmail => "invalid_email",
             InvalidPhone => "invalid_phone",
             InvalidUsername => "invalid_username",
+            RankOutOfRange(_) => "rank_out_of_range",
             EndNotAfterStart => "end_not_after_start",
             ShiftOverlaps { .. } => "shift_overlaps",
             ShiftStarted => "shift_started",

@@ -81,6 +81,13 @@ backend_tests! {
         assert_eq!(status, 409, "{problem}");
         assert!(problem["detail"].as_str().unwrap().starts_with("This shift overlaps shift"), "{problem}");
 
+        // Ranks stop at 99; one past a 32-bit integer is not a number the body takes at all.
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 100}))).await;
+        assert_eq!((status, problem["type"].as_str().unwrap()), (422, "/problems/rank_out_of_range"), "{problem}");
+        assert_eq!(problem["detail"], "The rank is a whole number from 0 (called first) to 99.");
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 4_294_967_296_u64}))).await;
+        assert_eq!(status, 400, "{problem}");
+
         let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({}))).await;
         assert_eq!((status, problem["detail"].as_str().unwrap()), (400, "Give at least one of start, end, rank, name or role to change."));
 

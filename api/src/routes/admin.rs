@@ -275,6 +275,8 @@ async fn create_schedule(
 struct ShiftBody {
     start: String,
     end: String,
+    /// Call order within the role: 0 is called first, then 1, up to 99.
+    #[schema(maximum = 99)]
     rank: u32,
     name: String,
     role: String,
@@ -344,6 +346,8 @@ struct SeriesBody {
     unit: Unit,
     count: Option<u32>,
     until: Option<NaiveDate>,
+    /// Call order within the role: 0 is called first, then 1, up to 99.
+    #[schema(maximum = 99)]
     rank: u32,
     name: String,
     role: String,

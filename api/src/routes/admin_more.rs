@@ -226,6 +226,8 @@ async fn copy_schedule(
 struct ShiftEdit {
     start: Option<String>,
     end: Option<String>,
+    /// Call order within the role: 0 is called first, then 1, up to 99.
+    #[schema(maximum = 99)]
     rank: Option<u32>,
     name: Option<String>,
     role: Option<String>,

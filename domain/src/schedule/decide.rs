@@ -15,6 +15,9 @@ use crate::schedule::state::{Lane, ScheduleInfo, ScheduleState, Shift};
 
 pub(crate) const NAME_MAX: usize = 100;
 pub(crate) const ROLE_MAX: usize = 50;
+/// The highest rank: dispatch calls rank 0 first, then 1, and no answering service calls a
+/// hundredth person. The bound also keeps ranks inside the 32-bit integers that clients read.
+pub const RANK_MAX: u32 = 99;
 
 /// Decides any schedule command against the schedule's state.
 pub fn decide(
@@ -204,6 +207,14 @@ fn check_shift(
     }
 }
 
+/// Checks a rank given by a command; a shift stored before the bound keeps its rank when edited.
+fn check_rank(rank: u32) -> Result<u32, DomainError> {
+    if rank > RANK_MAX {
+        return Err(DomainError::RankOutOfRange(RANK_MAX));
+    }
+    Ok(rank)
+}
+
 fn lane_of(rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
     let role = required_line("role", role, ROLE_MAX)?;
     Ok((Lane { role: role.as_str().into(), rank }, role))
@@ -219,7 +230,7 @@ fn add_shift(
         return Err(DomainError::AlreadyExists(Entity::Shift));
     }
     let name = required_line("shift name", &c.name, NAME_MAX)?;
-    let (lane, role) = lane_of(c.rank, &c.role)?;
+    let (lane, role) = lane_of(check_rank(c.rank)?, &c.role)?;
     check_shift(state, c.start, c.end, &lane, None)?;
     let reason = reason_for_the_past(ctx, c.start)?;
     Ok(vec![ShiftAdded { shift_id: c.shift_id, start: c.start, end: c.end, rank: c.rank, name, role, reason }.into()])
@@ -235,7 +246,7 @@ fn create_series(
         return Err(DomainError::AlreadyExists(Entity::Series));
     }
     let name = required_line("shift name", &c.name, NAME_MAX)?;
-    let (lane, role) = lane_of(c.rank, &c.role)?;
+    let (lane, role) = lane_of(check_rank(c.rank)?, &c.role)?;
     let occurrences = c.rule.occurrences(state.time_zone())?;
     let mut shifts: Vec<SeriesShift> = Vec::with_capacity(occurrences.len());
     for (index, (start, end)) in (0u32..).zip(occurrences) {
@@ -281,7 +292,7 @@ fn edit_shift(
     if start <= ctx.now {
         return Err(DomainError::ShiftMovedIntoPast);
     }
-    let rank = c.rank.unwrap_or(shift.rank);
+    let rank = c.rank.map(check_rank).transpose()?.unwrap_or(shift.rank);
     let name = required_line("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
     let (lane, role) = lane_of(rank, c.role.as_deref().unwrap_or(&shift.role))?;
     check_shift(state, start, end, &lane, Some(shift.id))?;

@@ -259,6 +259,33 @@ fn back_to_back_shifts_and_other_lanes_do_not_overlap() {
 }
 
 #[test]
+fn a_rank_runs_from_0_to_99() {
+    let refusal = "The rank is a whole number from 0 (called first) to 99.";
+    let too_high =
+        AddShiftCommand { rank: 100, ..add_command(3, "2023-05-08T07:30:00-04:00", "2023-05-15T07:30:00-04:00") };
+    let error = given::<Schedule>(manual_schedule()).when(too_high, &operator()).then_error(refusal);
+    assert_eq!(error.code(), "rank_out_of_range");
+    assert_eq!(error.kind(), ErrorKind::Rejected);
+    let last = AddShiftCommand { rank: 99, ..add_command(3, "2023-05-08T07:30:00-04:00", "2023-05-15T07:30:00-04:00") };
+    given::<Schedule>(manual_schedule()).when(last, &operator()).events();
+    let series =
+        CreateSeriesCommand { rank: u32::MAX, ..weekly("2023-05-08T07:30", "2023-05-15T07:30", SeriesEnd::Count(2)) };
+    given::<Schedule>(manual_schedule()).when(series, &operator()).then_error(refusal);
+    let edit = EditShiftCommand { rank: Some(100), ..EditShiftCommand::of(shift(2)) };
+    given::<Schedule>(manual_schedule()).when(edit, &operator()).then_error(refusal);
+}
+
+#[test]
+fn a_shift_stored_with_a_higher_rank_keeps_it_when_edited() {
+    // Ranks had no bound before; such a shift may still be renamed without choosing a new rank.
+    let events = vec![created(), shift_in_lane(2, "2023-05-01T07:30:00-04:00", "2023-05-08T07:30:00-04:00", 500, "OC")];
+    let rename = EditShiftCommand { name: Some("Relève".into()), ..EditShiftCommand::of(shift(2)) };
+    let events = given::<Schedule>(events).when(rename, &operator()).events();
+    let [ScheduleEvent::ShiftEdited(edited)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!((edited.rank, edited.name.as_str()), (500, "Relève"));
+}
+
+#[test]
 fn an_operator_edits_a_future_shift() {
     let command = EditShiftCommand {
         end: Some(t("2023-05-08T08:00:00-04:00")),
