@@ -1,5 +1,6 @@
 //! The server's SQL read models (inbox and call log): their runners, the periodic retention purge, and waiting for a position.
 
+use std::future::Future;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -63,18 +64,8 @@ impl ReadModels {
     /// Waits until the read models reflect `position` (read your writes), or answers 503 with Retry-After.
     pub async fn ensure_fresh(&self, min_position: Option<u64>) -> ApiResult<()> {
         let Some(position) = min_position else { return Ok(()) };
-        if self.runners.wait_for(position, FRESHNESS_WAIT).await {
-            return Ok(());
-        }
-        if let Some(unwritten) = never_written(&self.store, position).await? {
-            return Err(unwritten);
-        }
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_caught_up",
-            format!("The inbox and call log have not yet applied position {position}; try again shortly."),
-        )
-        .retry_after(1))
+        let applied = |timeout| self.runners.wait_for(position, timeout);
+        wait_until_applied(&self.store, position, "The inbox and call log have", applied).await
     }
 
     /// Waits briefly for the read models to show a change just made; a slow
@@ -84,13 +75,37 @@ impl ReadModels {
     }
 }
 
-/// A refusal for a `min_position` past the end of the log: waiting for it would
-/// answer 503 forever, and a client following Retry-After would never stop.
-pub async fn never_written(store: &impl EventLog, position: u64) -> ApiResult<Option<ApiError>> {
+/// Waits until `applied` reports `position`, for at most [`FRESHNESS_WAIT`], then answers 503
+/// with Retry-After, naming `reader`. A position past the end of the log is refused at once
+/// with 400: no wait would bring it, and a client following Retry-After would never stop.
+pub async fn wait_until_applied<Waited>(
+    store: &impl EventLog,
+    position: u64,
+    reader: &str,
+    applied: impl Fn(Duration) -> Waited,
+) -> ApiResult<()>
+where
+    Waited: Future<Output = bool>,
+{
+    // The usual case, a position already applied, costs no look at the log's head.
+    if applied(Duration::ZERO).await {
+        return Ok(());
+    }
     let head = store.head_position().await?;
-    Ok((position > head).then(|| {
-        ApiError::bad_request(format!("min_position {position} is past the end of the log ({head}): no change has it."))
-    }))
+    if position > head {
+        return Err(ApiError::bad_request(format!(
+            "min_position {position} is past the end of the log ({head}): no change has it."
+        )));
+    }
+    if applied(FRESHNESS_WAIT).await {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_caught_up",
+        format!("{reader} not yet applied position {position}; try again shortly."),
+    )
+    .retry_after(1))
 }
 
 impl Drop for ReadModels {

@@ -1,7 +1,5 @@
 //! Reading schedules: the account's schedules and directory, a schedule's shifts, coverage and history.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
@@ -38,18 +36,8 @@ pub struct Freshness {
 /// Waits until this node has applied `min_position`, or answers 503 with Retry-After.
 pub async fn ensure_fresh(app: &AppState, min_position: Option<u64>) -> ApiResult<()> {
     let Some(position) = min_position else { return Ok(()) };
-    if app.live().wait_for(position, Duration::from_secs(2)).await {
-        Ok(())
-    } else if let Some(unwritten) = crate::read_models::never_written(app.store(), position).await? {
-        Err(unwritten)
-    } else {
-        Err(ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "not_caught_up",
-            format!("This server has not yet applied position {position}; try again shortly."),
-        )
-        .retry_after(1))
-    }
+    let applied = |timeout| app.live().wait_for(position, timeout);
+    crate::read_models::wait_until_applied(app.store(), position, "This server has", applied).await
 }
 
 /// A history page's `limit`: 100 by default, 1 to 1000 (refused outside, as the inbox's is).
