@@ -22,7 +22,9 @@
 //! [`ABANDONED_AFTER`] asks the log whether the request's first event is
 //! there. If it is not, the change was never made, and the retry runs it. If
 //! it is, the change was made but its answer is lost: the retry is told so
-//! (409 `answer_lost`, with the change's position) rather than running it again.
+//! (409 `answer_lost`, with the change's position) rather than running it again,
+//! unless its route answers a secret: that answer was never to be kept, so the
+//! retry runs again as any repeat of it does.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -121,8 +123,13 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     })?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
     let user = caller.user_id.to_string();
+    let request = KeyedRequest {
+        key: &key,
+        fingerprint: &fingerprint,
+        reruns: answers_a_secret(&parts.method, parts.uri.path()),
+    };
 
-    match claim(&app, &caller, &key, &fingerprint).await? {
+    match claim(&app, &caller, &request).await? {
         Claim::Won => {}
         Claim::OtherRequest => {
             return Err(ApiError::new(
@@ -186,6 +193,21 @@ fn body_limit(method: &Method, path: &str) -> usize {
     }
 }
 
+/// Whether the route answers a secret ([`Secret`]), which a repeat makes anew: a calendar
+/// feed's creation, the only keyed change whose answer is not kept. (A login appends no event,
+/// so an abandoned one is taken over whatever this says.)
+fn answers_a_secret(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.starts_with("/api/v1/schedules/") && path.ends_with("/calendar-feeds")
+}
+
+/// A keyed request, as a claim on its key sees it.
+struct KeyedRequest<'a> {
+    key: &'a str,
+    fingerprint: &'a str,
+    /// Its route answers a secret, so it runs again when repeated, even after its change was made.
+    reruns: bool,
+}
+
 /// SHA-256 of the method, the path with its query, and the body: a JSON body as
 /// its meaning (members sorted, no spacing), so that a retry that serialises
 /// the same change differently is still the same request.
@@ -207,7 +229,8 @@ const KEY_ROW: &str =
     "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2";
 
 /// Takes the key for this request, or says who has it.
-async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) -> ApiResult<Claim> {
+async fn claim(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>) -> ApiResult<Claim> {
+    let KeyedRequest { key, fingerprint, .. } = *request;
     let user = &caller.user_id.to_string();
     let inserted = on_db!(app.db(), |pool| sqlx::query(
         "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
@@ -235,7 +258,7 @@ async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) ->
             if running_for < ABANDONED_AFTER.as_micros() as i64 {
                 Claim::Running
             } else {
-                abandoned(app, caller, key, fingerprint, claimed_at).await?
+                abandoned(app, caller, request, claimed_at).await?
             }
         }
         Some((_, ANSWERED_A_SECRET, _, _, _)) => {
@@ -260,11 +283,15 @@ async fn claim(app: &AppState, caller: &Caller, key: &str, fingerprint: &str) ->
 }
 
 /// What became of a request whose claim was abandoned: the log holds its first event if it made
-/// its change. If not, this request takes the claim over (one of several retries at once wins).
-async fn abandoned(app: &AppState, caller: &Caller, key: &str, fingerprint: &str, claimed_at: i64) -> ApiResult<Claim> {
-    let first_event = crate::commands::first_event_id(caller, key, fingerprint);
-    if let Some(position) = app.store().position_of(first_event).await? {
-        return Ok(Claim::AnswerLost { position });
+/// its change. If not, or if its answer is a secret made anew on every repeat, this request takes
+/// the claim over (one of several retries at once wins).
+async fn abandoned(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>, claimed_at: i64) -> ApiResult<Claim> {
+    let KeyedRequest { key, fingerprint, reruns } = *request;
+    if !reruns {
+        let first_event = crate::commands::first_event_id(caller, key, fingerprint);
+        if let Some(position) = app.store().position_of(first_event).await? {
+            return Ok(Claim::AnswerLost { position });
+        }
     }
     let taken = on_db!(app.db(), |pool| {
         sqlx::query(

@@ -184,6 +184,19 @@ backend_tests! {
         assert_eq!(fetch_feed(&app, retry["url"].as_str().unwrap()).await.0, 200);
         let (_, listed) = app.get(&token, &feeds).await;
         assert_eq!(listed["feeds"].as_array().unwrap().len(), 1, "the retry made a second feed: {listed}");
+        // A server that stopped before answering leaves the key claimed with the feed made. A minute
+        // later the retry runs again, as any repeat of it does: "answer lost" would leave the
+        // client with a feed whose URL nobody has.
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let long_ago = (Utc::now() - Duration::minutes(2)).timestamp_micros();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE idempotency_keys SET status = 0, created_at = $1 WHERE key = 'feed-1'")
+            .bind(long_ago).execute(p).await.map(drop)).unwrap();
+        let (status, after_crash) = vigie_tests::answer(create().await.unwrap()).await;
+        assert_eq!(status, 201, "{after_crash}");
+        assert_eq!(after_crash["id"], first["id"]);
+        assert_eq!(fetch_feed(&app, after_crash["url"].as_str().unwrap()).await.0, 200);
+        let (_, listed) = app.get(&token, &feeds).await;
+        assert_eq!(listed["feeds"].as_array().unwrap().len(), 1, "{listed}");
         // The key stays this request's: another request under it is refused.
         let other = app.client.post(app.url(&format!("{feeds}?again=1"))).bearer_auth(&token).header("Idempotency-Key", "feed-1");
         let (status, problem) = vigie_tests::answer(other.send().await.unwrap()).await;
