@@ -18,7 +18,7 @@ use crate::idempotency::FINGERPRINT_HEADER;
 
 /// How often a change is decided again when another change to the same
 /// aggregate landed first on another node.
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: u32 = 8;
 
 /// One lock per stripe of streams: changes to one stream on this node take
 /// turns, from deciding to the live model showing the result, so they never
@@ -177,6 +177,10 @@ where
                 // Another node's change landed first: let this node's copy catch up, then decide again.
                 let head = app.store().head_position().await?;
                 app.live().wait_for(head, Duration::from_secs(2)).await;
+                // Nodes that lost the same race catch up to the same head at the same moment, and
+                // would race again in step; a random pause, longer each time, lets one go first.
+                let pause = rand::random_range(0..2u64 << attempt);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
             }
             Err(error) => return Err(error.into()),
         }
