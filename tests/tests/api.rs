@@ -181,6 +181,13 @@ backend_tests! {
         let mine: Vec<&str> = history["events"].as_array().unwrap().iter()
             .filter(|e| e["actor"]["username"] == "4000-TEST").map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(mine, vec!["ShiftAssigned", "OverrideAdded", "OverrideRemoved", "ShiftsSwapped", "ShiftCommented"]);
+        // Its instants are written in the schedule's zone, as the shifts are: the same text.
+        let added = history["events"].as_array().unwrap().iter().find(|e| e["type"] == "OverrideAdded" && e["actor"]["username"] == "4000-TEST").unwrap();
+        assert_eq!(added["data"]["start"], shift["start"], "{added}");
+        let commented = history["events"].as_array().unwrap().iter().rev().find(|e| e["type"] == "ShiftCommented").unwrap();
+        let at = commented["data"]["at"].as_str().unwrap();
+        assert!(at.ends_with("-05:00") || at.ends_with("-04:00"), "{commented}");
+        assert_eq!(commented["data"]["text"], "Luc Lambert will cover");
     }
 
     async fn unassigning_a_running_override_ends_it_now_and_keeps_who_covered_until_then(db) {

@@ -344,7 +344,7 @@ async fn history(
     let from_version = query.after.unwrap_or(0).saturating_add(1);
     let events = app.store().read_stream(&stream, from_version, Direction::Forward, limit).await?;
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.stream_version)).flatten();
-    let events = events.iter().map(|e| HistoryEntry::of(e, tz)).collect();
+    let events = events.iter().map(|e| HistoryEntry::of(e, tz).with_instants_in(tz)).collect();
     Ok(Json(HistoryPage { events, next_after }))
 }
 
@@ -376,10 +376,33 @@ pub struct HistoryEntry {
     request_id: Option<uuid::Uuid>,
     /// The reason the user gave, if any.
     reason: Option<String>,
-    /// The event's own fields; null in the feed auditors read for messages and calls,
-    /// which hold callers' personal data.
+    /// The event's own fields, their instants in the schedule's zone (in UTC in the whole log's
+    /// feed); null in the feed auditors read for messages and calls, which hold callers' personal data.
     #[schema(value_type = Option<Object>)]
     data: Value,
+}
+
+/// The fields of an event that hold instants, at any depth (a series' shifts have them too).
+/// Named rather than guessed from their values, so that no text is ever rewritten.
+const INSTANT_FIELDS: [&str; 3] = ["start", "end", "at"];
+
+fn instants_in_zone(value: &mut Value, tz: chrono_tz::Tz) {
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                match field {
+                    Value::String(text) if INSTANT_FIELDS.contains(&name.as_str()) => {
+                        if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
+                            *text = views::at(instant.to_utc(), tz);
+                        }
+                    }
+                    _ => instants_in_zone(field, tz),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| instants_in_zone(item, tz)),
+        _ => {}
+    }
 }
 
 /// Who made a change.
@@ -404,6 +427,13 @@ impl HistoryEntry {
             reason: data.get("reason").and_then(Value::as_str).map(str::to_owned),
             data,
         }
+    }
+
+    /// The entry with the instants of the event's fields written in `tz`, as every answer about
+    /// a schedule writes them; the log stores them in UTC, and the whole log's feed shows them so.
+    pub fn with_instants_in(mut self, tz: chrono_tz::Tz) -> Self {
+        instants_in_zone(&mut self.data, tz);
+        self
     }
 
     /// The entry without the event's fields: who changed what, when, but not what it said.
