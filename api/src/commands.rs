@@ -174,19 +174,25 @@ where
                 return Err(stale_version(version, actual));
             }
             Err(StoreError::WrongExpectedVersion { .. }) if attempt < ATTEMPTS => {
-                // Another node's change landed first: let this node's copy catch up, then decide again.
-                let head = app.store().head_position().await?;
-                app.live().wait_for(head, Duration::from_secs(2)).await;
-                // Nodes that lost the same race catch up to the same head at the same moment, and
-                // would race again in step; a random pause, longer each time, lets one go first.
+                // Another node's change landed first. Nodes that lost the same race would catch up
+                // to the same head together and race again in step: a random pause, longer each
+                // time, lets one go first. Catching up comes after it, so that the next decision
+                // sees what landed during the pause too.
                 let pause = rand::random_range(0..2u64 << attempt);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
+                let head = app.store().head_position().await?;
+                app.live().wait_for(head, Duration::from_secs(2)).await;
             }
+            Err(StoreError::WrongExpectedVersion { .. }) => break,
             Err(error) => return Err(error.into()),
         }
     }
-    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again.")
-        .retry_after(1))
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "concurrent_change",
+        "Other changes to this kept landing at the same moment on other servers; nothing was done. Try again.",
+    )
+    .retry_after(1))
 }
 
 /// The events as the log stores them, with who made them and in which request.
