@@ -299,6 +299,12 @@ fn edit_shift(
     if shift.overrides.iter().any(|o| o.start < start || o.end > end) {
         return Err(DomainError::OverridesOutsideShift);
     }
+    // An edit to what the shift already is records nothing, as renaming a schedule to its own name.
+    if (start, end, rank, name.as_str(), role.as_str())
+        == (shift.start, shift.end, shift.rank, &*shift.name, &*shift.role)
+    {
+        return Ok(vec![]);
+    }
     Ok(vec![ShiftEdited { shift_id: shift.id, start, end, rank, name, role }.into()])
 }
 

@@ -286,6 +286,18 @@ fn a_shift_stored_with_a_higher_rank_keeps_it_when_edited() {
 }
 
 #[test]
+fn an_edit_to_what_the_shift_already_is_records_nothing() {
+    let same = EditShiftCommand {
+        start: Some(t("2023-05-01T07:30:00-04:00")),
+        rank: Some(0),
+        name: Some(" Rotation ".into()),
+        role: Some("OC".into()),
+        ..EditShiftCommand::of(shift(2))
+    };
+    given::<Schedule>(manual_schedule()).when(same, &operator()).then([]);
+}
+
+#[test]
 fn an_operator_edits_a_future_shift() {
     let command = EditShiftCommand {
         end: Some(t("2023-05-08T08:00:00-04:00")),
