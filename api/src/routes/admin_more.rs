@@ -108,6 +108,10 @@ async fn rename_schedule(
     .await;
     match &renamed {
         Ok(_) => {
+            // In the schedule's turn, so that no rename lands between reading its name and settling
+            // the claims: a settle that read a name since replaced would take it back and give up
+            // the one the schedule has.
+            let _turn = app.stream_turns().take(&vigie_domain::schedule::stream_id(schedule_id)).await;
             let now_named = current_name(&app, schedule_id);
             unique_names::settle_schedule_name(&app, account_id, schedule_id, Some(&now_named)).await;
         }
