@@ -94,6 +94,10 @@ pub enum DomainError {
     AlreadyExists(Entity),
     #[error("This schedule has been deleted.")]
     ScheduleDeleted,
+    #[error(
+        "This schedule has a shift running now, which cannot be removed: delete the schedule once that shift has ended."
+    )]
+    ScheduleHasRunningShift,
 
     // --- field validation
     #[error("The {0} cannot be empty.")]
@@ -215,6 +219,7 @@ impl DomainError {
             NotFound(_) => "not_found",
             AlreadyExists(_) => "already_exists",
             ScheduleDeleted => "schedule_deleted",
+            ScheduleHasRunningShift => "schedule_has_running_shift",
             Blank(_) => "blank_field",
             TooLong { .. } => "field_too_long",
             ControlCharacter(_) => "control_character",

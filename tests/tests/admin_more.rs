@@ -193,6 +193,12 @@ backend_tests! {
         let (status, _) = app.get(&auditor, &format!("/api/v1/schedules/{full_id}/shifts?as_of={before_creation}")).await;
         assert_eq!(status, 404, "no such schedule was known then");
 
+        // The original has a shift on call now: deleting it would take that person from dispatch.
+        let (status, problem) = send(&app, Method::DELETE, &operator, &format!("/api/v1/schedules/{schedule}"), None).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/schedule_has_running_shift")), "{problem}");
+        let (_, listed) = app.get(&operator, &format!("/api/v1/accounts/{account}/schedules")).await;
+        assert!(listed.as_array().unwrap().iter().any(|s| s["id"] == schedule.as_str()), "{listed}");
+
         // Clients copy nothing, and a client of another account learns nothing.
         let client = app.login("4000-TEST", PASSWORD).await;
         let (status, _) = app.post(&client, &format!("/api/v1/schedules/{schedule}/copy"), copy("Moi", false)).await;

@@ -142,7 +142,8 @@ fn account_and_name(app: &AppState, caller: &Caller, schedule_id: ScheduleId) ->
 ///
 /// Deleting keeps the schedule's history: its `history` route and the global feed still serve
 /// it, and reads `as_of` a moment before the deletion show the schedule as it was. Otherwise
-/// the schedule leaves every listing and answers 404 from then on.
+/// the schedule leaves every listing and answers 404 from then on. A schedule with a shift
+/// running now is not deleted (422 `schedule_has_running_shift`): a started shift cannot be removed.
 #[utoipa::path(delete, path = "/api/v1/schedules/{schedule_id}", tag = "administration",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),

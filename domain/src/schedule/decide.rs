@@ -34,7 +34,7 @@ pub fn decide(
         ScheduleCommand::Create(c) => create(state, c, ctx),
         ScheduleCommand::Copy(c) => copy(state, *c, ctx),
         ScheduleCommand::Rename(c) => rename(state, c, ctx),
-        ScheduleCommand::Delete(_) => delete(ctx),
+        ScheduleCommand::Delete(_) => delete(state, ctx),
         ScheduleCommand::AddShift(c) => add_shift(state, c, ctx),
         ScheduleCommand::CreateSeries(c) => create_series(state, c, ctx),
         ScheduleCommand::EditShift(c) => edit_shift(state, c, ctx),
@@ -95,8 +95,13 @@ fn schedule_name(name: &str, taken: bool) -> Result<String, DomainError> {
     Ok(name)
 }
 
-fn delete(ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
+/// A schedule with a shift running now is not deleted: that would remove a started shift, which
+/// DOMAIN.md forbids, and dispatch would lose whoever is on call in the middle of the shift.
+fn delete(state: &ScheduleState, ctx: &CommandContext) -> Result<Vec<ScheduleEvent>, DomainError> {
     ctx.require_operator("delete schedules")?;
+    if !state.on_call_at(ctx.now, None).is_empty() {
+        return Err(DomainError::ScheduleHasRunningShift);
+    }
     Ok(vec![ScheduleDeleted {}.into()])
 }
 

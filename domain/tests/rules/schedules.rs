@@ -118,6 +118,20 @@ fn a_deleted_schedule_refuses_commands() {
 }
 
 #[test]
+fn a_schedule_with_a_shift_running_now_is_not_deleted() {
+    let mut events = manual_schedule();
+    events.push(shift_added(3, "2023-04-13T07:30:00-04:00", "2023-04-20T07:30:00-04:00"));
+    // Shifts that have ended or not started yet do not hold a deletion back.
+    given::<Schedule>(events.clone()).when(DeleteScheduleCommand, &operator()).then([ScheduleDeleted {}.into()]);
+    // One on call now does: the person dispatch calls would vanish mid-shift.
+    events.push(shift_in_lane(4, "2023-04-20T07:30:00-04:00", "2023-04-20T19:30:00-04:00", 1, "OC"));
+    let error = given::<Schedule>(events).when(DeleteScheduleCommand, &operator()).then_error(
+        "This schedule has a shift running now, which cannot be removed: delete the schedule once that shift has ended.",
+    );
+    assert_eq!((error.code(), error.kind()), ("schedule_has_running_shift", ErrorKind::Rejected));
+}
+
+#[test]
 fn a_client_cannot_delete_a_schedule() {
     given::<Schedule>([created()])
         .when(DeleteScheduleCommand, &client())
