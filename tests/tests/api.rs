@@ -140,6 +140,11 @@ backend_tests! {
         assert_eq!(status, 422);
         assert_eq!(problem["detail"], "The start time cannot occur before the original shift start time.");
 
+        // Times are cut to the second: two within one second are one, as exports print them.
+        let fraction = json!({"contact_id": contact("Luc Lambert"), "start": (start + chrono::Duration::milliseconds(500)).to_rfc3339(), "end": (start + chrono::Duration::milliseconds(700)).to_rfc3339()});
+        let (status, problem) = app.post(&token, &format!("{base}/overrides"), fraction).await;
+        assert_eq!((status, problem["detail"].as_str()), (422, Some("The end time must be after the start time.")), "{problem}");
+
         // A proper override: Luc covers the first 16.5 hours.
         let cover = json!({"contact_id": contact("Luc Lambert"), "start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(990)).to_rfc3339()});
         let (status, created) = app.post(&token, &format!("{base}/overrides"), cover.clone()).await;

@@ -303,7 +303,7 @@ async fn add_shift(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require_operator("create shifts")?;
     require_schedule(&app, &caller, schedule_id)?;
-    let (start, end) = (views::parse_instant("start", &body.start)?, views::parse_instant("end", &body.end)?);
+    let (start, end) = (views::parse_boundary("start", &body.start)?, views::parse_boundary("end", &body.end)?);
     let shift_id = ShiftId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
     let changed =
@@ -385,7 +385,8 @@ async fn create_series(
         Unit::Days => RepeatUnit::Days,
         Unit::Weeks => RepeatUnit::Weeks,
     };
-    let rule = SeriesRule { first_start: body.first_start, first_end: body.first_end, every: body.every, unit, end };
+    let (first_start, first_end) = (views::to_the_second(body.first_start), views::to_the_second(body.first_end));
+    let rule = SeriesRule { first_start, first_end, every: body.every, unit, end };
     let series_id = SeriesId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
     let changed =

@@ -267,8 +267,8 @@ async fn edit_shift(
     if body.changes_nothing() {
         return Err(ApiError::bad_request("Give at least one of start, end, rank, name or role to change."));
     }
-    let start = body.start.as_deref().map(|v| views::parse_instant("start", v)).transpose()?;
-    let end = body.end.as_deref().map(|v| views::parse_instant("end", v)).transpose()?;
+    let start = body.start.as_deref().map(|v| views::parse_boundary("start", v)).transpose()?;
+    let end = body.end.as_deref().map(|v| views::parse_boundary("end", v)).transpose()?;
     schedule_change(&app, &caller, schedule_id, &headers, "edit shifts", || {
         EditShiftCommand { shift_id, start, end, rank: body.rank, name: body.name.clone(), role: body.role.clone() }
             .into()

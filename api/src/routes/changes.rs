@@ -167,8 +167,8 @@ async fn add_override(
     headers: HeaderMap,
     JsonBody(body): JsonBody<OverrideBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let start = views::parse_instant("start", &body.start)?;
-    let end = views::parse_instant("end", &body.end)?;
+    let start = views::parse_boundary("start", &body.start)?;
+    let end = views::parse_boundary("end", &body.end)?;
     // The schedule first: a client naming another account's schedule learns nothing of it.
     require_schedule(&app, &caller, schedule_id)?;
     let contact = contact_facts(&app, &caller, body.contact_id)?;

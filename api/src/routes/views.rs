@@ -172,6 +172,19 @@ pub fn no_leap_second(field: &str, time: &impl Timelike) -> Result<(), ApiError>
     Ok(())
 }
 
+/// Parses the start or end of a shift or an override: an instant, cut to its whole second.
+/// Exports and calendar apps write times to the second, so two times within one second would
+/// print as one (an override from 09:30:00.5 to 09:30:00.7 as 09:30 to 09:30, under one event
+/// id); a portal that sends the milliseconds of its clock means the second they fall in.
+pub fn parse_boundary(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    Ok(to_the_second(parse_instant(field, value)?))
+}
+
+/// The time without its fraction of a second (see [`parse_boundary`]).
+pub fn to_the_second<T: Timelike>(time: T) -> T {
+    time.with_nanosecond(0).expect("0 ns is valid in every second")
+}
+
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02.")))
