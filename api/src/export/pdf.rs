@@ -4,7 +4,7 @@
 //! embedded font when a text needs letters beyond Western European ones (`pdf_fonts`). Pages
 //! are A4 landscape; the table's header is repeated on every page, and the calendar follows the table.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, TimeZone, Utc, Weekday};
 use printpdf::{Color, Mm, Op, PaintMode, PdfDocument, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem};
 use vigie_domain::schedule::{Coverage, Source};
 
@@ -215,7 +215,6 @@ impl Layout {
 
 /// The texts of a row's cells, in the columns' order.
 fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
-    let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
     let contact = match &row.contact {
         None => "Not covered".to_owned(),
         Some(c) => {
@@ -230,14 +229,22 @@ fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
         }
     };
     [
-        when(row.start),
-        when(row.end),
+        local_time(row.start, tz),
+        local_time(row.end, tz),
         row.rank.to_string(),
         one_line(&row.shift_name),
         one_line(&row.role),
         one_line(&contact),
         one_line(row.comment.as_deref().unwrap_or_default()),
     ]
+}
+
+/// An instant as the schedule's wall clock shows it. When the clocks go back, one wall time comes
+/// twice: then the zone's abbreviation (EDT, EST) tells which, as nothing else on paper would.
+fn local_time(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let local = t.with_timezone(&tz);
+    let twice = matches!(tz.from_local_datetime(&local.naive_local()), LocalResult::Ambiguous(..));
+    local.format(if twice { "%a %Y-%m-%d %H:%M %Z" } else { "%a %Y-%m-%d %H:%M" }).to_string()
 }
 
 /// `s` on one line: a cell has no room for a line break, and a font draws a
@@ -449,6 +456,19 @@ mod tests {
         assert!(last.contains(&format!("Page {pages} of {pages}")), "{last}");
         let second = document.extract_text(&[2]).expect("text that extracts");
         assert!(second.contains("Contact") && second.contains("Comment"), "no table header on page 2: {second}");
+    }
+
+    #[test]
+    fn a_wall_time_that_comes_twice_says_which() {
+        let toronto = chrono_tz::America::Toronto;
+        let first = Utc.with_ymd_and_hms(2027, 11, 7, 5, 30, 0).unwrap();
+        let second = Utc.with_ymd_and_hms(2027, 11, 7, 6, 30, 0).unwrap();
+        assert_eq!(super::local_time(first, toronto), "Sun 2027-11-07 01:30 EDT");
+        assert_eq!(super::local_time(second, toronto), "Sun 2027-11-07 01:30 EST");
+        assert_eq!(
+            super::local_time(Utc.with_ymd_and_hms(2027, 11, 7, 8, 0, 0).unwrap(), toronto),
+            "Sun 2027-11-07 03:00"
+        );
     }
 
     #[test]
