@@ -102,6 +102,12 @@ backend_tests! {
         let (_, problem) = vigie_tests::answer(response).await;
         assert!(problem["detail"].as_str().unwrap().contains("to must be on or after from"), "{problem}");
 
+        // A past state is not printed, and today's is not passed off as one.
+        let response = download(&app, &token, &format!("/api/v1/schedules/{schedule}/export.pdf?as_of=2026-01-01T00:00:00Z")).await;
+        assert_eq!(response.status(), 400);
+        let (_, problem) = vigie_tests::answer(response).await;
+        assert!(problem["detail"].as_str().unwrap().contains("as_of is not taken here"), "{problem}");
+
         // Without a session, nothing.
         let response = app.client.get(app.url(&format!("/api/v1/schedules/{schedule}/export.pdf"))).send().await.unwrap();
         assert_eq!(response.status(), 401);

@@ -44,6 +44,8 @@ struct PdfQuery {
     from: Option<String>,
     to: Option<String>,
     min_position: Option<u64>,
+    /// Refused rather than ignored: a printout of today's roster must not pass for a past one.
+    as_of: Option<String>,
 }
 
 /// The schedule from `from` to `to` (local dates, both included) as a PDF download.
@@ -65,6 +67,11 @@ async fn export_pdf(
     Query(query): Query<PdfQuery>,
 ) -> ApiResult<Response> {
     caller.require_schedule_reader("print schedules")?;
+    if query.as_of.is_some() {
+        return Err(ApiError::bad_request(
+            "The PDF prints the schedule as it stands now; as_of is not taken here. Read the shifts with as_of to see a past state.",
+        ));
+    }
     ensure_fresh(&app, query.min_position).await?;
     let state = reachable_schedule(&app, &caller, schedule_id)?;
     let tz = state.time_zone();
