@@ -149,6 +149,12 @@ pub fn decide(state: &UserState, command: UserCommand, ctx: &CommandContext) -> 
         UserCommand::ChangeAccounts { account_ids, feeds_elsewhere } => {
             ctx.require_operator("change a user's accounts")?;
             let account_ids = check_accounts(user.role, &account_ids)?;
+            let mut current = user.account_ids.clone();
+            current.sort();
+            if account_ids == current {
+                // The same list, maybe in another order or with repeats: nothing changes.
+                return Ok(vec![]);
+            }
             // Staff see every account whatever their list says, so their feeds stay.
             let revoked = state
                 .feeds
