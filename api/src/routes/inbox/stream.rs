@@ -52,7 +52,12 @@ pub(super) async fn on_stream<A: Aggregate>(
             Err(error) => return Err(error.into()),
         }
     }
-    Err(ApiError::new(StatusCode::CONFLICT, "concurrent_change", "This kept changing under us; try again."))
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "concurrent_change",
+        "Other changes to this kept landing at the same moment; nothing was done. Try again.",
+    )
+    .retry_after(1))
 }
 
 /// The aggregate's state and version, from its stream's events.
