@@ -35,7 +35,7 @@ struct FeedQuery {
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     params(
         ("after" = Option<u64>, Query, description = "A log position: the page starts with the event after it."),
-        ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many events (1 to 1000, 100 by default)."),
         MinPositionParam,
     ),
     responses(

@@ -136,7 +136,9 @@ fn inbox_query(
     };
     let number = |name: &str, default: u32| match param(name) {
         None => Ok(default),
-        Some(v) => v.parse::<u32>().map_err(|_| ApiError::bad_request(format!("{name} is a whole number."))),
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request(format!("{name} is a whole number from 0 to {}.", u32::MAX))),
     };
     let limit = number("limit", 50)?;
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -178,7 +180,7 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
         ("q" = Option<String>, Query, description = "Text found in the caller's name or number, the message or the agent, ignoring case and accents; a telephone number matches however it is written."),
-        ("limit" = Option<u32>, Query, description = "At most this many messages (50 by default, 500 at most)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many messages (50 by default, 500 at most)."),
         ("offset" = Option<u32>, Query, description = "Skip this many."),
         MinPositionParam,
     ),

@@ -322,7 +322,7 @@ struct HistoryQuery {
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/history", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ("after" = Option<u64>, Query, description = "A version of the schedule: the page starts with the next one."),
-        ("limit" = Option<u32>, Query, description = "At most this many events (1 to 1000, 100 by default)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many events (1 to 1000, 100 by default)."),
         MinPositionParam,),
     responses(
         (status = 200, description = "A page of the schedule's events, oldest first, and `next_after`.", body = HistoryPage),
