@@ -185,9 +185,20 @@ pub fn to_the_second<T: Timelike>(time: T) -> T {
     time.with_nanosecond(0).expect("0 ns is valid in every second")
 }
 
+/// Parses a date written YYYY-MM-DD. The year has four digits: chrono alone reads `27-11-07`
+/// as the year 27, and the answer would then be about a range the client never meant.
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02.")))
+    let refused = || ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02."));
+    let shaped = value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-';
+    let date = if shaped {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| refused())?
+    } else {
+        return Err(refused());
+    };
+    if !(1000..=9000).contains(&date.year()) {
+        return Err(ApiError::bad_request(format!("{field} must fall between the years 1000 and 9000.")));
+    }
+    Ok(date)
 }
 
 /// An account as its users see it.
@@ -412,7 +423,15 @@ pub struct ScheduleHead {
 
 #[cfg(test)]
 mod tests {
-    use super::holds_escaped_nul;
+    use super::{holds_escaped_nul, parse_date};
+
+    #[test]
+    fn a_date_has_a_four_digit_year() {
+        assert_eq!(parse_date("from", "2027-11-07").unwrap().to_string(), "2027-11-07");
+        for wrong in ["27-11-07", "02027-11-07", "2027-1-7", "2027/11/07", "0999-12-31"] {
+            assert!(parse_date("from", wrong).is_err(), "{wrong} was taken");
+        }
+    }
 
     #[test]
     fn a_nul_is_found_only_where_json_escapes_one() {
