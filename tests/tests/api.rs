@@ -288,6 +288,9 @@ backend_tests! {
         assert_eq!(status, 200, "{on_call}");
         let ranks: Vec<u64> = on_call["entries"].as_array().unwrap().iter().map(|e| e["rank"].as_u64().unwrap()).collect();
         assert_eq!(ranks, vec![0, 1]);
+        // The role asked for in any case is the demo's "OC".
+        let (_, by_role) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/on-call?role=oc")).await;
+        assert_eq!(by_role["entries"], on_call["entries"], "{by_role}");
         for entry in on_call["entries"].as_array().unwrap() {
             assert_eq!(entry["schedule_name"], "01 Horaire");
             assert!(entry["contact"].is_null() || entry["contact"]["phones"].as_array().is_some_and(|p| !p.is_empty()));

@@ -220,8 +220,12 @@ fn check_rank(rank: u32) -> Result<u32, DomainError> {
     Ok(rank)
 }
 
-fn lane_of(rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
-    let role = required_line("role", role, ROLE_MAX)?;
+/// The lane of a shift: its role and rank. A role typed in another case than one the schedule
+/// already has ("oc" beside "OC") is that role, and takes its spelling.
+fn lane_of(state: &ScheduleState, rank: u32, role: &str) -> Result<(Lane, String), DomainError> {
+    let typed = required_line("role", role, ROLE_MAX)?;
+    let known = state.lanes.keys().map(|lane| &lane.role).find(|known| super::same_role(known, &typed));
+    let role = known.map_or(typed, |known| known.to_string());
     Ok((Lane { role: role.as_str().into(), rank }, role))
 }
 
@@ -235,7 +239,7 @@ fn add_shift(
         return Err(DomainError::AlreadyExists(Entity::Shift));
     }
     let name = required_line("shift name", &c.name, NAME_MAX)?;
-    let (lane, role) = lane_of(check_rank(c.rank)?, &c.role)?;
+    let (lane, role) = lane_of(state, check_rank(c.rank)?, &c.role)?;
     check_shift(state, c.start, c.end, &lane, None)?;
     let reason = reason_for_the_past(ctx, c.start)?;
     Ok(vec![ShiftAdded { shift_id: c.shift_id, start: c.start, end: c.end, rank: c.rank, name, role, reason }.into()])
@@ -251,7 +255,7 @@ fn create_series(
         return Err(DomainError::AlreadyExists(Entity::Series));
     }
     let name = required_line("shift name", &c.name, NAME_MAX)?;
-    let (lane, role) = lane_of(check_rank(c.rank)?, &c.role)?;
+    let (lane, role) = lane_of(state, check_rank(c.rank)?, &c.role)?;
     let occurrences = c.rule.occurrences(state.time_zone())?;
     let mut shifts: Vec<SeriesShift> = Vec::with_capacity(occurrences.len());
     for (index, (start, end)) in (0u32..).zip(occurrences) {
@@ -299,7 +303,7 @@ fn edit_shift(
     }
     let rank = c.rank.map(check_rank).transpose()?.unwrap_or(shift.rank);
     let name = required_line("shift name", c.name.as_deref().unwrap_or(&shift.name), NAME_MAX)?;
-    let (lane, role) = lane_of(rank, c.role.as_deref().unwrap_or(&shift.role))?;
+    let (lane, role) = lane_of(state, rank, c.role.as_deref().unwrap_or(&shift.role))?;
     check_shift(state, start, end, &lane, Some(shift.id))?;
     if shift.overrides.iter().any(|o| o.start < start || o.end > end) {
         return Err(DomainError::OverridesOutsideShift);

@@ -49,6 +49,12 @@ impl Aggregate for Schedule {
     }
 }
 
+/// Whether two roles are one: a role is the same whatever its case ("OC", "oc"), so that neither
+/// the overlap rule nor dispatch's role filter can be slipped past by typing it otherwise.
+pub fn same_role(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
+}
+
 /// The event store stream of a schedule: `schedule-<uuid>`.
 pub fn stream_id(id: ScheduleId) -> String {
     Schedule::stream_id(id)

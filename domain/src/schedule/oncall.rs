@@ -55,7 +55,7 @@ impl ScheduleState {
         let mut entries: Vec<OnCallEntry<'_>> = self
             .lanes
             .iter()
-            .filter(|(lane, _)| role.is_none_or(|r| *lane.role == *r))
+            .filter(|(lane, _)| role.is_none_or(|r| super::same_role(&lane.role, r)))
             .filter_map(|(_, shifts)| {
                 // The last shift starting at or before t is the only candidate in this lane.
                 let (_, id) = shifts.starting_by(t).last()?;

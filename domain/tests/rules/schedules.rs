@@ -273,6 +273,27 @@ fn back_to_back_shifts_and_other_lanes_do_not_overlap() {
 }
 
 #[test]
+fn a_role_is_one_whatever_its_case() {
+    // "oc" is the schedule's "OC": it may not overlap it, and takes its spelling.
+    let lower = AddShiftCommand {
+        role: "oc".into(),
+        ..add_command(3, "2023-05-07T07:30:00-04:00", "2023-05-09T07:30:00-04:00")
+    };
+    given::<Schedule>(manual_schedule())
+        .when(lower, &operator())
+        .then_error(&format!("This shift overlaps shift {} of the same role and rank.", shift(2)));
+    let next = AddShiftCommand {
+        role: "Oc".into(),
+        ..add_command(3, "2023-05-08T07:30:00-04:00", "2023-05-15T07:30:00-04:00")
+    };
+    let state = given::<Schedule>(manual_schedule()).when(next, &operator()).state_after();
+    assert_eq!(&*state.shift(shift(3)).unwrap().role, "OC");
+    // Asking for the role in any case finds it.
+    let on_call = state.on_call_at(t("2023-05-02T12:00:00-04:00"), Some("oc"));
+    assert_eq!(on_call.iter().map(|e| e.shift_id).collect::<Vec<_>>(), [shift(2)]);
+}
+
+#[test]
 fn a_rank_runs_from_0_to_99() {
     let refusal = "The rank is a whole number from 0 (called first) to 99.";
     let too_high =

@@ -115,7 +115,7 @@ impl DispatchIndex {
             account.lanes.iter().filter_map(move |lane| {
                 let schedule = &account.schedules[lane.schedule as usize];
                 if filter.schedule_id.is_some_and(|id| id != schedule.id)
-                    || filter.role.is_some_and(|role| role != &*lane.role)
+                    || filter.role.is_some_and(|role| !vigie_domain::schedule::same_role(role, &lane.role))
                 {
                     return None;
                 }
