@@ -176,8 +176,8 @@ async fn schedule_at(
 /// The schedule's shifts in a range (a week back to four weeks ahead by default), now or as of an instant.
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = Option<String>, Query, description = "Start of the range, an RFC 3339 instant."),
-        ("to" = Option<String>, Query, description = "End of the range, an RFC 3339 instant."),
+        ("from" = Option<String>, Query, description = "Start of the range, an RFC 3339 instant; 7 days before now by default."),
+        ("to" = Option<String>, Query, description = "End of the range, an RFC 3339 instant; 35 days after `from` by default."),
         ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
@@ -204,7 +204,8 @@ async fn shifts(
         None => from + chrono::Duration::days(35),
     };
     if to <= from {
-        return Err(ApiError::bad_request("to must come after from."));
+        let from_given = if query.from.is_some() { "" } else { " (7 days before now when not given)" };
+        return Err(ApiError::bad_request(format!("to must come after from{from_given}.")));
     }
     let overlapping = state.shifts_overlapping(from, to);
     // As of a past moment, contacts are named as the directory then named them.
