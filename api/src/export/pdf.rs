@@ -21,12 +21,13 @@ const TEXT_SIZE: f32 = 9.0;
 
 /// The table's columns: heading and width in millimetres (they add up to the printable width).
 const COLUMNS: [(&str, f32); 7] = [
-    ("Start", 40.0),
-    ("End", 40.0),
-    ("Rank", 12.0),
-    ("Shift", 30.0),
-    ("Role", 16.0),
-    ("Contact", 62.0),
+    // Wide enough for a time that comes twice, with its zone: "Sun 2014-10-26 01:30 +04".
+    ("Start", 46.0),
+    ("End", 46.0),
+    ("Rank", 10.0),
+    ("Shift", 28.0),
+    ("Role", 14.0),
+    ("Contact", 56.0),
     ("Comment", 73.0),
 ];
 
@@ -240,11 +241,31 @@ fn cells(row: &Row, tz: chrono_tz::Tz) -> [String; 7] {
 }
 
 /// An instant as the schedule's wall clock shows it. When the clocks go back, one wall time comes
-/// twice: then the zone's abbreviation (EDT, EST) tells which, as nothing else on paper would.
+/// twice: then the zone's abbreviation (EDT, EST) tells which, or its offset where both sides of
+/// the change share one abbreviation (Moscow's MSK in 2014), as nothing else on paper would.
 fn local_time(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     let local = t.with_timezone(&tz);
-    let twice = matches!(tz.from_local_datetime(&local.naive_local()), LocalResult::Ambiguous(..));
-    local.format(if twice { "%a %Y-%m-%d %H:%M %Z" } else { "%a %Y-%m-%d %H:%M" }).to_string()
+    let zone = match tz.from_local_datetime(&local.naive_local()) {
+        LocalResult::Ambiguous(earlier, later)
+            if earlier.format("%Z").to_string() != later.format("%Z").to_string() =>
+        {
+            " %Z"
+        }
+        LocalResult::Ambiguous(..) => return format!("{} {}", local.format("%a %Y-%m-%d %H:%M"), short_offset(&local)),
+        _ => "",
+    };
+    local.format(&format!("%a %Y-%m-%d %H:%M{zone}")).to_string()
+}
+
+/// The offset from UTC as "+04", or "+05:30" when it has minutes: short enough for a table cell.
+fn short_offset(local: &DateTime<chrono_tz::Tz>) -> String {
+    use chrono::Offset;
+    let seconds = local.offset().fix().local_minus_utc();
+    let (sign, minutes) = (if seconds < 0 { '-' } else { '+' }, seconds.abs() / 60);
+    match minutes % 60 {
+        0 => format!("{sign}{:02}", minutes / 60),
+        rest => format!("{sign}{:02}:{rest:02}", minutes / 60),
+    }
 }
 
 /// `s` on one line: a cell has no room for a line break, and a font draws a
@@ -469,6 +490,22 @@ mod tests {
             super::local_time(Utc.with_ymd_and_hms(2027, 11, 7, 8, 0, 0).unwrap(), toronto),
             "Sun 2027-11-07 03:00"
         );
+        // Moscow went back an hour in 2014 and called both sides MSK: the offset tells them apart.
+        let moscow = chrono_tz::Europe::Moscow;
+        let before = Utc.with_ymd_and_hms(2014, 10, 25, 21, 30, 0).unwrap();
+        assert_eq!(super::local_time(before, moscow), "Sun 2014-10-26 01:30 +04");
+        assert_eq!(super::local_time(before + chrono::Duration::hours(1), moscow), "Sun 2014-10-26 01:30 +03");
+
+        // And the page has room for it.
+        let mut roster = sample_roster();
+        roster.rows[0].start = first;
+        roster.rows[0].end = second;
+        let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
+        assert!(text.contains("Sun 2027-11-07 01:30 EDT") && text.contains("Sun 2027-11-07 01:30 EST"), "{text}");
+        roster.time_zone = moscow;
+        (roster.rows[0].start, roster.rows[0].end) = (before, before + chrono::Duration::hours(1));
+        let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
+        assert!(text.contains("Sun 2014-10-26 01:30 +04") && text.contains("Sun 2014-10-26 01:30 +03"), "{text}");
     }
 
     #[test]
