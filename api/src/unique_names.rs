@@ -9,7 +9,6 @@
 //! [`ORPHAN_AFTER`].
 
 use chrono::Utc;
-use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 use vigie_projections::on_db;
 
@@ -174,13 +173,9 @@ pub fn same_name(a: &str, b: &str) -> bool {
     comparable(a) == comparable(b)
 }
 
-/// A name as it is compared, so that names that look alike are one: in Unicode's compatibility
-/// form (an "É" typed as one character or as "E" and an accent, a fullwidth "ｏ" and an "o"),
-/// without case or invisible characters, and with every run of spaces (a no-break space
-/// included) read as one space.
+/// A name as claims compare it: see [`vigie_domain::comparable`].
 fn comparable(name: &str) -> String {
-    let folded: String = name.nfkc().filter(|&c| c.is_whitespace() || !vigie_domain::invisible(c)).collect();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    vigie_domain::comparable(name)
 }
 
 fn schedule_key(account_id: AccountId, name: &str) -> String {

@@ -341,6 +341,16 @@ pub fn invisible(c: char) -> bool {
         || matches!(c, '\u{FE00}'..='\u{FE0F}')
 }
 
+/// A name or role as it is compared, so that names that look alike are one: in Unicode's
+/// compatibility form (an "É" typed as one character or as "E" and an accent, a fullwidth "ｏ"
+/// and an "o"), without case or invisible characters, and with every run of spaces (a no-break
+/// space included) read as one space, none at either end.
+pub fn comparable(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = name.nfkc().filter(|&c| c.is_whitespace() || !invisible(c)).collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
 /// Checks an optional free-text field, which may hold several lines; blank becomes `None`.
 pub(crate) fn optional_text(
     field: &'static str,

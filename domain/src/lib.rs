@@ -76,7 +76,7 @@ pub use actor::{Actor, CommandContext, Role};
 pub use aggregate::Aggregate;
 pub use calls::{Call, CallCommand, CallEvent, CallState};
 pub use contact::{Contact, ContactCommand, ContactEvent, ContactState};
-pub use error::{DomainError, Entity, ErrorKind, invisible, parse_time_zone};
+pub use error::{DomainError, Entity, ErrorKind, comparable, invisible, parse_time_zone};
 pub use event::{DomainEvent, EventDecodeError};
 pub use ids::{
     AccountId, CallId, ContactId, MessageId, OverrideId, RecordingId, ScheduleId, SeriesId, ShiftId, UserId,

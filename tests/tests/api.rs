@@ -291,6 +291,10 @@ backend_tests! {
         // The role asked for in any case is the demo's "OC".
         let (_, by_role) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/on-call?role=oc")).await;
         assert_eq!(by_role["entries"], on_call["entries"], "{by_role}");
+        let (_, spaced) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/on-call?role=%20OC%20")).await;
+        assert_eq!(spaced["entries"], on_call["entries"], "{spaced}");
+        let (status, problem) = app.get(&dispatch, &format!("/api/v1/accounts/{account}/on-call?role=")).await;
+        assert_eq!(status, 400, "an empty role would answer that nobody is on call: {problem}");
         for entry in on_call["entries"].as_array().unwrap() {
             assert_eq!(entry["schedule_name"], "01 Horaire");
             assert!(entry["contact"].is_null() || entry["contact"]["phones"].as_array().is_some_and(|p| !p.is_empty()));

@@ -59,6 +59,10 @@ async fn on_call(
         caller.require_schedule_reader("ask who was on call as of a past moment")?;
     }
     let role = query.role.as_deref();
+    if role.is_some_and(|role| vigie_domain::comparable(role).is_empty()) {
+        // An empty role would match no shift: dispatch would read "nobody is on call".
+        return Err(ApiError::bad_request("role is a shift's role, e.g. OC; leave it out to ask about every role."));
+    }
     // A wrong schedule id must not look like "nobody is on call".
     if let Some(schedule_id) = query.schedule_id {
         let live = app.live().read();

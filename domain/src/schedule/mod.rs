@@ -49,10 +49,12 @@ impl Aggregate for Schedule {
     }
 }
 
-/// Whether two roles are one: a role is the same whatever its case ("OC", "oc"), so that neither
-/// the overlap rule nor dispatch's role filter can be slipped past by typing it otherwise.
+/// Whether two roles are one: a role is the same however it is typed ("OC", "oc", "O\u{200B}C",
+/// "Médecin" with its accent apart), so that neither the overlap rule nor dispatch's role filter
+/// can be slipped past by typing it otherwise. Plain ASCII letters, the usual case, allocate nothing.
 pub fn same_role(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+    if plain(a) && plain(b) { a.eq_ignore_ascii_case(b) } else { crate::comparable(a) == crate::comparable(b) }
 }
 
 /// The event store stream of a schedule: `schedule-<uuid>`.

@@ -291,6 +291,37 @@ fn a_role_is_one_whatever_its_case() {
     // Asking for the role in any case finds it.
     let on_call = state.on_call_at(t("2023-05-02T12:00:00-04:00"), Some("oc"));
     assert_eq!(on_call.iter().map(|e| e.shift_id).collect::<Vec<_>>(), [shift(2)]);
+    // So does a role typed with an invisible character, or spaces around it.
+    for typed in ["O\u{200B}C", " OC ", "\u{FF2F}\u{FF23}"] {
+        let hidden = AddShiftCommand {
+            role: typed.into(),
+            ..add_command(3, "2023-05-07T07:30:00-04:00", "2023-05-09T07:30:00-04:00")
+        };
+        given::<Schedule>(manual_schedule())
+            .when(hidden, &operator())
+            .then_error(&format!("This shift overlaps shift {} of the same role and rank.", shift(2)));
+    }
+    let on_call = state.on_call_at(t("2023-05-02T12:00:00-04:00"), Some("O\u{200B}C"));
+    assert_eq!(on_call.iter().map(|e| e.shift_id).collect::<Vec<_>>(), [shift(2)]);
+}
+
+#[test]
+fn a_role_with_an_accent_typed_apart_is_the_same_role() {
+    let mut events =
+        vec![created(), shift_in_lane(1, "2023-05-01T07:30:00-04:00", "2023-05-08T07:30:00-04:00", 0, "Médecin")];
+    let apart = AddShiftCommand {
+        role: "Me\u{301}decin".into(),
+        ..add_command(2, "2023-05-02T07:30:00-04:00", "2023-05-03T07:30:00-04:00")
+    };
+    given::<Schedule>(events.clone())
+        .when(apart, &operator())
+        .then_error(&format!("This shift overlaps shift {} of the same role and rank.", shift(1)));
+    events.push(shift_in_lane(2, "2023-05-08T07:30:00-04:00", "2023-05-15T07:30:00-04:00", 0, "OC"));
+    let state = given::<Schedule>(events)
+        .when(EditShiftCommand { name: Some("x".into()), ..EditShiftCommand::of(shift(2)) }, &operator())
+        .state_after();
+    let on_call = state.on_call_at(t("2023-05-02T12:00:00-04:00"), Some("me\u{301}decin"));
+    assert_eq!(on_call.iter().map(|e| e.shift_id).collect::<Vec<_>>(), [shift(1)]);
 }
 
 #[test]
