@@ -11,7 +11,8 @@
 //! - a request that was refused (4xx) or failed (5xx) frees its key, so it may
 //!   be corrected or retried;
 //! - a request whose answer holds a secret ([`Secret`]) runs again when repeated,
-//!   since the secret was not kept; its key still refuses any other request.
+//!   since the secret was not kept; its key still refuses any other request, even
+//!   after such a repeat was refused.
 //!
 //! The change runs in a task of its own: a client that hangs up does not cut
 //! it short between appending its events and recording its answer. The events
@@ -70,6 +71,9 @@ pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(
 enum Claim {
     /// The key was free and is now this request's.
     Won,
+    /// The same request answered a secret (or made its change and then lost its server), and
+    /// runs again. Whatever it answers now, the key stays this request's.
+    Rerun,
     /// The key belongs to a different request.
     OtherRequest,
     /// The same request is still running (or its server stopped before it answered).
@@ -129,8 +133,9 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
         reruns: answers_a_secret(&parts.method, parts.uri.path()),
     };
 
-    match claim(&app, &caller, &request).await? {
-        Claim::Won => {}
+    let rerun = match claim(&app, &caller, &request).await? {
+        Claim::Won => false,
+        Claim::Rerun => true,
         Claim::OtherRequest => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -161,13 +166,13 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
             .with("position", position));
         }
         Claim::Answered { status, content_type, body } => return Ok(replay(status, content_type, body)),
-    }
+    };
 
     parts.headers.insert(FINGERPRINT_HEADER, HeaderValue::from_str(&fingerprint).expect("hex is a header value"));
     let request = Request::from_parts(parts, Body::from(body));
     let task = tokio::spawn(async move {
         let response = next.run(request).await;
-        settle(&app, &user, &key, response).await
+        settle(&app, &user, &key, rerun, response).await
     });
     task.await.map_err(ApiError::internal)
 }
@@ -262,17 +267,21 @@ async fn claim(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>) -> A
             }
         }
         Some((_, ANSWERED_A_SECRET, _, _, _)) => {
-            let reclaimed = on_db!(app.db(), |pool| sqlx::query(
-                "UPDATE idempotency_keys SET status = $3 WHERE user_id = $1 AND key = $2 AND status = $4"
+            // Claimed anew, from now: a repeat arriving while this one runs is told it runs.
+            let reclaimed = on_db!(app.db(), |pool| {
+                sqlx::query(
+                "UPDATE idempotency_keys SET status = $3, created_at = $5 WHERE user_id = $1 AND key = $2 AND status = $4"
             )
             .bind(user)
             .bind(key)
             .bind(RUNNING)
             .bind(ANSWERED_A_SECRET)
+            .bind(Utc::now().timestamp_micros())
             .execute(pool)
             .await
-            .map(|done| done.rows_affected()))?;
-            if reclaimed == 1 { Claim::Won } else { Claim::Running }
+            .map(|done| done.rows_affected())
+            })?;
+            if reclaimed == 1 { Claim::Rerun } else { Claim::Running }
         }
         Some((_, status, content_type, body, _)) => Claim::Answered {
             status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
@@ -287,11 +296,11 @@ async fn claim(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>) -> A
 /// the claim over (one of several retries at once wins).
 async fn abandoned(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>, claimed_at: i64) -> ApiResult<Claim> {
     let KeyedRequest { key, fingerprint, reruns } = *request;
-    if !reruns {
-        let first_event = crate::commands::first_event_id(caller, key, fingerprint);
-        if let Some(position) = app.store().position_of(first_event).await? {
-            return Ok(Claim::AnswerLost { position });
-        }
+    let first_event = crate::commands::first_event_id(caller, key, fingerprint);
+    let made = app.store().position_of(first_event).await?;
+    match made {
+        Some(position) if !reruns => return Ok(Claim::AnswerLost { position }),
+        _ => {}
     }
     let taken = on_db!(app.db(), |pool| {
         sqlx::query(
@@ -306,19 +315,24 @@ async fn abandoned(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>, 
     .await
     .map(|done| done.rows_affected())
     })?;
-    Ok(if taken == 1 { Claim::Won } else { Claim::Running })
+    Ok(match (taken, made) {
+        (1, None) => Claim::Won,
+        (1, Some(_)) => Claim::Rerun,
+        _ => Claim::Running,
+    })
 }
 
-/// Keeps a successful answer for repeats, or frees the key after a refusal or failure.
-async fn settle(app: &AppState, user: &str, key: &str, response: Response) -> Response {
+/// Keeps a successful answer for repeats, or frees the key after a refusal or failure, unless
+/// the request ran again (`rerun`): its key stays its own, as after its first answer.
+async fn settle(app: &AppState, user: &str, key: &str, rerun: bool, response: Response) -> Response {
     let status = response.status();
-    if !status.is_success() {
+    if !status.is_success() && !rerun {
         if let Err(error) = release(app, user, key).await {
             tracing::warn!(%error, "could not free an Idempotency-Key");
         }
         return response;
     }
-    if response.extensions().get::<Secret>().is_some() {
+    if !status.is_success() || response.extensions().get::<Secret>().is_some() {
         let marked = on_db!(app.db(), |pool| sqlx::query(
             "UPDATE idempotency_keys SET status = $3 WHERE user_id = $1 AND key = $2"
         )

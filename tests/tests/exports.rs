@@ -214,6 +214,10 @@ backend_tests! {
         let (status, problem) = vigie_tests::answer(create().await.unwrap()).await;
         assert_eq!(status, 409, "{problem}");
         assert_eq!(problem["type"], "/problems/calendar_feed_revoked", "{problem}");
+        // That refusal does not free the key for another request.
+        let other = app.client.post(app.url(&format!("{feeds}?again=2"))).bearer_auth(&token).header("Idempotency-Key", "feed-1");
+        let (status, problem) = vigie_tests::answer(other.send().await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("/problems/idempotency_key_reused")), "{problem}");
 
         // The auditor reads both facts in the client's user stream: what, who, and no secret.
         let (status, page) = app.get(&auditor, "/api/v1/events?limit=1000").await;
