@@ -94,7 +94,7 @@ where
     let head = store.head_position().await?;
     if position > head {
         return Err(ApiError::bad_request(format!(
-            "min_position {position} is past the end of the log ({head}): no change has it."
+            "min_position {position} is past the end of the log: no change has it."
         )));
     }
     if applied(FRESHNESS_WAIT).await {
