@@ -651,6 +651,11 @@ backend_tests! {
                             "count": 2, "rank": 5, "name": "Saut", "role": "OC"});
         let (status, problem) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/series"), series).await;
         assert_eq!((status, problem["detail"].as_str()), (400, Some("first_start has 60 seconds; seconds run from 00 to 59.")), "{problem}");
+        // A two-digit year is the year 27 to a JSON date; no schedule means it.
+        let series = json!({"first_start": "2026-12-20T07:30:00", "first_end": "2026-12-21T07:30:00", "every": 1, "unit": "days",
+                            "until": "27-03-10", "rank": 5, "name": "Saut", "role": "OC"});
+        let (status, problem) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/series"), series).await;
+        assert_eq!((status, problem["detail"].as_str()), (400, Some("until must be a date between the years 1000 and 9000, e.g. 2026-05-02.")), "{problem}");
     }
 
     async fn repeated_failed_logins_are_throttled(db) {

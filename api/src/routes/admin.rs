@@ -378,7 +378,7 @@ async fn create_series(
     views::no_leap_second("first_end", &body.first_end)?;
     let end = match (body.count, body.until) {
         (Some(count), None) => SeriesEnd::Count(count),
-        (None, Some(until)) => SeriesEnd::Until(until),
+        (None, Some(until)) => SeriesEnd::Until(views::date_in_range("until", until)?),
         _ => return Err(ApiError::bad_request("A series ends after a count or on an until date: give exactly one.")),
     };
     let unit = match body.unit {

@@ -128,7 +128,13 @@ async fn assign(
     // The schedule first: a client naming another account's schedule learns nothing of it.
     require_schedule(&app, &caller, schedule_id)?;
     let contact = contact_facts(&app, &caller, body.contact_id)?;
-    let recurring = body.recurring.map(|r| Recurrence { every: r.every.unwrap_or(1), until: r.until });
+    let recurring = match body.recurring {
+        Some(r) => {
+            let until = r.until.map(|until| views::date_in_range("until", until)).transpose()?;
+            Some(Recurrence { every: r.every.unwrap_or(1), until })
+        }
+        None => None,
+    };
     change(&app, &caller, schedule_id, &headers, body.reason, None, || {
         AssignCommand { shift_id, contact: contact.clone(), comment: body.comment.clone(), recurring }.into()
     })

@@ -185,11 +185,26 @@ pub fn to_the_second<T: Timelike>(time: T) -> T {
     time.with_nanosecond(0).expect("0 ns is valid in every second")
 }
 
+/// Refuses a date from a JSON body outside the years 1000 to 9000: serde reads `27-03-10` as
+/// the year 27, which no schedule means.
+pub fn date_in_range(field: &str, date: NaiveDate) -> Result<NaiveDate, ApiError> {
+    if !(1000..=9000).contains(&date.year()) {
+        return Err(ApiError::bad_request(format!(
+            "{field} must be a date between the years 1000 and 9000, e.g. 2026-05-02."
+        )));
+    }
+    Ok(date)
+}
+
 /// Parses a date written YYYY-MM-DD. The year has four digits: chrono alone reads `27-11-07`
 /// as the year 27, and the answer would then be about a range the client never meant.
 pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
     let refused = || ApiError::bad_request(format!("{field} must be a date, e.g. 2026-05-02."));
-    let shaped = value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-';
+    let digit_at = |i: usize| value.as_bytes()[i].is_ascii_digit();
+    let shaped = value.len() == 10
+        && value.as_bytes()[4] == b'-'
+        && value.as_bytes()[7] == b'-'
+        && [0, 1, 2, 3, 5, 6, 8, 9].into_iter().all(digit_at);
     let date = if shaped {
         NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| refused())?
     } else {
@@ -428,7 +443,7 @@ mod tests {
     #[test]
     fn a_date_has_a_four_digit_year() {
         assert_eq!(parse_date("from", "2027-11-07").unwrap().to_string(), "2027-11-07");
-        for wrong in ["27-11-07", "02027-11-07", "2027-1-7", "2027/11/07", "0999-12-31"] {
+        for wrong in ["27-11-07", "02027-11-07", "2027-1-7", "2027/11/07", "0999-12-31", "2027-01- 1", "2027- 1-05"] {
             assert!(parse_date("from", wrong).is_err(), "{wrong} was taken");
         }
     }
