@@ -103,10 +103,14 @@ pub fn decide(
         }
         AccountCommand::Rename(c) => {
             ctx.require_operator("rename accounts")?;
-            if state.account.is_none() {
+            let Some(account) = &state.account else {
                 return Err(DomainError::NotFound(Entity::Account));
-            }
+            };
             let name = required_line("account name", &c.name, 100)?;
+            // Its own name again: nothing to record, as for a schedule.
+            if name == account.name {
+                return Ok(vec![]);
+            }
             Ok(vec![AccountRenamed { name }.into()])
         }
     }

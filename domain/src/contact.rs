@@ -141,7 +141,14 @@ pub fn decide(
     let contact = state.contact.as_ref().ok_or(DomainError::NotFound(Entity::Contact))?;
     match command {
         ContactCommand::Add { .. } => Err(DomainError::AlreadyExists(Entity::Contact)),
-        ContactCommand::Update { details } => Ok(vec![ContactUpdated { details: validate_details(details)? }.into()]),
+        ContactCommand::Update { details } => {
+            let details = validate_details(details)?;
+            // The details it already has: nothing to record.
+            if details == contact.details {
+                return Ok(vec![]);
+            }
+            Ok(vec![ContactUpdated { details }.into()])
+        }
         ContactCommand::Deactivate if !contact.active => Err(DomainError::ContactAlreadyInactive),
         ContactCommand::Deactivate => Ok(vec![ContactDeactivated {}.into()]),
         ContactCommand::Reactivate if contact.active => Err(DomainError::ContactAlreadyActive),

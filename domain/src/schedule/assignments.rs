@@ -46,6 +46,10 @@ pub(crate) fn assign(
     };
     targets
         .into_iter()
+        // A shift that already has this contact, with this comment, has nothing to record.
+        .filter(|target| {
+            target.assignee != Some(c.contact.id) || target.assign_comment.as_deref() != comment.as_deref()
+        })
         .map(|target| {
             Ok(ShiftAssigned {
                 shift_id: target.id,

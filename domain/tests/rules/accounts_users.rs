@@ -41,6 +41,11 @@ fn an_operator_opens_and_renames_an_account() {
 }
 
 #[test]
+fn renaming_an_account_to_its_own_name_records_nothing() {
+    given::<Account>([opened()]).when(RenameAccountCommand { name: " Demo Genesis ".into() }, &operator()).then([]);
+}
+
+#[test]
 fn a_sub_account_names_its_parent() {
     let command = OpenAccountCommand { parent_id: Some(other_account()), ..open() };
     let events = given::<Account>([]).when(command, &operator()).events();

@@ -54,6 +54,22 @@ fn assigning_replaces_the_earlier_base_contact() {
 }
 
 #[test]
+fn assigning_the_contact_a_shift_already_has_records_nothing() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    given::<Schedule>(events.clone()).when(assign(2, 1), &client()).then([]);
+    // A new comment is news, though.
+    let with_comment = AssignCommand { comment: Some("encore lui".into()), ..assign(2, 1) };
+    given::<Schedule>(events).when(with_comment, &client()).then([ShiftAssigned {
+        shift_id: shift(2),
+        contact_id: contact(1),
+        comment: Some("encore lui".into()),
+        reason: None,
+    }
+    .into()]);
+}
+
+#[test]
 fn a_deactivated_contact_cannot_be_assigned() {
     let mut command = assign(2, 1);
     command.contact.active = false;

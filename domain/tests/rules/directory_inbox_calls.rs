@@ -36,6 +36,12 @@ fn an_operator_adds_a_contact() {
 }
 
 #[test]
+fn updating_a_contact_to_the_details_it_has_records_nothing() {
+    // details() has a blank phone, which the stored contact (added()) dropped: the same details.
+    given::<Contact>([added()]).when(ContactCommand::Update { details: details() }, &operator()).then([]);
+}
+
+#[test]
 fn clients_ask_the_service_team_to_change_the_directory() {
     let add = ContactCommand::Add { contact_id: contact(1), account_id: account(), details: details() };
     given::<Contact>([]).when(add, &client()).then_error("Only the service team can maintain the directory.");
