@@ -97,7 +97,9 @@ impl ChangeHeaders {
 
     pub fn from_headers(headers: &HeaderMap) -> ApiResult<Self> {
         let if_match = match headers.get("if-match").map(|v| v.to_str()) {
+            // "*" asks only that the thing exists, which every change to it checks anyway.
             None => None,
+            Some(Ok(value)) if value.trim() == "*" => None,
             Some(Ok(value)) => Some(value.trim().trim_start_matches("W/").trim_matches('"').parse().map_err(|_| {
                 ApiError::bad_request("If-Match takes the version number in quotes, e.g. If-Match: \"12\".")
             })?),

@@ -115,6 +115,9 @@ backend_tests! {
         assert_eq!(response.status(), 204);
         let (status, problem) = app.get(&token, "/api/v1/me").await;
         assert_eq!(status, 401, "the token still works after logout: {problem}");
+        // A 401 says how to authenticate, as HTTP asks.
+        let response = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+        assert_eq!((response.status().as_u16(), response.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some("Bearer realm=\"vigie\"")));
     }
 
     async fn the_manual_walk_through_assign_override_unassign_swap_comment(db) {
@@ -331,6 +334,10 @@ backend_tests! {
         let stale = app.client.post(&path).bearer_auth(&token).header("If-Match", "\"1\"").json(&json!({"text": "x"})).send().await.unwrap();
         let (status, problem) = vigie_tests::answer(stale).await;
         assert_eq!(status, 412, "{problem}");
+        // If-Match: * asks only that the schedule exists (RFC 9110).
+        let any = app.client.post(&path).bearer_auth(&token).header("If-Match", "*").json(&json!({"text": "any version"})).send().await.unwrap();
+        let (status, answer) = vigie_tests::answer(any).await;
+        assert_eq!(status, 200, "{answer}");
 
         let send = || app.client.post(&path).bearer_auth(&token).header("Idempotency-Key", "comment-42").json(&json!({"text": "once"})).send();
         let (first_status, first) = vigie_tests::answer(send().await.unwrap()).await;
