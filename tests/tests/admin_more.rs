@@ -82,11 +82,13 @@ backend_tests! {
         assert_eq!(status, 409, "{problem}");
         assert!(problem["detail"].as_str().unwrap().starts_with("This shift overlaps shift"), "{problem}");
 
-        // Ranks stop at 99; one past a 32-bit integer is not a number the body takes at all.
-        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 100}))).await;
-        assert_eq!((status, problem["type"].as_str().unwrap()), (422, "/problems/rank_out_of_range"), "{problem}");
-        assert_eq!(problem["detail"], "The rank is a whole number from 0 (called first) to 99.");
-        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 4_294_967_296_u64}))).await;
+        // Ranks run from 0 to 99: below or above, however far, the same refusal.
+        for rank in [json!(100), json!(-1), json!(4_294_967_296_u64)] {
+            let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": rank}))).await;
+            assert_eq!((status, problem["type"].as_str().unwrap()), (422, "/problems/rank_out_of_range"), "{rank}: {problem}");
+            assert_eq!(problem["detail"], "The rank is a whole number from 0 (called first) to 99.");
+        }
+        let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({"rank": 1.5}))).await;
         assert_eq!(status, 400, "{problem}");
 
         let (status, problem) = send(&app, Method::PATCH, &operator, &path, Some(json!({}))).await;

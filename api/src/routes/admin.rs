@@ -276,8 +276,8 @@ struct ShiftBody {
     start: String,
     end: String,
     /// Call order within the role: 0 is called first, then 1, up to 99.
-    #[schema(maximum = 99)]
-    rank: u32,
+    #[schema(value_type = u32, maximum = 99)]
+    rank: i64,
     name: String,
     role: String,
     /// Required when the shift starts in the past: it changes who was on call then.
@@ -304,18 +304,13 @@ async fn add_shift(
     caller.require_operator("create shifts")?;
     require_schedule(&app, &caller, schedule_id)?;
     let (start, end) = (views::parse_boundary("start", &body.start)?, views::parse_boundary("end", &body.end)?);
+    let rank = views::rank(body.rank)?;
     let shift_id = ShiftId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
     let changed =
         commands::execute::<Schedule>(&app, &caller, schedule_id, &headers, body.reason.clone(), |state, ctx| {
-            let command = AddShiftCommand {
-                shift_id,
-                start,
-                end,
-                rank: body.rank,
-                name: body.name.clone(),
-                role: body.role.clone(),
-            };
+            let command =
+                AddShiftCommand { shift_id, start, end, rank, name: body.name.clone(), role: body.role.clone() };
             schedule::decide(state, command.into(), ctx)
         })
         .await?;
@@ -347,8 +342,8 @@ struct SeriesBody {
     count: Option<u32>,
     until: Option<NaiveDate>,
     /// Call order within the role: 0 is called first, then 1, up to 99.
-    #[schema(maximum = 99)]
-    rank: u32,
+    #[schema(value_type = u32, maximum = 99)]
+    rank: i64,
     name: String,
     role: String,
     /// Required when the series starts in the past: it changes who was on call then.
@@ -387,6 +382,7 @@ async fn create_series(
     };
     let (first_start, first_end) = (views::to_the_second(body.first_start), views::to_the_second(body.first_end));
     let rule = SeriesRule { first_start, first_end, every: body.every, unit, end };
+    let rank = views::rank(body.rank)?;
     let series_id = SeriesId::new_v7();
     let headers = ChangeHeaders::from_headers(&headers)?;
     let changed =
@@ -394,7 +390,7 @@ async fn create_series(
             let command = CreateSeriesCommand {
                 series_id,
                 rule: rule.clone(),
-                rank: body.rank,
+                rank,
                 name: body.name.clone(),
                 role: body.role.clone(),
             };

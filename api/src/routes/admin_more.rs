@@ -232,8 +232,8 @@ struct ShiftEdit {
     start: Option<String>,
     end: Option<String>,
     /// Call order within the role: 0 is called first, then 1, up to 99.
-    #[schema(maximum = 99)]
-    rank: Option<u32>,
+    #[schema(value_type = Option<u32>, maximum = 99)]
+    rank: Option<i64>,
     name: Option<String>,
     role: Option<String>,
 }
@@ -269,9 +269,9 @@ async fn edit_shift(
     }
     let start = body.start.as_deref().map(|v| views::parse_boundary("start", v)).transpose()?;
     let end = body.end.as_deref().map(|v| views::parse_boundary("end", v)).transpose()?;
+    let rank = body.rank.map(views::rank).transpose()?;
     schedule_change(&app, &caller, schedule_id, &headers, "edit shifts", || {
-        EditShiftCommand { shift_id, start, end, rank: body.rank, name: body.name.clone(), role: body.role.clone() }
-            .into()
+        EditShiftCommand { shift_id, start, end, rank, name: body.name.clone(), role: body.role.clone() }.into()
     })
     .await
 }

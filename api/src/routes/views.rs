@@ -185,6 +185,12 @@ pub fn to_the_second<T: Timelike>(time: T) -> T {
     time.with_nanosecond(0).expect("0 ns is valid in every second")
 }
 
+/// A shift's rank as a body gives it: any whole number is read, so that -1 is refused by the
+/// rule for ranks (422 `rank_out_of_range`), as 100 is, rather than as a malformed body.
+pub fn rank(value: i64) -> Result<u32, ApiError> {
+    u32::try_from(value).map_err(|_| vigie_domain::DomainError::RankOutOfRange(vigie_domain::schedule::RANK_MAX).into())
+}
+
 /// Refuses a date from a JSON body outside the years 1000 to 9000: serde reads `27-03-10` as
 /// the year 27, which no schedule means.
 pub fn date_in_range(field: &str, date: NaiveDate) -> Result<NaiveDate, ApiError> {

@@ -13,7 +13,7 @@ pub mod state;
 
 pub use commands::*;
 pub use coverage::{Coverage, Summary};
-pub use decide::decide;
+pub use decide::{RANK_MAX, decide};
 pub use events::*;
 pub use evolve::evolve;
 pub use oncall::{OnCallEntry, Segment, Source};
