@@ -47,7 +47,7 @@ backend_tests! {
         assert_eq!(first["data"]["username"], "admin");
         for event in &events {
             let recorded_at = event["recorded_at"].as_str().unwrap();
-            assert!(recorded_at.ends_with("+00:00"), "not UTC: {recorded_at}");
+            assert!(recorded_at.ends_with('Z'), "not UTC as the data writes it: {recorded_at}");
             for member in ["position", "stream_id", "version", "type", "schema_version", "actor", "request_id", "reason", "data"] {
                 assert!(event.get(member).is_some(), "{member} missing from {event}");
             }

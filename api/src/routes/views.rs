@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -143,9 +143,14 @@ pub fn parse_as_of(value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiErro
     Ok(Some(parse_instant("as_of", value)?.min(Utc::now())))
 }
 
-/// An instant written in the time zone it belongs to.
+/// An instant written in the time zone it belongs to; in UTC it ends in `Z`, as the
+/// instants in events' data do, so one feed never writes UTC two ways.
 pub fn at(instant: DateTime<Utc>, tz: Tz) -> String {
-    instant.with_timezone(&tz).to_rfc3339()
+    if tz == chrono_tz::UTC {
+        instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    } else {
+        instant.with_timezone(&tz).to_rfc3339()
+    }
 }
 
 /// Parses an RFC 3339 instant from a query or body field, naming the field when it is wrong.
