@@ -1,5 +1,6 @@
 //! One error type for every route, answered as `application/problem+json`.
 
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -145,6 +146,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<QueryRejection> for ApiError {
+    /// A query string that does not fit the route's parameters: 400, naming the parameter.
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request(in_plain_words(&rejection.body_text()))
+    }
+}
+
 /// The result of a route.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -166,7 +174,7 @@ pub async fn as_problem(response: axum::response::Response) -> axum::response::R
         "" if status == StatusCode::NOT_FOUND => "There is no such route.".to_owned(),
         "" if status == StatusCode::METHOD_NOT_ALLOWED => "This route does not take this method.".to_owned(),
         "" => status.canonical_reason().unwrap_or("Error").to_owned(),
-        text => text.to_owned(),
+        text => in_plain_words(text),
     };
     let code = match status {
         StatusCode::NOT_FOUND => "not_found",
@@ -184,4 +192,51 @@ pub async fn as_problem(response: axum::response::Response) -> axum::response::R
         }
     }
     problem
+}
+
+/// axum's refusal of a query string, in words a portal developer reads at once: "limit must be a
+/// whole number" rather than serde's "limit: invalid digit found in string".
+fn in_plain_words(text: &str) -> String {
+    let Some(problem) = text.strip_prefix("Failed to deserialize query string: ") else {
+        return text.to_owned();
+    };
+    if let Some(field) = problem.strip_prefix("duplicate field `").and_then(|rest| rest.strip_suffix('`')) {
+        return format!("The query parameter {field} is given more than once.");
+    }
+    let Some((field, why)) = problem.split_once(": ") else {
+        return format!("The query string is malformed: {problem}.");
+    };
+    let why = match why {
+        "invalid digit found in string" | "cannot parse integer from empty string" => {
+            "must be a whole number, written in digits"
+        }
+        "number too large to fit in target type" => "is too large",
+        "number too small to fit in target type" => "is too small",
+        "provided string was not `true` or `false`" => "must be true or false",
+        other => return format!("The query parameter {field} is not valid: {other}."),
+    };
+    format!("The query parameter {field} {why}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_plain_words;
+
+    #[test]
+    fn query_refusals_name_the_parameter_in_plain_words() {
+        let plain = |text: &str| in_plain_words(&format!("Failed to deserialize query string: {text}"));
+        assert_eq!(
+            plain("limit: invalid digit found in string"),
+            "The query parameter limit must be a whole number, written in digits."
+        );
+        assert_eq!(
+            plain("after: cannot parse integer from empty string"),
+            "The query parameter after must be a whole number, written in digits."
+        );
+        assert_eq!(plain("limit: number too large to fit in target type"), "The query parameter limit is too large.");
+        assert_eq!(plain("duplicate field `limit`"), "The query parameter limit is given more than once.");
+        assert_eq!(plain("tz: unknown variant `x`"), "The query parameter tz is not valid: unknown variant `x`.");
+        // Other refusals keep their words.
+        assert_eq!(in_plain_words("There is no such route."), "There is no such route.");
+    }
 }

@@ -126,6 +126,16 @@ backend_tests! {
             let (status, problem) = app.get(&operator, path).await;
             assert_eq!((status, problem["detail"].as_str()), (400, Some("limit is between 1 and 1000.")), "{path}");
         }
+        // A query string that does not parse names its parameter in plain words, whichever route reads it.
+        for (path, detail) in [
+            ("/api/v1/events?limit=abc", "The query parameter limit must be a whole number, written in digits."),
+            ("/api/v1/events?after=-1", "The query parameter after must be a whole number, written in digits."),
+            ("/api/v1/events?limit=1&limit=2", "The query parameter limit is given more than once."),
+            ("/api/v1/me?min_position=99999999999999999999", "The query parameter min_position is too large."),
+        ] {
+            let (status, problem) = app.get(&operator, path).await;
+            assert_eq!((status, problem["detail"].as_str()), (400, Some(detail)), "{path}: {problem}");
+        }
     }
 
     async fn clients_and_dispatch_may_not_read_the_feed(db) {

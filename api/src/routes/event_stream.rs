@@ -81,7 +81,7 @@ async fn stream_changes(
     query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> ApiResult<([(HeaderName, HeaderValue); 1], Sse<impl Stream<Item = Result<Event, Infallible>>>)> {
     reachable_account(&app, &caller, account_id)?;
-    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let after = match last_event_id(&headers)?.or(query.after) {
         Some(position) => position,
         None => app.live().position(),

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::routes::openapi::MinPositionParam;
 use crate::routes::openapi::Problem;
 use crate::routes::schedules::{HistoryEntry, HistoryPage, ensure_fresh, page_limit};
@@ -52,7 +52,7 @@ async fn feed(
 ) -> ApiResult<Json<HistoryPage>> {
     // Clients see only their own accounts, and dispatch needs only who is on call now.
     caller.require_role(&[Role::Auditor, Role::Operator], "read the whole event log")?;
-    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     ensure_fresh(&app, query.min_position).await?;
     let limit = page_limit(query.limit)?;
     let events = app.store().read_all(query.after.unwrap_or(0), limit).await?;
