@@ -138,6 +138,10 @@ pub enum DomainError {
     InvalidRepeat,
     #[error("A series has at least one shift.")]
     EmptySeries,
+    #[error(
+        "Every shift of this series falls in the hour that the change to daylight saving time skips, so it has no shift."
+    )]
+    SeriesOnlyInSkippedHour,
     #[error("A series has at most {0} shifts.")]
     SeriesTooLong(usize),
     #[error("A series must repeat at least once every {0} days.")]
@@ -237,6 +241,7 @@ impl DomainError {
             OverridesOutsideShift => "overrides_outside_shift",
             InvalidRepeat => "invalid_repeat",
             EmptySeries => "empty_series",
+            SeriesOnlyInSkippedHour => "series_only_in_skipped_hour",
             SeriesTooLong(_) => "series_too_long",
             SeriesStepTooLong(_) => "series_step_too_long",
             SeriesOverlapsItself => "series_overlaps_itself",

@@ -64,6 +64,7 @@ impl SeriesRule {
             return Err(DomainError::SeriesStepTooLong(MAX_STEP_DAYS));
         }
         let mut shifts = Vec::new();
+        let mut skipped = 0;
         for index in 0u64.. {
             let done = match self.end {
                 SeriesEnd::Count(count) => index >= u64::from(count),
@@ -90,12 +91,14 @@ impl SeriesRule {
             // Only a shift squeezed entirely into a spring gap collapses like this: its hour
             // does not exist that night, so there is nothing to cover and no shift to make.
             if end <= start {
+                skipped += 1;
                 continue;
             }
             shifts.push((start, end));
         }
         if shifts.is_empty() {
-            return Err(DomainError::EmptySeries);
+            // Said apart from "no occurrence at all": the operator's times look valid on any other night.
+            return Err(if skipped > 0 { DomainError::SeriesOnlyInSkippedHour } else { DomainError::EmptySeries });
         }
         Ok(shifts)
     }

@@ -590,6 +590,19 @@ fn a_series_stays_between_the_years_1000_and_9000() {
 }
 
 #[test]
+fn a_series_whose_only_shift_falls_in_the_spring_gap_is_refused_for_that_reason() {
+    // 02:15 to 02:45 on 2024-03-10 does not exist in Toronto.
+    let error = given::<Schedule>([created()])
+        .when(weekly("2024-03-10T02:15", "2024-03-10T02:45", SeriesEnd::Count(1)), &operator())
+        .then_error("Every shift of this series falls in the hour that the change to daylight saving time skips, so it has no shift.");
+    assert_eq!(error.code(), "series_only_in_skipped_hour");
+    // A series with no occurrence at all is refused as before.
+    given::<Schedule>([created()])
+        .when(weekly("2024-03-01T02:15", "2024-03-01T02:45", SeriesEnd::Count(0)), &operator())
+        .then_error("A series has at least one shift.");
+}
+
+#[test]
 fn a_daily_shift_that_falls_wholly_in_the_spring_gap_is_left_out_that_night() {
     // 02:00 to 03:00 does not exist in Toronto on 2024-03-10: the clocks jump from 02:00 to 03:00.
     let mut command = weekly("2024-03-08T02:00", "2024-03-08T03:00", SeriesEnd::Count(4));
@@ -640,6 +653,7 @@ fn every_refusal_has_its_own_stable_code() {
         DomainError::OverridesOutsideShift,
         DomainError::InvalidRepeat,
         DomainError::EmptySeries,
+        DomainError::SeriesOnlyInSkippedHour,
         DomainError::SeriesTooLong(1),
         DomainError::OverrideStartsBeforeShift,
         DomainError::OverrideEndsAfterShift,
@@ -665,7 +679,7 @@ fn every_refusal_has_its_own_stable_code() {
     ];
     let codes: std::collections::HashSet<_> = errors.iter().map(DomainError::code).collect();
     assert_eq!(codes.len(), errors.len());
-    assert_eq!(errors[23].conflict(), Some(("conflicting_override_id", override_id(1).as_uuid())));
+    assert_eq!(errors[24].conflict(), Some(("conflicting_override_id", override_id(1).as_uuid())));
     assert_eq!(errors[15].conflict(), Some(("conflicting_shift_id", shift(1).as_uuid())));
     assert_eq!(errors[0].conflict(), None);
 }
