@@ -58,7 +58,7 @@ pub fn render(roster: &Roster, days: &[(NaiveDate, Coverage)], printed_at: DateT
     let cells: Vec<String> = roster.rows.iter().flat_map(|row| cells(row, roster.time_zone)).collect();
     let typeface = Typeface::for_texts(cells.iter().chain([&footer]).map(String::as_str));
     let mut layout = Layout { typeface, ..Layout::default() };
-    layout.title(roster);
+    layout.title(roster, days);
     layout.table(roster);
     layout.calendar(days);
     let font = typeface.regular();
@@ -108,12 +108,13 @@ impl Layout {
         !self.pages.is_empty() && self.y + height <= BOTTOM
     }
 
-    fn title(&mut self, roster: &Roster) {
+    fn title(&mut self, roster: &Roster, days: &[(NaiveDate, Coverage)]) {
         let (regular, bold) = (self.typeface.regular(), self.typeface.bold());
         let tz = roster.time_zone;
-        let first = roster.from.with_timezone(&tz).date_naive();
-        // `to` is exclusive: the last day shown is the one before it.
-        let last = (roster.to - chrono::Duration::microseconds(1)).with_timezone(&tz).date_naive();
+        // The dates asked for, as the calendar shows them. Read back from the roster's instants,
+        // a day the zone skipped (Apia's 2011-12-30) would print the range backwards.
+        let first = days.first().map_or_else(|| roster.from.with_timezone(&tz).date_naive(), |(day, _)| *day);
+        let last = days.last().map_or(first, |(day, _)| *day);
         // Names written before they had to fit on one line still print on one.
         let heading = format!("{} — on-call schedule", one_line(&roster.schedule));
         let details = format!(
@@ -506,6 +507,20 @@ mod tests {
         (roster.rows[0].start, roster.rows[0].end) = (before, before + chrono::Duration::hours(1));
         let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
         assert!(text.contains("Sun 2014-10-26 01:30 +04") && text.contains("Sun 2014-10-26 01:30 +03"), "{text}");
+    }
+
+    #[test]
+    fn a_day_the_zone_skipped_prints_as_the_day_asked_for() {
+        // Samoa skipped 2011-12-30: its start of day is the start of the 31st, so the
+        // roster's instants run from the 31st back to the 30th.
+        let apia = chrono_tz::Pacific::Apia;
+        let mut roster = sample_roster();
+        roster.time_zone = apia;
+        roster.from = Utc.with_ymd_and_hms(2011, 12, 30, 10, 0, 0).unwrap();
+        roster.to = roster.from;
+        let skipped = NaiveDate::from_ymd_opt(2011, 12, 30).unwrap();
+        let text = text_of(&super::render(&roster, &[(skipped, Coverage::None)], Utc::now()));
+        assert!(text.contains("Fri 2011-12-30 to Fri 2011-12-30"), "{text}");
     }
 
     #[test]
