@@ -100,6 +100,12 @@ pub trait EventLog: Clone + Send + Sync + 'static {
     /// Answers how many events were removed.
     fn purge_expired(&self, now: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Removes every event of these streams, whatever their age, where the stream has a max
+    /// age: what they record has expired though they were recorded later (a message entered
+    /// days after it was taken). Streams without a max age are never touched. Answers how many
+    /// events were removed.
+    fn purge_streams(&self, stream_ids: &[String]) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The newest position this process knows to be committed; changes wake subscribers.
     fn watch_head(&self) -> watch::Receiver<u64>;
 
@@ -190,6 +196,10 @@ impl EventLog for EventStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         delegate!(self, s => s.purge_expired(now).await)
+    }
+
+    async fn purge_streams(&self, stream_ids: &[String]) -> Result<u64, StoreError> {
+        delegate!(self, s => s.purge_streams(stream_ids).await)
     }
 
     fn watch_head(&self) -> watch::Receiver<u64> {

@@ -314,6 +314,26 @@ backend_tests! {
         assert_eq!((outcome.first_position, outcome.stream_version), (6, 5));
     }
 
+    async fn purging_streams_removes_them_whole_but_never_a_stream_without_a_max_age(db) {
+        let store = open(&db).await;
+        let sixty_days = Duration::from_secs(60 * 24 * 3600);
+        store.append(append("message-1", ExpectedVersion::NoStream, vec![event(1), event(2)]).with_max_age(sixty_days)).await.unwrap();
+        store.append(append("message-2", ExpectedVersion::NoStream, vec![event(3)]).with_max_age(sixty_days)).await.unwrap();
+        store.append(append("schedule-1", ExpectedVersion::NoStream, vec![event(4)])).await.unwrap();
+
+        let asked = ["message-1", "schedule-1", "message-9"].map(String::from);
+        assert_eq!(store.purge_streams(&asked).await.unwrap(), 2, "message-1's two events, recorded just now");
+        assert_eq!(store.purge_streams(&[]).await.unwrap(), 0);
+        let left: Vec<String> = store.read_all(0, 10).await.unwrap().into_iter().map(|e| e.stream_id).collect();
+        assert_eq!(left, vec!["message-2", "schedule-1"], "schedule history is never purged");
+
+        // As after any purge, the stream's versions go on where they were.
+        assert_eq!(store.stream_version("message-1").await.unwrap(), 2);
+        let outcome = store.append(append("message-1", ExpectedVersion::Exactly(2), vec![event(5)])).await.unwrap();
+        assert_eq!((outcome.first_position, outcome.stream_version), (5, 3));
+        assert_eq!(open(&db).await.head_position().await.unwrap(), 5);
+    }
+
     async fn a_shorter_retention_reaches_the_events_already_stored(db) {
         let store = open(&db).await;
         let sixty_days = Duration::from_secs(60 * 24 * 3600);

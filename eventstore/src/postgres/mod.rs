@@ -53,6 +53,35 @@ struct Inner {
 }
 
 impl PostgresEventStore {
+    /// Deletes the events of streams with a max age that `condition` (SQL over the event `e`
+    /// and its stream `s`, taking `bind` as $1) selects.
+    async fn purge<T>(&self, condition: &str, bind: T) -> Result<u64, StoreError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        // Remember each stream's version at the purge, so its versions go on
+        // from there rather than restarting when all its events are gone.
+        let sql = format!(
+            "WITH purged AS (
+                 DELETE FROM events e USING streams s
+                  WHERE s.stream_id = e.stream_id
+                    AND s.max_age_seconds IS NOT NULL
+                    AND {condition}
+                 RETURNING e.position, e.stream_id, e.stream_version),
+             marked AS (
+                 UPDATE streams s SET purged_version = greatest(s.purged_version, p.version)
+                   FROM (SELECT stream_id, max(stream_version) AS version FROM purged GROUP BY stream_id) p
+                  WHERE s.stream_id = p.stream_id),
+             noted AS (
+                 UPDATE log_purged SET position = greatest(position, (SELECT max(position) FROM purged))
+                  WHERE EXISTS (SELECT 1 FROM purged))
+             SELECT count(*) FROM purged"
+        );
+        let (removed,): (i64,) = sqlx::query_as(&sql).bind(bind).fetch_one(&self.inner.pool).await?;
+        self.inner.hand_off.forget();
+        Ok(removed as u64)
+    }
+
     /// Connects, applies the migrations (under sqlx's advisory lock, so several
     /// processes may start at once) and starts listening for commits.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
@@ -175,29 +204,14 @@ impl EventLog for PostgresEventStore {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        // Remember each stream's version at the purge, so its versions go on
-        // from there rather than restarting when all its events are gone.
-        let (removed,): (i64,) = sqlx::query_as(
-            "WITH purged AS (
-                 DELETE FROM events e USING streams s
-                  WHERE s.stream_id = e.stream_id
-                    AND s.max_age_seconds IS NOT NULL
-                    AND e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)
-                 RETURNING e.position, e.stream_id, e.stream_version),
-             marked AS (
-                 UPDATE streams s SET purged_version = greatest(s.purged_version, p.version)
-                   FROM (SELECT stream_id, max(stream_version) AS version FROM purged GROUP BY stream_id) p
-                  WHERE s.stream_id = p.stream_id),
-             noted AS (
-                 UPDATE log_purged SET position = greatest(position, (SELECT max(position) FROM purged))
-                  WHERE EXISTS (SELECT 1 FROM purged))
-             SELECT count(*) FROM purged",
-        )
-        .bind(now)
-        .fetch_one(&self.inner.pool)
-        .await?;
-        self.inner.hand_off.forget();
-        Ok(removed as u64)
+        self.purge("e.recorded_at < $1 - make_interval(secs => s.max_age_seconds)", now).await
+    }
+
+    async fn purge_streams(&self, stream_ids: &[String]) -> Result<u64, StoreError> {
+        if stream_ids.is_empty() {
+            return Ok(0);
+        }
+        self.purge("e.stream_id = ANY($1)", stream_ids).await
     }
 
     fn watch_head(&self) -> watch::Receiver<u64> {

@@ -57,6 +57,11 @@ const EXPIRED: &str = "
     SELECT e.position FROM events e JOIN streams s ON s.stream_id = e.stream_id
      WHERE s.max_age_seconds IS NOT NULL AND e.recorded_at < ?1 - s.max_age_seconds * 1000000";
 
+/// The positions of the events of the streams in the JSON array ?1 that have a max age.
+const OF_STREAMS: &str = "
+    SELECT e.position FROM events e JOIN streams s ON s.stream_id = e.stream_id
+     WHERE s.max_age_seconds IS NOT NULL AND e.stream_id IN (SELECT value FROM json_each(?1))";
+
 /// The log in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
@@ -76,6 +81,34 @@ struct Inner {
 }
 
 impl SqliteEventStore {
+    /// Deletes the events at the positions that `positions` (SQL taking `bind` as ?1) selects.
+    async fn purge<T>(&self, positions: &str, bind: T) -> Result<u64, StoreError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Clone + Send,
+    {
+        let mut tx = self.inner.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // The head and the versions are read off the events, so before the
+        // newest of them go, remember where they stood.
+        sqlx::query("UPDATE log_head SET (position, recorded_at) = (SELECT position, recorded_at FROM log_position)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO streams (stream_id, version)
+             SELECT e.stream_id, max(e.stream_version) FROM events e WHERE e.position IN ({positions}) GROUP BY e.stream_id
+                 ON CONFLICT (stream_id) DO UPDATE SET version = max(version, excluded.version)"
+        ))
+        .bind(bind.clone())
+        .execute(&mut *tx)
+        .await?;
+        let result = sqlx::query(&format!("DELETE FROM events WHERE position IN ({positions})"))
+            .bind(bind)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.inner.hand_off.forget();
+        Ok(result.rows_affected())
+    }
+
     /// Opens or creates the file at `sqlite://PATH` and applies the migrations.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         let unreachable = |source| StoreError::Unreachable { url: redact_url(url), source };
@@ -179,27 +212,14 @@ impl EventLog for SqliteEventStore {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.inner.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // The head and the versions are read off the events, so before the
-        // newest of them go, remember where they stood.
-        sqlx::query("UPDATE log_head SET (position, recorded_at) = (SELECT position, recorded_at FROM log_position)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "INSERT INTO streams (stream_id, version)
-             SELECT e.stream_id, max(e.stream_version) FROM events e WHERE e.position IN ({EXPIRED}) GROUP BY e.stream_id
-                 ON CONFLICT (stream_id) DO UPDATE SET version = max(version, excluded.version)"
-        ))
-        .bind(now.timestamp_micros())
-        .execute(&mut *tx)
-        .await?;
-        let result = sqlx::query(&format!("DELETE FROM events WHERE position IN ({EXPIRED})"))
-            .bind(now.timestamp_micros())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.inner.hand_off.forget();
-        Ok(result.rows_affected())
+        self.purge(EXPIRED, now.timestamp_micros()).await
+    }
+
+    async fn purge_streams(&self, stream_ids: &[String]) -> Result<u64, StoreError> {
+        if stream_ids.is_empty() {
+            return Ok(0);
+        }
+        self.purge(OF_STREAMS, serde_json::to_string(stream_ids).map_err(StoreError::Serialization)?).await
     }
 
     fn watch_head(&self) -> watch::Receiver<u64> {
