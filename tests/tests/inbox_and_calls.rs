@@ -456,13 +456,19 @@ backend_tests! {
         let kept = |now| InboxQuery::new(account, Toronto, now);
         assert_eq!(inbox_page(&inbox, &kept(real_now)).await, ["an hour old"], "the views hide what has expired");
 
+        // Taken 61 days ago, recorded just now: the message and the call have expired, and
+        // their events go with their rows, however recently they were recorded.
         let purged = purge_expired(&store, &pool, real_now, RETENTION_DAYS).await.unwrap();
-        assert_eq!((purged.messages, purged.calls, purged.events), (1, 1, 0), "the rows go; the events were recorded just now");
+        assert_eq!((purged.messages, purged.calls, purged.events), (1, 1, 2));
+        for stream in [vigie_domain::inbox::stream_id(old), vigie_domain::calls::stream_id(old_call)] {
+            assert!(store.read_stream(&stream, 1, Direction::Forward, 10).await.unwrap().is_empty(), "{stream} was kept");
+        }
+        assert_eq!(store.read_all(0, 10).await.unwrap().len(), 3, "the recent message, the contact and the recent call stay");
 
         // Sixty days and a bit later, the recent message has expired too, row and events.
         let later = real_now + chrono::Duration::days(60) + chrono::Duration::hours(2);
         let purged = purge_expired(&store, &pool, later, RETENTION_DAYS).await.unwrap();
-        assert_eq!((purged.messages, purged.calls, purged.events), (1, 1, 4));
+        assert_eq!((purged.messages, purged.calls, purged.events), (1, 1, 2));
         let streams = [old, recent].map(vigie_domain::inbox::stream_id).into_iter().chain([vigie_domain::calls::stream_id(old_call)]);
         for stream in streams {
             assert!(store.read_stream(&stream, 1, Direction::Forward, 10).await.unwrap().is_empty(), "{stream} was not purged");

@@ -4,10 +4,15 @@
 //! `AppendRequest::with_max_age(retention_max_age(days))`: the log purges only
 //! streams that carry a max age. The views already hide anything older than
 //! the retention period; [`purge_expired`] also deletes the events and rows.
+//!
+//! A message's age counts from when it was taken (a call's from when it
+//! started), not from when it was recorded: one entered days late still goes
+//! when DOMAIN.md says, events and all.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use vigie_domain::{Aggregate, Call, Message};
 use vigie_eventstore::EventLog;
 
 use super::days::retention_cutoff;
@@ -40,11 +45,30 @@ pub async fn purge_expired<L: EventLog>(
     // Events first: a rebuild running meanwhile then cannot bring the rows back. Under the
     // retention in force, which may be shorter than when the streams were written.
     store.retain_for(retention_max_age(retention_days)).await?;
-    let events = store.purge_expired(now).await?;
     let cutoff = to_micros(retention_cutoff(now, retention_days));
+    let mut events = 0;
+    for streams in expired_streams(db, cutoff).await?.chunks(500) {
+        events += store.purge_streams(streams).await?;
+    }
+    events += store.purge_expired(now).await?;
     let messages = delete_before(db, "DELETE FROM inbox_messages WHERE taken_at < $1", cutoff).await?;
     let calls = delete_before(db, "DELETE FROM call_log WHERE started_at < $1", cutoff).await?;
     Ok(PurgeOutcome { events, messages, calls })
+}
+
+/// The streams of the messages taken and calls started before `cutoff`, as the rows of any
+/// generation know them, whenever their events were recorded.
+async fn expired_streams(db: &Db, cutoff: i64) -> Result<Vec<String>, ProjectionError> {
+    let ids: Vec<(String, String)> = crate::on_db!(db, |pool| sqlx::query_as(
+        "SELECT DISTINCT $2, message_id FROM inbox_messages WHERE taken_at < $1
+         UNION SELECT DISTINCT $3, call_id FROM call_log WHERE started_at < $1"
+    )
+    .bind(cutoff)
+    .bind(Message::CATEGORY)
+    .bind(Call::CATEGORY)
+    .fetch_all(pool)
+    .await)?;
+    Ok(ids.into_iter().map(|(category, id)| format!("{category}-{id}")).collect())
 }
 
 async fn delete_before(db: &Db, sql: &str, cutoff: i64) -> Result<u64, ProjectionError> {
