@@ -254,6 +254,29 @@ backend_tests! {
         assert!(echoed <= chrono::Utc::now(), "{answer}");
     }
 
+    async fn a_live_view_says_when_it_was_known_so_a_replay_as_of_then_gives_the_same(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, schedule, _) = genesis(&app, &operator).await;
+        let shift = shifts(&app, &operator, &schedule, 8, 36).await.remove(0);
+        let comments = format!("/api/v1/schedules/{schedule}/shifts/{}/comments", shift["id"].as_str().unwrap());
+        let (status, changed) = app.post(&operator, &comments, json!({"text": "Rappeler après 22 h"})).await;
+        assert_eq!(status, 200, "{changed}");
+        let position = changed["position"].as_u64().unwrap();
+        let (_, feed) = app.get(&operator, &format!("/api/v1/events?after={}&limit=1", position - 1)).await;
+        let recorded_at = instant(&feed["events"][0]["recorded_at"]);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+        // The live answer is the log as known at its newest change: not at the moment of asking,
+        // which a replay would read with whatever changes the node had not yet applied.
+        let range = format!("from={}&to={}", urlencode(shift["start"].as_str().unwrap()), urlencode(shift["end"].as_str().unwrap()));
+        let (_, live) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts?{range}&min_position={position}")).await;
+        assert_eq!(instant(&live["as_of"]), recorded_at, "{live}");
+        let (_, replayed) = app.get(&operator, &format!("/api/v1/schedules/{schedule}/shifts?{range}&as_of={}", urlencode(live["as_of"].as_str().unwrap()))).await;
+        assert_eq!(replayed["version"], live["version"]);
+        assert_eq!(replayed["shifts"], live["shifts"]);
+    }
+
     async fn an_operator_maintains_the_directory(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

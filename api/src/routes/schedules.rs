@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vigie_domain::{AccountId, ScheduleId, ScheduleState};
 use vigie_eventstore::{Direction, EventLog};
-use vigie_projections::live::{contacts_as_of, schedule_as_of};
+use vigie_projections::live::{LiveModel, contacts_as_of, schedule_as_of};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -59,7 +59,11 @@ pub fn reachable_account(app: &AppState, caller: &Caller, account_id: AccountId)
 
 /// The schedule's current state, if the caller reaches its account (404 otherwise).
 pub fn reachable_schedule(app: &AppState, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<ScheduleState> {
-    let live = app.live().read();
+    reachable_in(&app.live().read(), caller, schedule_id)
+}
+
+/// [`reachable_schedule`] in a model the caller already holds.
+fn reachable_in(live: &LiveModel, caller: &Caller, schedule_id: ScheduleId) -> ApiResult<ScheduleState> {
     let state = live.schedules.get(schedule_id).filter(|s| s.info().is_some_and(|i| !i.deleted));
     match state {
         Some(state) if state.info().is_some_and(|i| caller.reaches(i.account_id)) => Ok(state.clone()),
@@ -157,20 +161,28 @@ struct RangeQuery {
 }
 
 /// The schedule now, or as it was known at `as_of`.
+/// The schedule as known at `as_of`, or as this node knows it now; with the instant that
+/// state is known at, so that reading again as of that instant gives the same state.
 async fn schedule_at(
     app: &AppState,
     caller: &Caller,
     id: ScheduleId,
     as_of: Option<DateTime<Utc>>,
-) -> ApiResult<ScheduleState> {
-    let Some(as_of) = as_of else { return reachable_schedule(app, caller, id) };
+) -> ApiResult<(ScheduleState, DateTime<Utc>)> {
+    let Some(as_of) = as_of else {
+        // Not "now": the model may be a change or two behind the log, and a replay as of
+        // now would show those changes. Both from one look at the model, which moves on.
+        let live = app.live().read();
+        let state = reachable_in(&live, caller, id)?;
+        return Ok((state, live.known_at().unwrap_or_else(Utc::now)));
+    };
     reachable_schedule_record(app, caller, id)?;
     let past = schedule_as_of(app.store(), id, as_of).await?;
     // Not yet created, or already deleted, at that moment: there was no such schedule.
     if !past.exists() {
         return Err(ApiError::not_found("schedule"));
     }
-    Ok(past)
+    Ok((past, as_of))
 }
 
 /// The schedule's shifts in a range (a week back to four weeks ahead by default), now or as of an instant.
@@ -193,7 +205,7 @@ async fn shifts(
     caller.require_schedule_reader("read shifts")?;
     ensure_fresh(&app, query.min_position).await?;
     let as_of = views::parse_as_of(query.as_of.as_deref())?;
-    let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
+    let (state, known_at) = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let tz = state.time_zone();
     let from = match &query.from {
         Some(v) => views::parse_instant("from", v)?,
@@ -224,7 +236,7 @@ async fn shifts(
     Ok(Json(ShiftsAnswer {
         schedule: views::schedule_head(schedule_id, &state),
         version: state.version(),
-        as_of: views::at(as_of.unwrap_or_else(Utc::now), tz),
+        as_of: views::at(known_at, tz),
         shifts,
         summary: RangeSummary {
             assigned: summary.assigned,
@@ -240,7 +252,8 @@ struct ShiftsAnswer {
     schedule: views::ScheduleHead,
     /// The schedule's stream version: send it back as `If-Match` to change the schedule.
     version: u64,
-    /// The instant the schedule is shown as known at.
+    /// The instant the schedule is shown as known at: the `as_of` asked for, or else the record
+    /// time of the newest change this node had applied. Reading again with it gives this answer.
     as_of: String,
     /// Every shift overlapping the range, by start.
     shifts: Vec<views::ShiftView>,
@@ -285,7 +298,7 @@ async fn coverage(
         return Err(ApiError::bad_request("to must be on or after from, and at most 400 days later."));
     }
     let as_of = views::parse_as_of(query.as_of.as_deref())?;
-    let state = schedule_at(&app, &caller, schedule_id, as_of).await?;
+    let (state, _) = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let days = state
         .coverage_of_days(from, to)
         .into_iter()

@@ -4,6 +4,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use vigie_domain::{
     Account, AccountId, Aggregate, Contact, ContactId, DomainEvent, Schedule, ScheduleId, User, UserId,
     account::AccountState, contact::ContactState, schedule::ScheduleEvent, user::UserEvent,
@@ -98,6 +100,8 @@ pub struct LiveModel {
     /// Accounts whose schedules changed since the dispatch index was last brought up to date;
     /// always empty between batches.
     stale_dispatch: HashSet<AccountId>,
+    /// The record time of the newest event applied.
+    known_at: Option<DateTime<Utc>>,
 }
 
 impl LiveModel {
@@ -105,6 +109,9 @@ impl LiveModel {
     pub fn apply_all(&mut self, events: &[StoredEvent]) {
         for stored in events {
             self.apply_one(stored);
+        }
+        if let Some(last) = events.last() {
+            self.known_at = Some(last.recorded_at);
         }
         // Once per account per batch: a catch-up over a whole year of shifts reindexes each account a few times, not once per event.
         for account_id in std::mem::take(&mut self.stale_dispatch) {
@@ -116,6 +123,13 @@ impl LiveModel {
     /// Applies one event of the log.
     pub fn apply(&mut self, stored: &StoredEvent) {
         self.apply_all(std::slice::from_ref(stored));
+    }
+
+    /// The instant this model is the log as known at: the record time of the newest event
+    /// applied. A read as of it gives what the model answers, even while the model is a few
+    /// changes behind the log (`None` before any event).
+    pub fn known_at(&self) -> Option<DateTime<Utc>> {
+        self.known_at
     }
 
     /// Who is on call, per account, without reaching into the schedules.
