@@ -38,6 +38,24 @@ pub struct Page {
     pub through: u64,
 }
 
+impl Page {
+    /// The page that `events`, read with `read_new(after, limit)`, make, with `known_head` the
+    /// head noted before the read began; and whether the reader has caught up with the log.
+    ///
+    /// A short read caught up only if it reached the head: `read_new` answers from memory with
+    /// this process's own commits, which stop short of another process's commits the head
+    /// already counts. A short read that did reach it (or came back empty, which only the log
+    /// answers) read everything committed up to the head, so the positions up to it that hold
+    /// no event never will, and are read past.
+    pub fn read(after: u64, events: Vec<StoredEvent>, limit: usize, known_head: u64) -> (Self, bool) {
+        let last = events.last().map_or(after, |event| event.position);
+        let reached_the_head = events.last().is_none_or(|event| event.position >= known_head);
+        let caught_up = events.len() < limit && reached_the_head;
+        let through = if caught_up { last.max(known_head) } else { last };
+        (Page { events, through }, caught_up)
+    }
+}
+
 impl Subscription {
     /// The next event. Waits for one when the subscription has caught up;
     /// `None` only once the store is gone.
@@ -111,16 +129,13 @@ async fn follow(
         };
         // An empty read always waits, even below the head: the head may name
         // a position no read will ever return, such as a purged event.
-        let caught_up = events.len() < PAGE_SIZE && events.last().is_none_or(|e| e.position >= known_head);
-        if let Some(newest) = events.last() {
+        let (page, caught_up) = Page::read(last, events, PAGE_SIZE, known_head);
+        if let Some(newest) = page.events.last() {
             last = newest.position;
         }
-        // The head was committed before the read began, and the log commits in position
-        // order, so what the read did not return up to the head will never be there.
-        let through = if caught_up { last.max(known_head) } else { last };
-        if !events.is_empty() || through > told_through {
-            told_through = through;
-            if pages.send(Page { events, through }).await.is_err() {
+        if !page.events.is_empty() || page.through > told_through {
+            told_through = page.through;
+            if pages.send(page).await.is_err() {
                 return; // the subscriber is gone
             }
         }
@@ -141,5 +156,54 @@ async fn wait_for_news(head: &mut watch::Receiver<u64>, poll: Duration, pages: &
         }
         _ = tokio::time::sleep(poll) => {}
         _ = pages.closed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::value::RawValue;
+    use uuid::Uuid;
+
+    use super::Page;
+    use crate::model::{Metadata, StoredEvent};
+
+    fn at(position: u64) -> StoredEvent {
+        StoredEvent {
+            position,
+            event_id: Uuid::now_v7(),
+            stream_id: "schedule-1".into(),
+            stream_version: position,
+            event_type: "ShiftCommented".into(),
+            schema_version: 1,
+            data: RawValue::from_string("{}".into()).unwrap(),
+            metadata: Metadata::default(),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    fn read(after: u64, positions: &[u64], limit: usize, known_head: u64) -> (u64, bool) {
+        let (page, caught_up) = Page::read(after, positions.iter().copied().map(at).collect(), limit, known_head);
+        (page.through, caught_up)
+    }
+
+    #[test]
+    fn a_short_read_that_reaches_the_head_reads_past_the_empty_positions_up_to_it() {
+        assert_eq!(read(1, &[2, 3, 6], 10, 6), (6, true), "4 and 5 were purged: nothing will ever be read there");
+        assert_eq!(read(5, &[], 10, 7), (7, true), "an empty read came from the log, which holds nothing up to 7");
+    }
+
+    #[test]
+    fn a_short_read_that_stops_before_the_head_reads_on_from_its_last_event() {
+        // This process committed 2 and 3 and answers them from memory; the head counts
+        // another process's 4 and 5, which memory does not hold. Skipping to 5 would lose them.
+        assert_eq!(read(1, &[2, 3], 10, 5), (3, false));
+        assert_eq!(read(3, &[4, 5], 10, 5), (5, true));
+    }
+
+    #[test]
+    fn a_full_page_is_never_caught_up() {
+        assert_eq!(read(0, &[1, 2], 2, 2), (2, false));
+        assert_eq!(read(0, &[1, 2], 2, 9), (2, false));
     }
 }

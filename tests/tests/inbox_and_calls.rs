@@ -176,6 +176,38 @@ async fn all_messages(inbox: &Inbox, account: AccountId) -> Vec<String> {
 }
 
 backend_tests! {
+    async fn a_read_model_misses_no_event_committed_through_another_node(db) {
+        if db.backend == Backend::Sqlite {
+            return; // the read model is held back below with a table lock, which SQLite has not
+        }
+        let (here, pool) = open(&db).await;
+        // A second node on the same log: its commits reach this one through the head alone.
+        let (there, _) = open(&db).await;
+        let account = AccountId::new_v7();
+        let (_, first) = take(&there, account, now(), "first, there", false).await;
+        let runner = run_inbox(&here, &pool, first).await;
+
+        // Hold the runner in the middle of applying the other node's next message ...
+        let Db::Postgres(pg) = &pool else { unreachable!() };
+        let mut lock = pg.begin().await.unwrap();
+        sqlx::query("LOCK TABLE inbox_messages IN ACCESS EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+        take(&there, account, now(), "second, there", false).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // ... while this node commits one, which its runner will get from memory, and the
+        // other node commits another, which this node knows of only through the head.
+        take(&here, account, now(), "third, here", false).await;
+        let (_, fourth) = take(&there, account, now(), "fourth, there", false).await;
+        let mut head = here.watch_head();
+        tokio::time::timeout(Duration::from_secs(10), head.wait_for(|&h| h >= fourth)).await.unwrap().unwrap();
+        lock.commit().await.unwrap();
+
+        assert!(runner.wait_for(fourth, Duration::from_secs(10)).await, "the runner did not reach {fourth}");
+        let inbox = Inbox::new(pool.clone(), RETENTION_DAYS);
+        let messages = all_messages(&inbox, account).await;
+        assert_eq!(messages.len(), 4, "a message acknowledged through the other node was skipped: {messages:?}");
+        runner.stop().await;
+    }
+
     async fn the_call_log_splits_the_last_7_days_from_the_archive_and_finds_caller_ids(db) {
         let (store, pool) = open(&db).await;
         let account = AccountId::new_v7();

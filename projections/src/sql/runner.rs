@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use vigie_eventstore::EventLog;
+use vigie_eventstore::{EventLog, Page};
 
 use super::checkpoint::{self, LiveState};
 use super::error::ProjectionError;
@@ -175,11 +175,12 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
             // Note the head before reading, so a commit during the read still
             // ends the wait below at once.
             let known_head = *head.borrow_and_update();
-            let page = self.store.read_new(state.position, self.options.batch_size).await?;
-            let last = page.last().map_or(state.position, |last| last.position);
-            // A short page read everything committed, the head included: positions up to it
-            // that hold no event (purged ones) never will, and are read past.
-            let read_to = if page.len() < self.options.batch_size { last.max(known_head) } else { last };
+            let events = self.store.read_new(state.position, self.options.batch_size).await?;
+            // Read past positions that hold no event (purged ones) only once caught up with
+            // the head: a short page from this process's memory may stop before events
+            // another node committed, and those must be read, not skipped.
+            let (Page { events: page, through: read_to }, caught_up) =
+                Page::read(state.position, events, self.options.batch_size, known_head);
             let worth_a_write = page.iter().any(checkpoint::is_read_by::<P>)
                 || (read_to > saved.position && saved.waited(self.options.poll_interval));
             if worth_a_write {
@@ -213,7 +214,7 @@ impl<L: EventLog, P: SqlProjection> Worker<L, P> {
             }
             state.position = read_to;
             self.publish(state);
-            if page.len() < self.options.batch_size {
+            if caught_up {
                 if lock_checked.elapsed() >= self.options.leader_retry {
                     if !leadership.is_held().await {
                         tracing::warn!(projection = P::NAME, "lost the projection's lock");
