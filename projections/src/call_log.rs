@@ -31,8 +31,9 @@ impl SqlProjection for CallLogProjection {
     const NAME: &'static str = "call_log";
     const CATEGORIES: &'static [&'static str] = &["call"];
     const TABLES: &'static [&'static str] = &["call_log"];
-    /// 2: search text folded (case, accents, telephone formats).
-    const REVISION: i64 = 2;
+    /// 2: search text folded (case, accents, telephone formats). 3: rebuilt once, since a
+    /// runner sharing a PostgreSQL log with other nodes could skip their events (0856a8c).
+    const REVISION: i64 = 3;
 
     async fn apply(&self, tx: &mut Tx<'_>, event: &StoredEvent, generation: i64) -> Result<(), ProjectionError> {
         let id = stream_entity_id(event)?.to_string();

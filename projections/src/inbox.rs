@@ -32,8 +32,9 @@ impl SqlProjection for InboxProjection {
     const NAME: &'static str = "inbox";
     const CATEGORIES: &'static [&'static str] = &["message", "contact"];
     const TABLES: &'static [&'static str] = &["inbox_messages", "inbox_contacts"];
-    /// 2: search text folded (case, accents, telephone formats).
-    const REVISION: i64 = 2;
+    /// 2: search text folded (case, accents, telephone formats). 3: rebuilt once, since a
+    /// runner sharing a PostgreSQL log with other nodes could skip their events (0856a8c).
+    const REVISION: i64 = 3;
 
     async fn apply(&self, tx: &mut Tx<'_>, event: &StoredEvent, generation: i64) -> Result<(), ProjectionError> {
         if event.stream_id.starts_with("contact-") {
