@@ -100,6 +100,9 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
         Some(key) if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) => key.clone(),
         _ => return Ok(next.run(Request::from_parts(parts, body)).await),
     };
+    if ends_the_session(&parts.method, parts.uri.path()) {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    }
     let key = match key.to_str() {
         Ok(key) if !key.is_empty() && key.len() <= 200 => key.to_owned(),
         _ => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
@@ -196,6 +199,14 @@ fn body_limit(method: &Method, path: &str) -> usize {
     } else {
         MAX_BODY
     }
+}
+
+/// Whether the route is a logout, which a key must not answer from memory: its change is the
+/// ending of the session that sends it, which no fingerprint sees, so a key reused from another
+/// session's logout would answer 204 and leave this one alive. It needs no key: once it has
+/// worked, a repeat has no session left to answer for.
+fn ends_the_session(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/api/v1/auth/logout"
 }
 
 /// Whether the route answers a secret ([`Secret`]), which a repeat makes anew: a calendar

@@ -115,6 +115,15 @@ backend_tests! {
         assert_eq!(response.status(), 204);
         let (status, problem) = app.get(&token, "/api/v1/me").await;
         assert_eq!(status, 401, "the token still works after logout: {problem}");
+        // A logout ends the session that sends it, whatever Idempotency-Key came with an earlier one.
+        for _ in 0..2 {
+            let session = app.login("4000-TEST", PASSWORD).await;
+            let response = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&session)
+                .header("idempotency-key", "logout").send().await.unwrap();
+            assert_eq!(response.status(), 204);
+            let (status, _) = app.get(&session, "/api/v1/me").await;
+            assert_eq!(status, 401, "a logout with a key used before left its session alive");
+        }
         // A 401 says how to authenticate, as HTTP asks.
         let response = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
         assert_eq!((response.status().as_u16(), response.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some("Bearer realm=\"vigie\"")));
