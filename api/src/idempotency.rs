@@ -130,11 +130,8 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     })?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
     let user = caller.user_id.to_string();
-    let request = KeyedRequest {
-        key: &key,
-        fingerprint: &fingerprint,
-        reruns: answers_a_secret(&parts.method, parts.uri.path()),
-    };
+    let request =
+        KeyedRequest { key: &key, fingerprint: &fingerprint, reruns: runs_again(&parts.method, parts.uri.path()) };
 
     let rerun = match claim(&app, &caller, &request).await? {
         Claim::Won => false,
@@ -209,18 +206,23 @@ fn ends_the_session(method: &Method, path: &str) -> bool {
     method == Method::POST && path == "/api/v1/auth/logout"
 }
 
-/// Whether the route answers a secret ([`Secret`]), which a repeat makes anew: a calendar
-/// feed's creation, the only keyed change whose answer is not kept. (A login appends no event,
-/// so an abandoned one is taken over whatever this says.)
-fn answers_a_secret(method: &Method, path: &str) -> bool {
-    method == Method::POST && path.starts_with("/api/v1/schedules/") && path.ends_with("/calendar-feeds")
+/// Whether a repeat runs the route again even once its change is in the log: a calendar feed's
+/// creation answers a secret ([`Secret`]), which is never kept, so a repeat makes it anew; a
+/// password's change does more than its event (the new hash, every session ended), which a
+/// server that stopped after the event left undone, and which doing again cannot harm. (A login
+/// appends no event, so an abandoned one is taken over whatever this says.)
+fn runs_again(method: &Method, path: &str) -> bool {
+    let feed = method == Method::POST && path.starts_with("/api/v1/schedules/") && path.ends_with("/calendar-feeds");
+    let password = method == Method::PUT
+        && (path == "/api/v1/me/password" || (path.starts_with("/api/v1/users/") && path.ends_with("/password")));
+    feed || password
 }
 
 /// A keyed request, as a claim on its key sees it.
 struct KeyedRequest<'a> {
     key: &'a str,
     fingerprint: &'a str,
-    /// Its route answers a secret, so it runs again when repeated, even after its change was made.
+    /// Its route runs again when repeated, even after its change was made ([`runs_again`]).
     reruns: bool,
 }
 

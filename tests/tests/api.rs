@@ -508,6 +508,44 @@ backend_tests! {
         assert_eq!(comments, 2, "one comment per key");
     }
 
+    async fn a_password_reset_whose_server_stopped_after_its_event_is_finished_by_a_retry(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&app.login("4000-TEST", PASSWORD).await, "/api/v1/me").await;
+        let user = me["id"].as_str().unwrap().to_owned();
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let old_hash: String = vigie_projections::on_db!(&pool, |p| sqlx::query_scalar("SELECT password_hash FROM credentials WHERE user_id = $1")
+            .bind(&user).fetch_one(p).await).unwrap();
+        let reset = || {
+            app.client.put(app.url(&format!("/api/v1/users/{user}/password"))).bearer_auth(&operator)
+                .header("Idempotency-Key", "reset").json(&json!({"new_password": "un tout nouveau secret"})).send()
+        };
+        assert_eq!(reset().await.unwrap().status(), 204);
+
+        // What a server that stopped right after the event leaves: the key claimed a while ago,
+        // the old password still in place, and a session opened with it still alive.
+        let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2)).timestamp_micros();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE idempotency_keys SET status = 0, created_at = $1 WHERE key = 'reset'")
+            .bind(long_ago).execute(p).await.map(drop)).unwrap();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE credentials SET password_hash = $1 WHERE user_id = $2")
+            .bind(&old_hash).bind(&user).execute(p).await.map(drop)).unwrap();
+        let stolen = app.login("4000-TEST", PASSWORD).await;
+
+        // The retry does not answer "made, do not send it again": it finishes the reset.
+        let (status, answer) = vigie_tests::answer(reset().await.unwrap()).await;
+        assert_eq!(status, 204, "{answer}");
+        let (status, _) = app.get(&stolen, "/api/v1/me").await;
+        assert_eq!(status, 401, "a session opened with the old password outlived the reset");
+        let login = |password: &'static str| {
+            app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "4000-TEST", "password": password})).send()
+        };
+        assert_eq!(login(PASSWORD).await.unwrap().status(), 401, "the old password still works");
+        assert_eq!(login("un tout nouveau secret").await.unwrap().status(), 200);
+        let (_, feed) = app.get(&operator, "/api/v1/events?limit=1000").await;
+        let resets = feed["events"].as_array().unwrap().iter().filter(|e| e["type"] == "PasswordReset").count();
+        assert_eq!(resets, 1, "the retry recorded the reset a second time");
+    }
+
     async fn unassign_takes_no_body_or_null_as_removing_the_base_contact_and_json_only(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;
