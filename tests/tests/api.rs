@@ -508,6 +508,46 @@ backend_tests! {
         assert_eq!(comments, 2, "one comment per key");
     }
 
+    async fn a_login_checked_against_a_password_that_changed_meanwhile_opens_no_session(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let (_, me) = app.get(&app.login("4000-TEST", PASSWORD).await, "/api/v1/me").await;
+        let user: vigie_domain::UserId = me["id"].as_str().unwrap().parse().unwrap();
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 2).await.unwrap();
+        let hash: String = vigie_projections::on_db!(&pool, |p| sqlx::query_scalar("SELECT password_hash FROM credentials WHERE user_id = $1")
+            .bind(user.to_string()).fetch_one(p).await).unwrap();
+        let now = chrono::Utc::now();
+        let open = |verified: String| {
+            let pool = pool.clone();
+            async move {
+                let (token, token_hash) = vigie_api::auth::store::new_token();
+                let opened = vigie_api::auth::store::create_session(&pool, &token_hash, user, &verified, now, now + chrono::Duration::hours(1)).await.unwrap();
+                (opened, token)
+            }
+        };
+        // Verified against the password in place: the session opens and works.
+        let (opened, token) = open(hash.clone()).await;
+        assert!(opened);
+        assert_eq!(app.get(&token, "/api/v1/me").await.0, 200);
+        // Verified against a password since replaced: nothing opens.
+        let (opened, token) = open("$argon2id$an-older-password".into()).await;
+        assert!(!opened);
+        assert_eq!(app.get(&token, "/api/v1/me").await.0, 401);
+
+        if let vigie_projections::db::Db::Postgres(pg) = &pool {
+            // A reset still uncommitted when the session goes in: the login waits for it, then
+            // sees the new password and opens nothing, rather than a session the reset missed.
+            let mut reset = pg.begin().await.unwrap();
+            sqlx::query("UPDATE credentials SET password_hash = 'new' WHERE user_id = $1").bind(user.to_string()).execute(&mut *reset).await.unwrap();
+            let login = tokio::spawn(open(hash.clone()));
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(!login.is_finished(), "the login did not wait for the reset");
+            reset.commit().await.unwrap();
+            let (opened, token) = login.await.unwrap();
+            assert!(!opened, "a login that read the old password opened a session past the reset");
+            assert_eq!(app.get(&token, "/api/v1/me").await.0, 401);
+        }
+    }
+
     async fn a_password_reset_whose_server_stopped_after_its_event_is_finished_by_a_retry(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

@@ -46,24 +46,41 @@ pub async fn set_password_hash(db: &Db, user_id: UserId, hash: &str, now: DateTi
     Ok(())
 }
 
+/// Opens a session for a user whose password was checked against `verified_hash`, unless the
+/// password has changed since: a login that read the old hash just before a reset must not leave
+/// a session behind it, since the reset ends the sessions it finds. Answers whether it opened.
 pub async fn create_session(
     db: &Db,
     token_hash: &str,
     user_id: UserId,
+    verified_hash: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    on_db!(db, |pool| sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(token_hash)
-    .bind(user_id.to_string())
-    .bind(to_micros(now))
-    .bind(to_micros(expires_at))
-    .execute(pool)
-    .await
-    .map(|done| done.rows_affected()))?;
-    Ok(())
+) -> Result<bool, ApiError> {
+    // On PostgreSQL the credential is locked until the session is in: a reset's update waits,
+    // and its deletion of sessions comes after and finds this one; a reset already updating
+    // makes this statement read the new hash and open nothing. SQLite writes one at a time.
+    let sql = match db {
+        Db::Sqlite(_) => {
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             SELECT $1, $2, $3, $4 WHERE EXISTS
+                 (SELECT 1 FROM credentials WHERE user_id = $2 AND password_hash = $5)"
+        }
+        Db::Postgres(_) => {
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             SELECT $1, $2, $3, $4 FROM credentials WHERE user_id = $2 AND password_hash = $5 FOR SHARE"
+        }
+    };
+    let opened = on_db!(db, |pool| sqlx::query(sql)
+        .bind(token_hash)
+        .bind(user_id.to_string())
+        .bind(to_micros(now))
+        .bind(to_micros(expires_at))
+        .bind(verified_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(opened == 1)
 }
 
 /// The user and expiry of a session, if the token hash names one.

@@ -81,7 +81,7 @@ async fn login(
     };
     let verified =
         password::verify(&turn, request.password, stored.clone().unwrap_or_else(|| app.decoy_hash().to_owned())).await;
-    let (Some(user), Some(_), true) = (user, stored, verified) else {
+    let (Some(user), Some(verified_hash), true) = (user, stored, verified) else {
         app.throttle().record_failure(&request.username, address).await?;
         crate::metrics::login_failed();
         return Err(bad_credentials());
@@ -92,7 +92,10 @@ async fn login(
     let now = Utc::now();
     let expires_at = now + app.settings().session_lifetime;
     let (token, token_hash) = store::new_token();
-    store::create_session(app.db(), &token_hash, user.id, now, expires_at).await?;
+    if !store::create_session(app.db(), &token_hash, user.id, &verified_hash, now, expires_at).await? {
+        // The password changed while this one was being checked: it is no longer the password.
+        return Err(bad_credentials());
+    }
     let body = LoginAnswer {
         token: token.clone(),
         expires_at: expires_at.to_rfc3339(),
