@@ -21,14 +21,15 @@ const TEXT_SIZE: f32 = 9.0;
 
 /// The table's columns: heading and width in millimetres (they add up to the printable width).
 const COLUMNS: [(&str, f32); 7] = [
-    // Wide enough for a time that comes twice, with its zone: "Sun 2014-10-26 01:30 +04".
-    ("Start", 46.0),
-    ("End", 46.0),
+    // Wide enough for a time that comes twice, with its zone: "Sun 2027-10-31 02:30 CEST",
+    // "Sun 2027-04-04 03:30 +1345" (Chatham's abbreviation is its offset).
+    ("Start", 49.0),
+    ("End", 49.0),
     ("Rank", 10.0),
     ("Shift", 28.0),
     ("Role", 14.0),
     ("Contact", 56.0),
-    ("Comment", 73.0),
+    ("Comment", 67.0),
 ];
 
 /// A month in the calendar: 7 columns of this width, 6 rows of this height.
@@ -507,6 +508,25 @@ mod tests {
         (roster.rows[0].start, roster.rows[0].end) = (before, before + chrono::Duration::hours(1));
         let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
         assert!(text.contains("Sun 2014-10-26 01:30 +04") && text.contains("Sun 2014-10-26 01:30 +03"), "{text}");
+        // The longest labels: a four-letter abbreviation, and Chatham's, which is its offset.
+        let paris = chrono_tz::Europe::Paris;
+        let summer = Utc.with_ymd_and_hms(2027, 10, 31, 0, 30, 0).unwrap();
+        roster.time_zone = paris;
+        (roster.rows[0].start, roster.rows[0].end) = (summer, summer + chrono::Duration::hours(1));
+        let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
+        assert!(text.contains("Sun 2027-10-31 02:30 CEST") && text.contains("Sun 2027-10-31 02:30 CET"), "{text}");
+        let chatham = chrono_tz::Pacific::Chatham;
+        let daylight = Utc.with_ymd_and_hms(2027, 4, 3, 13, 45, 0).unwrap();
+        roster.time_zone = chatham;
+        (roster.rows[0].start, roster.rows[0].end) = (daylight, daylight + chrono::Duration::hours(1));
+        let text = text_of(&super::render(&roster, &march_coverage(), Utc::now()));
+        assert!(text.contains("Sun 2027-04-04 03:30 +1345") && text.contains("Sun 2027-04-04 03:30 +1245"), "{text}");
+    }
+
+    #[test]
+    fn the_columns_fill_the_printable_width() {
+        let widths: f32 = super::COLUMNS.iter().map(|(_, width)| width).sum();
+        assert_eq!(widths, super::PAGE_WIDTH - 2.0 * super::MARGIN);
     }
 
     #[test]
