@@ -129,6 +129,13 @@ backend_tests! {
         assert_eq!(status, 201, "{added}");
         let seen = stream.until(WAIT, |d| d["type"] == "ContactAdded").await;
         assert_eq!(seen.last().unwrap()["contact_id"], added["id"]);
+
+        // A schedule's change is written in the schedule's zone, which need not be its account's.
+        let (status, created) = app.post(&operator, &format!("/api/v1/accounts/{account}/schedules"), json!({"name": "Bureau de Paris", "time_zone": "Europe/Paris"})).await;
+        assert_eq!(status, 201, "{created}");
+        let seen = stream.until(WAIT, |d| d["type"] == "ScheduleCreated").await;
+        let recorded_at = seen.last().unwrap()["recorded_at"].as_str().unwrap().to_owned();
+        assert!(recorded_at.ends_with("+01:00") || recorded_at.ends_with("+02:00"), "not in Paris time: {recorded_at}");
     }
 
     async fn a_reconnecting_portal_resumes_after_its_last_event_id(db) {

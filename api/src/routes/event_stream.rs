@@ -195,10 +195,11 @@ impl Follower {
             },
         };
         let live = self.app.live().read();
-        let tz = live.account(self.account_id).map_or(chrono_tz::UTC, |a| a.time_zone);
+        let account_zone = live.account(self.account_id).map_or(chrono_tz::UTC, |a| a.time_zone);
         for event in &batch {
             if let Some(subject) = subject_of(&live, event).filter(|s| s.account_id == self.account_id) {
-                let data = change(event, subject.ids, tz);
+                // API.md: an instant in the zone of the schedule it belongs to, else its account's.
+                let data = change(event, subject.ids, subject.time_zone.unwrap_or(account_zone));
                 self.ready.push_back(Event::default().id(event.position.to_string()).data(data.to_string()));
             }
         }
@@ -233,22 +234,27 @@ impl Follower {
     }
 }
 
-/// Which account an event concerns, and the ids that name what changed.
+/// Which account an event concerns, the ids that name what changed, and for a schedule's
+/// event the schedule's time zone.
 struct Subject {
     account_id: AccountId,
     ids: Map<String, Value>,
+    time_zone: Option<chrono_tz::Tz>,
 }
 
 /// The account of a schedule, contact or account event; `None` for everything else.
 fn subject_of(live: &LiveModel, event: &StoredEvent) -> Option<Subject> {
     let (category, id) = event.stream_id.split_once('-')?;
     let mut ids = Map::new();
+    let mut time_zone = None;
     let account_id = match category {
         "schedule" => {
             let schedule_id: ScheduleId = id.parse().ok()?;
             ids.insert("schedule_id".into(), json!(schedule_id));
             // A deleted schedule keeps its account, so its deletion is still told.
-            live.schedules.get(schedule_id)?.info()?.account_id
+            let info = live.schedules.get(schedule_id)?.info()?;
+            time_zone = Some(info.time_zone);
+            info.account_id
         }
         "contact" => {
             let contact_id: ContactId = id.parse().ok()?;
@@ -259,7 +265,7 @@ fn subject_of(live: &LiveModel, event: &StoredEvent) -> Option<Subject> {
         _ => return None,
     };
     ids.insert("account_id".into(), json!(account_id));
-    Some(Subject { account_id, ids })
+    Some(Subject { account_id, ids, time_zone })
 }
 
 /// What the SSE event says: enough for a portal to know what to reload, not the event itself.
