@@ -98,7 +98,9 @@ pub(crate) fn add_override(
     let reason = ctx.may_change_on_call(shift.end, from.max(shift.start))?;
     check_contact(state, &c.contact)?;
     // The manual's order: the start against the shift's start, then the end against its end.
-    if c.start < shift.start {
+    // A start "from now" is checked where it takes effect: a client whose clock lags asks
+    // for a moment before a shift that has just begun, and means from now on.
+    if from < shift.start {
         return Err(DomainError::OverrideStartsBeforeShift);
     }
     if c.end > shift.end {

@@ -529,6 +529,30 @@ fn an_override_from_the_clients_now_takes_effect_at_the_servers_next_second() {
 }
 
 #[test]
+fn an_override_from_a_lagging_clients_now_fits_a_shift_that_has_just_begun() {
+    let mut events = manual_schedule();
+    events.push(assigned(2, 1));
+    // Shift 2 began at 7:30; the client's clock says 7:28, two minutes behind the server's.
+    let from_now = override_of(8, 2, 4, "2023-05-01T07:28:00-04:00", MAY_03);
+    given::<Schedule>(events.clone()).when(from_now, &client_at(SHIFT_2_STARTED_AND_A_BIT)).then([OverrideAdded {
+        override_id: override_id(8),
+        shift_id: shift(2),
+        contact_id: contact(4),
+        start: t("2023-05-01T07:31:01-04:00"),
+        end: t(MAY_03),
+        comment: None,
+        reason: None,
+    }
+    .into()]);
+    // A shift that has not begun still refuses an override starting before it, from now or not.
+    events.push(shift_added(3, MAY_08, "2023-05-15T07:30:00-04:00"));
+    let before_shift_3 = override_of(9, 3, 4, "2023-05-01T07:28:00-04:00", "2023-05-09T07:30:00-04:00");
+    given::<Schedule>(events)
+        .when(before_shift_3, &client_at(SHIFT_2_STARTED_AND_A_BIT))
+        .then_error("The start time cannot occur before the original shift start time.");
+}
+
+#[test]
 fn an_override_over_before_now_is_refused_to_clients_however_recent() {
     let mut events = manual_schedule();
     events.push(assigned(2, 1));
