@@ -129,6 +129,62 @@ backend_tests! {
         assert_eq!((response.status().as_u16(), response.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some("Bearer realm=\"vigie\"")));
     }
 
+    async fn the_session_cookie_changes_nothing_from_another_page(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let login = app.client.post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "4000-TEST", "password": PASSWORD})).send().await.unwrap();
+        let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let token: Value = login.json().await.unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+        let (_, schedule) = account_and_schedule(&app, &token).await;
+        let shift = future_shifts(&app, &token, &schedule).await[0]["id"].as_str().unwrap().to_owned();
+        let comments = app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/comments"));
+        let comment = |headers: &[(&str, &str)]| {
+            let mut request = app.client.post(&comments).json(&json!({"text": "d'où ?"}));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send()
+        };
+        let (_, before) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+
+        // Another page, of another site or another host of this one, cannot use the cookie.
+        for from_elsewhere in [
+            vec![("cookie", cookie.as_str()), ("origin", "https://evil.example")],
+            vec![("cookie", cookie.as_str()), ("sec-fetch-site", "same-site")],
+            vec![("cookie", cookie.as_str()), ("sec-fetch-site", "cross-site"), ("origin", "null")],
+        ] {
+            let (status, problem) = vigie_tests::answer(comment(&from_elsewhere).await.unwrap()).await;
+            assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/cross_site_request")), "{from_elsewhere:?}");
+        }
+        // A form posts text/plain without asking first: refused just the same.
+        let unassign = app.client.post(app.url(&format!("/api/v1/schedules/{schedule}/shifts/{shift}/unassign")))
+            .header("cookie", &cookie).header("origin", "https://evil.example").header("content-type", "text/plain")
+            .send().await.unwrap();
+        assert_eq!(unassign.status(), 403);
+        let (_, after) = app.get(&token, &format!("/api/v1/schedules/{schedule}/history?limit=1000")).await;
+        assert_eq!(after["events"], before["events"], "a refused request changed the schedule");
+
+        // The portal's own pages, programs that send no browser headers, and a bearer token from anywhere.
+        let host = app.url("").split("://").nth(1).unwrap().trim_end_matches('/').to_owned();
+        let origin = format!("http://{host}");
+        let bearer = format!("Bearer {token}");
+        for allowed in [
+            vec![("cookie", cookie.as_str()), ("sec-fetch-site", "same-origin")],
+            vec![("cookie", cookie.as_str()), ("origin", origin.as_str())],
+            vec![("cookie", cookie.as_str())],
+            vec![("authorization", bearer.as_str()), ("origin", "https://elsewhere.example"), ("sec-fetch-site", "cross-site")],
+        ] {
+            let (status, answer) = vigie_tests::answer(comment(&allowed).await.unwrap()).await;
+            assert_eq!(status, 200, "{allowed:?}: {answer}");
+        }
+        // Reads are not changes: a page elsewhere may not read them either (no CORS), but they change nothing.
+        let me = app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).header("sec-fetch-site", "cross-site").send().await.unwrap();
+        assert_eq!(me.status(), 200);
+    }
+
     async fn the_manual_walk_through_assign_override_unassign_swap_comment(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;

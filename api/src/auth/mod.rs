@@ -96,11 +96,35 @@ pub fn request_token(parts: &Parts) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// Whether a browser says the request comes from another page than the portal's own. Browsers
+/// send a site's cookie with what other pages make them send it (`SameSite=Strict` stops other
+/// sites, not other hosts of the same site), and a plain form posts without asking first. They
+/// also say where a request comes from: `Sec-Fetch-Site`, or in older ones `Origin`. A program
+/// that sends neither is no browser, and nobody else's page can make it send anything.
+fn from_elsewhere(parts: &Parts) -> bool {
+    if let Some(site) = parts.headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = parts.headers.get(header::ORIGIN) else { return false };
+    let origin_host = origin.to_str().ok().and_then(|origin| origin.split_once("://")).map(|(_, host)| host);
+    // Behind a proxy the portal's host may arrive as X-Forwarded-Host.
+    let hosts = [header::HOST.as_str(), "x-forwarded-host"];
+    !hosts.iter().filter_map(|name| parts.headers.get(*name)?.to_str().ok()).any(|host| Some(host) == origin_host)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
+        if !parts.method.is_safe() && !parts.headers.contains_key(header::AUTHORIZATION) && from_elsewhere(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                "A change sent with the session cookie must come from the portal's own pages. \
+                 Other programs send the token as Authorization: Bearer.",
+            ));
+        }
         let token_hash = store::token_hash(&token);
         let user_version = |user_id| state.live().read().users.version(user_id);
         let cached = state.sessions().get(&token_hash).filter(|s| s.user_version == user_version(s.user_id));
