@@ -89,6 +89,13 @@ backend_tests! {
         assert_eq!(status, 201, "{attached}");
         let (status, _) = answer(upload(&operator, &voice, "audio/wav").await.unwrap()).await;
         assert_eq!(status, 409, "a second recording was accepted");
+        // Named through another account's path, the call is not found there, recording or not.
+        let other = account_of(&app, &app.login("4001-TEST", PASSWORD).await).await;
+        let elsewhere = app.client
+            .put(app.url(&format!("/api/v1/accounts/{other}/calls/{}/recording", voice["id"].as_str().unwrap())))
+            .bearer_auth(&operator).header("content-type", "audio/wav").body(vec![7u8; 16]).send().await.unwrap();
+        let (status, problem) = answer(elsewhere).await;
+        assert_eq!((status, problem["type"].as_str()), (404, Some("/problems/not_found")), "{problem}");
         let (status, problem) = answer(upload(&operator, &details, "audio/wav").await.unwrap()).await;
         assert_eq!(status, 422, "{problem}");
 

@@ -253,7 +253,7 @@ pub(crate) async fn store_audio(
     sha256: &str,
     audio: &[u8],
 ) -> ApiResult<()> {
-    on_db!(db, |pool| sqlx::query(
+    let stored = on_db!(db, |pool| sqlx::query(
         "INSERT INTO recordings (recording_id, call_id, account_id, content_type, sha256, audio, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
@@ -266,14 +266,24 @@ pub(crate) async fn store_audio(
     .bind(to_micros(Utc::now()))
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))
-    .map_err(|error| match error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            ApiError::new(StatusCode::CONFLICT, "recording_exists", "This call already has a recording.")
+    .map(|done| done.rows_affected()));
+    match stored {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            // Named through another account's path, the call is not found there, recording or not.
+            let here: Option<(i64,)> =
+                on_db!(db, |pool| sqlx::query_as("SELECT 1 FROM recordings WHERE call_id = $1 AND account_id = $2")
+                    .bind(call_id.to_string())
+                    .bind(account_id.to_string())
+                    .fetch_optional(pool)
+                    .await)?;
+            if here.is_none() {
+                return Err(ApiError::not_found("call"));
+            }
+            Err(ApiError::new(StatusCode::CONFLICT, "recording_exists", "This call already has a recording."))
         }
-        other => ApiError::from(other),
-    })?;
-    Ok(())
+        Err(other) => Err(ApiError::from(other)),
+    }
 }
 
 async fn forget_audio(db: &Db, recording_id: RecordingId) -> ApiResult<()> {
