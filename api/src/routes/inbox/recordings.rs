@@ -271,12 +271,13 @@ pub(crate) async fn store_audio(
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             // Named through another account's path, the call is not found there, recording or not.
-            let here: Option<(i64,)> =
-                on_db!(db, |pool| sqlx::query_as("SELECT 1 FROM recordings WHERE call_id = $1 AND account_id = $2")
-                    .bind(call_id.to_string())
-                    .bind(account_id.to_string())
-                    .fetch_optional(pool)
-                    .await)?;
+            let here: Option<(String,)> = on_db!(db, |pool| sqlx::query_as(
+                "SELECT call_id FROM recordings WHERE call_id = $1 AND account_id = $2"
+            )
+            .bind(call_id.to_string())
+            .bind(account_id.to_string())
+            .fetch_optional(pool)
+            .await)?;
             if here.is_none() {
                 return Err(ApiError::not_found("call"));
             }
