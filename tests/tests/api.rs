@@ -155,6 +155,8 @@ backend_tests! {
             vec![("cookie", cookie.as_str()), ("origin", "https://evil.example")],
             vec![("cookie", cookie.as_str()), ("sec-fetch-site", "same-site")],
             vec![("cookie", cookie.as_str()), ("sec-fetch-site", "cross-site"), ("origin", "null")],
+            // Behind a proxy with Basic authentication, browsers add its credentials to any page's post.
+            vec![("cookie", cookie.as_str()), ("authorization", "Basic cG9ydGFpbDpwb3J0YWls"), ("origin", "https://evil.example")],
         ] {
             let (status, problem) = vigie_tests::answer(comment(&from_elsewhere).await.unwrap()).await;
             assert_eq!((status, problem["type"].as_str()), (403, Some("/problems/cross_site_request")), "{from_elsewhere:?}");

@@ -78,12 +78,29 @@ impl Caller {
     }
 }
 
+/// Where a request's session token came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestToken {
+    /// `Authorization: Bearer …`: only a program that holds the token can send it.
+    Bearer(String),
+    /// The session cookie, which a browser also sends with what other pages make it send.
+    Cookie(String),
+}
+
+impl RequestToken {
+    pub fn value(&self) -> &str {
+        match self {
+            RequestToken::Bearer(token) | RequestToken::Cookie(token) => token,
+        }
+    }
+}
+
 /// The session token of a request: `Authorization: Bearer …`, else the session cookie.
-pub fn request_token(parts: &Parts) -> Option<String> {
+pub fn request_token(parts: &Parts) -> Option<RequestToken> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
     {
-        return Some(token.trim().to_owned());
+        return Some(RequestToken::Bearer(token.trim().to_owned()));
     }
     parts
         .headers
@@ -93,7 +110,7 @@ pub fn request_token(parts: &Parts) -> Option<String> {
         .flat_map(|cookies| cookies.split(';'))
         .filter_map(|cookie| cookie.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .map(|(_, value)| RequestToken::Cookie(value.to_owned()))
 }
 
 /// Whether a browser says the request comes from another page than the portal's own. Browsers
@@ -117,7 +134,10 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or_else(ApiError::unauthorized)?;
-        if !parts.method.is_safe() && !parts.headers.contains_key(header::AUTHORIZATION) && from_elsewhere(parts) {
+        // Whatever else the headers hold: a browser adds a proxy's `Authorization: Basic` to
+        // another page's form post as readily as the cookie.
+        let by_cookie = matches!(token, RequestToken::Cookie(_));
+        if !parts.method.is_safe() && by_cookie && from_elsewhere(parts) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross_site_request",
@@ -125,7 +145,7 @@ impl FromRequestParts<AppState> for Caller {
                  Other programs send the token as Authorization: Bearer.",
             ));
         }
-        let token_hash = store::token_hash(&token);
+        let token_hash = store::token_hash(token.value());
         let user_version = |user_id| state.live().read().users.version(user_id);
         let cached = state.sessions().get(&token_hash).filter(|s| s.user_version == user_version(s.user_id));
         let CheckedSession { user_id, expires_at, .. } = match cached {
