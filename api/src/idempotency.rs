@@ -34,7 +34,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use vigie_eventstore::EventLog;
+use vigie_eventstore::{Direction, EventLog};
 use vigie_projections::on_db;
 
 use crate::app::AppState;
@@ -130,8 +130,12 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     })?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path_and_query().map_or("", |p| p.as_str()), &body);
     let user = caller.user_id.to_string();
-    let request =
-        KeyedRequest { key: &key, fingerprint: &fingerprint, reruns: runs_again(&parts.method, parts.uri.path()) };
+    let request = KeyedRequest {
+        key: &key,
+        fingerprint: &fingerprint,
+        reruns: runs_again(&parts.method, parts.uri.path()),
+        sets_a_password: sets_a_password(&parts.method, parts.uri.path()),
+    };
 
     let rerun = match claim(&app, &caller, &request).await? {
         Claim::Won => false,
@@ -169,6 +173,9 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     };
 
     parts.headers.insert(FINGERPRINT_HEADER, HeaderValue::from_str(&fingerprint).expect("hex is a header value"));
+    if rerun {
+        parts.extensions.insert(Rerun);
+    }
     let request = Request::from_parts(parts, Body::from(body));
     let task = tokio::spawn(async move {
         let response = next.run(request).await;
@@ -213,10 +220,20 @@ fn ends_the_session(method: &Method, path: &str) -> bool {
 /// appends no event, so an abandoned one is taken over whatever this says.)
 fn runs_again(method: &Method, path: &str) -> bool {
     let feed = method == Method::POST && path.starts_with("/api/v1/schedules/") && path.ends_with("/calendar-feeds");
-    let password = method == Method::PUT
-        && (path == "/api/v1/me/password" || (path.starts_with("/api/v1/users/") && path.ends_with("/password")));
-    feed || password
+    feed || sets_a_password(method, path)
 }
+
+/// A password's change, by its user or by an operator.
+fn sets_a_password(method: &Method, path: &str) -> bool {
+    method == Method::PUT
+        && (path == "/api/v1/me/password" || (path.starts_with("/api/v1/users/") && path.ends_with("/password")))
+}
+
+/// Marks a request that runs again after its change was made ([`runs_again`]): its route
+/// finishes what a stopped server left undone rather than refuse what the change already did
+/// (a password's check against the hash it stored).
+#[derive(Debug, Clone, Copy)]
+pub struct Rerun;
 
 /// A keyed request, as a claim on its key sees it.
 struct KeyedRequest<'a> {
@@ -224,6 +241,8 @@ struct KeyedRequest<'a> {
     fingerprint: &'a str,
     /// Its route runs again when repeated, even after its change was made ([`runs_again`]).
     reruns: bool,
+    /// It sets a password, which a later change of the same user must not see undone.
+    sets_a_password: bool,
 }
 
 /// SHA-256 of the method, the path with its query, and the body: a JSON body as
@@ -308,11 +327,16 @@ async fn claim(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>) -> A
 /// its change. If not, or if its answer is a secret made anew on every repeat, this request takes
 /// the claim over (one of several retries at once wins).
 async fn abandoned(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>, claimed_at: i64) -> ApiResult<Claim> {
-    let KeyedRequest { key, fingerprint, reruns } = *request;
+    let KeyedRequest { key, fingerprint, reruns, sets_a_password } = *request;
     let first_event = crate::commands::first_event_id(caller, key, fingerprint);
     let made = app.store().position_of(first_event).await?;
     match made {
         Some(position) if !reruns => return Ok(Claim::AnswerLost { position }),
+        // Run again after another change of the user (a later reset), it would put back the
+        // password that change replaced.
+        Some(position) if sets_a_password && !newest_of_its_user(app, caller, key, position).await? => {
+            return Ok(Claim::AnswerLost { position });
+        }
         _ => {}
     }
     let taken = on_db!(app.db(), |pool| {
@@ -333,6 +357,17 @@ async fn abandoned(app: &AppState, caller: &Caller, request: &KeyedRequest<'_>, 
         (1, Some(_)) => Claim::Rerun,
         _ => Claim::Running,
     })
+}
+
+/// Whether the event at `position` (a keyed request's first) is still its user's newest change,
+/// or one of the same request's.
+async fn newest_of_its_user(app: &AppState, caller: &Caller, key: &str, position: u64) -> ApiResult<bool> {
+    let Some(made) = app.store().read_all(position - 1, 1).await?.pop() else { return Ok(false) };
+    let newest = app.store().read_stream(&made.stream_id, u64::MAX, Direction::Backward, 1).await?.pop();
+    Ok(newest.is_some_and(|newest| {
+        newest.metadata.actor_id == Some(caller.user_id.as_uuid())
+            && newest.metadata.idempotency_key.as_deref() == Some(key)
+    }))
 }
 
 /// Keeps a successful answer for repeats, or frees the key after a refusal or failure, unless

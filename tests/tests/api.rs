@@ -644,6 +644,59 @@ backend_tests! {
         assert_eq!(resets, 1, "the retry recorded the reset a second time");
     }
 
+    async fn a_stopped_reset_retried_after_a_later_reset_does_not_undo_it(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&app.login("4000-TEST", PASSWORD).await, "/api/v1/me").await;
+        let user = me["id"].as_str().unwrap().to_owned();
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let reset = |key: &'static str, password: &'static str| {
+            app.client.put(app.url(&format!("/api/v1/users/{user}/password"))).bearer_auth(&operator)
+                .header("Idempotency-Key", key).json(&json!({"new_password": password})).send()
+        };
+        assert_eq!(reset("first", "premier secret choisi").await.unwrap().status(), 204);
+        // Its server stopped before keeping the answer; another reset came after it.
+        let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2)).timestamp_micros();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE idempotency_keys SET status = 0, created_at = $1 WHERE key = 'first'")
+            .bind(long_ago).execute(p).await.map(drop)).unwrap();
+        assert_eq!(reset("second", "second secret choisi").await.unwrap().status(), 204);
+
+        let (status, problem) = vigie_tests::answer(reset("first", "premier secret choisi").await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (409, Some("/problems/answer_lost")), "{problem}");
+        let login = |password: &'static str| {
+            app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "4000-TEST", "password": password})).send()
+        };
+        assert_eq!(login("second secret choisi").await.unwrap().status(), 200, "the later reset was undone");
+        assert_eq!(login("premier secret choisi").await.unwrap().status(), 401);
+    }
+
+    async fn a_password_change_stopped_after_its_new_hash_ends_the_sessions_on_retry(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let token = app.login("4000-TEST", PASSWORD).await;
+        let pool = vigie_projections::db::Db::connect(&app.db.url, 1).await.unwrap();
+        let change = || {
+            app.client.put(app.url("/api/v1/me/password")).bearer_auth(&token).header("Idempotency-Key", "change")
+                .json(&json!({"current_password": PASSWORD, "new_password": "mon nouveau secret"})).send()
+        };
+        assert_eq!(change().await.unwrap().status(), 204);
+        // What a server that stopped after storing the new hash leaves: the key claimed a while
+        // ago and the sessions not yet ended.
+        let long_ago = (chrono::Utc::now() - chrono::Duration::minutes(2)).timestamp_micros();
+        vigie_projections::on_db!(&pool, |p| sqlx::query("UPDATE idempotency_keys SET status = 0, created_at = $1 WHERE key = 'change'")
+            .bind(long_ago).execute(p).await.map(drop)).unwrap();
+        let restored = app.login("4000-TEST", "mon nouveau secret").await;
+        // A session opened with the new password stands for one the stopped server did not end.
+        let (status, _) = app.get(&restored, "/api/v1/me").await;
+        assert_eq!(status, 200);
+
+        let retry = app.client.put(app.url("/api/v1/me/password")).bearer_auth(&restored).header("Idempotency-Key", "change")
+            .json(&json!({"current_password": PASSWORD, "new_password": "mon nouveau secret"})).send().await.unwrap();
+        let (status, answer) = vigie_tests::answer(retry).await;
+        assert_eq!(status, 204, "the retry was refused: {answer}");
+        let (status, _) = app.get(&restored, "/api/v1/me").await;
+        assert_eq!(status, 401, "the retry left a session alive");
+    }
+
     async fn unassign_takes_no_body_or_null_as_removing_the_base_contact_and_json_only(db) {
         let app = TestApp::spawn_demo(db).await;
         let token = app.login("4000-TEST", PASSWORD).await;
