@@ -146,11 +146,17 @@ pub fn parse_as_of(value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiErro
 /// An instant written in the time zone it belongs to; in UTC it ends in `Z`, as the
 /// instants in events' data do, so one feed never writes UTC two ways.
 pub fn at(instant: DateTime<Utc>, tz: Tz) -> String {
-    if tz == chrono_tz::UTC {
+    if is_utc(tz) {
         instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     } else {
         instant.with_timezone(&tz).to_rfc3339()
     }
+}
+
+/// Whether a zone is UTC under any of its names (`Etc/UTC`, `Zulu`, `Universal`…). GMT's names
+/// are left out: they write as `+00:00`, as does London in winter.
+fn is_utc(tz: Tz) -> bool {
+    matches!(tz.name(), "UTC" | "Etc/UTC" | "UCT" | "Etc/UCT" | "Universal" | "Etc/Universal" | "Zulu" | "Etc/Zulu")
 }
 
 /// Parses an RFC 3339 instant from a query or body field, naming the field when it is wrong.
@@ -449,7 +455,16 @@ pub struct ScheduleHead {
 
 #[cfg(test)]
 mod tests {
-    use super::{holds_escaped_nul, parse_date};
+    use super::{at, holds_escaped_nul, parse_date};
+
+    #[test]
+    fn utc_under_any_of_its_names_ends_in_z_and_london_in_winter_does_not() {
+        let instant = "2027-01-15T08:00:00Z".parse().unwrap();
+        for utc in ["UTC", "Etc/UTC", "Etc/UCT", "Universal", "Zulu"] {
+            assert_eq!(at(instant, utc.parse().unwrap()), "2027-01-15T08:00:00Z", "{utc}");
+        }
+        assert_eq!(at(instant, chrono_tz::Europe::London), "2027-01-15T08:00:00+00:00");
+    }
 
     #[test]
     fn a_date_has_a_four_digit_year() {
