@@ -438,9 +438,12 @@ fn replay(status: StatusCode, content_type: Option<String>, body: String) -> Res
         None => None,
     };
     let mut response = (status, Bytes::from(body)).into_response();
-    if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    }
+    // Bytes answer as application/octet-stream; a replay carries what the first answer carried,
+    // which for an empty 204 is no Content-Type at all.
+    match content_type {
+        Some(content_type) => response.headers_mut().insert(header::CONTENT_TYPE, content_type),
+        None => response.headers_mut().remove(header::CONTENT_TYPE),
+    };
     response
 }
 

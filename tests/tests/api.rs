@@ -606,6 +606,21 @@ backend_tests! {
         }
     }
 
+    async fn a_replayed_answer_without_a_body_is_sent_as_the_first_was(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, me) = app.get(&app.login("4000-TEST", PASSWORD).await, "/api/v1/me").await;
+        let reset = || {
+            app.client.put(app.url(&format!("/api/v1/users/{}/password", me["id"].as_str().unwrap()))).bearer_auth(&operator)
+                .header("Idempotency-Key", "reset-twice").json(&json!({"new_password": "un tout nouveau secret"})).send()
+        };
+        let (first, again) = (reset().await.unwrap(), reset().await.unwrap());
+        assert_eq!((first.status().as_u16(), again.status().as_u16()), (204, 204));
+        assert_eq!(first.headers().get("content-type"), None);
+        assert_eq!(again.headers().get("content-type"), None, "the replay added a Content-Type the first answer had not");
+        assert_eq!(again.bytes().await.unwrap().len(), 0);
+    }
+
     async fn a_password_reset_whose_server_stopped_after_its_event_is_finished_by_a_retry(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;
