@@ -53,7 +53,7 @@ async fn on_call(
     ensure_fresh(&app, query.min_position).await?;
     reachable_account(&app, &caller, account_id)?;
     let at = query.at.as_deref().map(|v| views::parse_instant("at", v)).transpose()?.unwrap_or_else(Utc::now);
-    let as_of = views::parse_as_of(query.as_of.as_deref())?;
+    let as_of = views::parse_as_of(query.as_of.as_deref(), app.live().read().known_at())?;
     if as_of.is_some() {
         // Replaying what was known is the auditors' (and the schedule's users'); dispatch asks about now.
         caller.require_schedule_reader("ask who was on call as of a past moment")?;

@@ -204,7 +204,7 @@ async fn shifts(
 ) -> ApiResult<Json<ShiftsAnswer>> {
     caller.require_schedule_reader("read shifts")?;
     ensure_fresh(&app, query.min_position).await?;
-    let as_of = views::parse_as_of(query.as_of.as_deref())?;
+    let as_of = views::parse_as_of(query.as_of.as_deref(), app.live().read().known_at())?;
     let (state, known_at) = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let tz = state.time_zone();
     let from = match &query.from {
@@ -297,7 +297,7 @@ async fn coverage(
     if to < from || (to - from).num_days() > 400 {
         return Err(ApiError::bad_request("to must be on or after from, and at most 400 days later."));
     }
-    let as_of = views::parse_as_of(query.as_of.as_deref())?;
+    let as_of = views::parse_as_of(query.as_of.as_deref(), app.live().read().known_at())?;
     let (state, _) = schedule_at(&app, &caller, schedule_id, as_of).await?;
     let days = state
         .coverage_of_days(from, to)

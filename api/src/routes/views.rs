@@ -138,9 +138,13 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// The `as_of` of a past view. One in the future is now: nothing later is known
 /// yet, and echoing it back would claim a view of the schedule as it will be known.
-pub fn parse_as_of(value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+/// "Now" is the later of this node's clock and `known_at`, the record time of the
+/// newest change it knows: another node with a clock ahead of this one's may have
+/// recorded that change, and a view as of its record time must still show it.
+pub fn parse_as_of(value: Option<&str>, known_at: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(value) = value else { return Ok(None) };
-    Ok(Some(parse_instant("as_of", value)?.min(Utc::now())))
+    let now = Utc::now().max(known_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    Ok(Some(parse_instant("as_of", value)?.min(now)))
 }
 
 /// An instant written in the time zone it belongs to; in UTC it ends in `Z`, as the
@@ -455,7 +459,27 @@ pub struct ScheduleHead {
 
 #[cfg(test)]
 mod tests {
-    use super::{at, holds_escaped_nul, parse_date};
+    use chrono::{Duration, Utc};
+
+    use super::{at, holds_escaped_nul, parse_as_of, parse_date};
+
+    #[test]
+    fn an_as_of_in_the_future_is_now_unless_a_change_was_recorded_later_on_a_clock_ahead() {
+        let ahead = Utc::now() + Duration::minutes(10);
+        let asked = |instant: chrono::DateTime<Utc>| instant.to_rfc3339();
+
+        // Recorded on this node's clock: anything later than now is now.
+        let clamped = parse_as_of(Some(&asked(ahead)), Some(Utc::now())).unwrap().unwrap();
+        assert!(clamped <= Utc::now());
+
+        // Recorded 10 minutes ahead of this clock by another node: a view as of that change shows it.
+        let kept = parse_as_of(Some(&asked(ahead)), Some(ahead)).unwrap().unwrap();
+        assert_eq!(kept.timestamp_micros(), ahead.timestamp_micros());
+        let beyond = parse_as_of(Some(&asked(ahead + Duration::hours(1))), Some(ahead)).unwrap().unwrap();
+        assert_eq!(beyond, ahead);
+
+        assert_eq!(parse_as_of(None, Some(ahead)).unwrap(), None);
+    }
 
     #[test]
     fn utc_under_any_of_its_names_ends_in_z_and_london_in_winter_does_not() {
