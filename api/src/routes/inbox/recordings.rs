@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigie_domain::calls::{Call, CallCommand, RecordingAttached};
-use vigie_domain::{AccountId, CallId, RecordingId, calls};
+use vigie_domain::{AccountId, Aggregate, CallId, RecordingId, calls};
 use vigie_projections::db::{Db, to_micros};
 use vigie_projections::on_db;
 
-use super::stream::on_stream;
+use super::stream::{on_stream, replay};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::ChangeHeaders;
@@ -204,6 +204,16 @@ async fn upload(
     let recording_id = RecordingId::new_v7();
     let sha256: String = Sha256::digest(&audio).iter().map(|b| format!("{b:02x}")).collect();
     let change = ChangeHeaders::from_headers(&headers)?;
+    // A call named through another account's path is refused before its bytes are stored:
+    // stored, they would hold the call's one place for a recording until removed, and the
+    // right account's upload racing them would be told the call does not exist.
+    let kept_since = super::kept_since(&app);
+    let is_attachable = |state: &<Call as Aggregate>::State| {
+        state.call.as_ref().is_some_and(|call| call.account_id == account_id && call.started_at >= kept_since)
+    };
+    if !is_attachable(&replay::<Call>(&app, &Call::stream_id(call_id)).await?.0) {
+        return Err(ApiError::not_found("call"));
+    }
     // The event is the record; the bytes go in first so an attached recording can always be played.
     store_audio(app.db(), recording_id, account_id, call_id, &content_type, &sha256, &audio).await?;
     let attached = RecordingAttached {
@@ -212,11 +222,9 @@ async fn upload(
         bytes: audio.len() as u64,
         sha256: Some(sha256),
     };
-    let kept_since = super::kept_since(&app);
     let outcome = on_stream::<Call>(&app, &caller, call_id, &change, |state, ctx| {
-        match state.call.as_ref() {
-            Some(call) if call.account_id == account_id && call.started_at >= kept_since => {}
-            _ => return Err(vigie_domain::DomainError::NotFound(vigie_domain::Entity::Call)),
+        if !is_attachable(state) {
+            return Err(vigie_domain::DomainError::NotFound(vigie_domain::Entity::Call));
         }
         calls::decide(state, CallCommand::AttachRecording(attached.clone()), ctx)
     })

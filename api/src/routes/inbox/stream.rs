@@ -61,7 +61,7 @@ pub(super) async fn on_stream<A: Aggregate>(
 }
 
 /// The aggregate's state and version, from its stream's events.
-async fn replay<A: Aggregate>(app: &AppState, stream_id: &str) -> ApiResult<(A::State, u64)> {
+pub(super) async fn replay<A: Aggregate>(app: &AppState, stream_id: &str) -> ApiResult<(A::State, u64)> {
     let stored = app.store().read_stream(stream_id, 1, Direction::Forward, usize::MAX).await?;
     let mut state = A::State::default();
     let mut version = 0;
