@@ -52,7 +52,9 @@ const REASON_MAX: usize = 2000;
 pub struct Changed {
     /// The changed thing's new version: send it as `If-Match` with the next change.
     pub version: u64,
-    /// The log position of the change's last event: send it as `min_position` to read the change back.
+    /// The log position of the change's last event (for a change that changed nothing, the
+    /// newest position this server knew when it answered): send it as `min_position` to read
+    /// the change back.
     pub position: u64,
 }
 
