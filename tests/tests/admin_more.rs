@@ -137,7 +137,7 @@ backend_tests! {
             app.client.post(&copy_path).bearer_auth(&operator).header("If-Match", format!("\"{version}\"")).json(&copy("Été", true)).send().await.unwrap(),
         )
         .await;
-        assert_eq!(status, 201, "{full}");
+        assert_eq!((status, &full["contacts_left_out"]), (201, &json!([])), "{full}");
         let (status, bare) = app.post(&operator, &format!("/api/v1/schedules/{schedule}/copy"), copy("Vide", false)).await;
         assert_eq!(status, 201, "{bare}");
         let original = shifts(&app, &operator, &schedule, 7, 60).await;
@@ -206,6 +206,32 @@ backend_tests! {
         let client = app.login("4000-TEST", PASSWORD).await;
         let (status, _) = app.post(&client, &format!("/api/v1/schedules/{schedule}/copy"), copy("Moi", false)).await;
         assert_eq!(status, 403);
+    }
+
+    async fn a_copy_with_assignments_names_the_deactivated_contacts_it_leaves_behind(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let (_, schedule, _) = genesis(&app, &operator).await;
+        let source = shifts(&app, &operator, &schedule, 8, 36).await;
+        let assigned = source.iter().find(|s| s["assignee"].is_object()).unwrap();
+        let (gone, name) = (assigned["assignee"]["id"].as_str().unwrap(), assigned["assignee"]["name"].clone());
+        let (status, _) = app.post(&operator, &format!("/api/v1/contacts/{gone}/deactivate"), json!({})).await;
+        assert_eq!(status, 200);
+
+        let copy_path = format!("/api/v1/schedules/{schedule}/copy");
+        let (status, copied) = app.post(&operator, &copy_path, json!({"name": "Sans départs", "with_assignments": true})).await;
+        assert_eq!(status, 201, "{copied}");
+        assert_eq!(copied["contacts_left_out"], json!([{"id": gone, "name": name}]), "the operator is told who was not copied");
+        let copy = shifts(&app, &operator, copied["id"].as_str().unwrap(), 8, 36).await;
+        let same = |shift: &Value| copy.iter().find(|c| c["start"] == shift["start"] && c["rank"] == shift["rank"]).unwrap().clone();
+        assert!(same(assigned)["assignee"].is_null(), "a deactivated contact was copied onto a shift");
+        let kept = source.iter().find(|s| s["assignee"].is_object() && s["assignee"]["id"] != gone);
+        if let Some(kept) = kept {
+            assert_eq!(same(kept)["assignee"]["id"], kept["assignee"]["id"]);
+        }
+
+        let (status, bare) = app.post(&operator, &copy_path, json!({"name": "Rien", "with_assignments": false})).await;
+        assert_eq!((status, &bare["contacts_left_out"]), (201, &json!([])), "{bare}");
     }
 
     async fn a_past_view_names_contacts_and_their_numbers_as_the_directory_then_had_them(db) {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vigie_domain::contact::ContactDetails;
 use vigie_domain::schedule::{CopyScheduleCommand, DeleteScheduleCommand, EditShiftCommand, RemoveShiftCommand};
-use vigie_domain::schedule::{RenameScheduleCommand, ScheduleCommand};
+use vigie_domain::schedule::{RenameScheduleCommand, ScheduleCommand, ScheduleState};
 use vigie_domain::{
     Account, AccountCommand, AccountId, Contact, ContactCommand, ContactId, Schedule, ScheduleId, ShiftId, User,
     UserCommand, UserId, account, contact, schedule, user,
@@ -178,15 +178,37 @@ struct CopyBody {
     with_assignments: bool,
 }
 
-/// A new schedule of the same account with the source's shifts and series, and with
-/// `with_assignments` its base contacts and overrides too. Answers 201 with the new id.
+/// What copying a schedule answers: as [`Created`], and who was left behind.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Copied {
+    /// The new schedule's id.
+    id: uuid::Uuid,
+    /// The new schedule's version: send it as `If-Match` with the next change.
+    version: u64,
+    /// The log position of the change's last event: send it as `min_position` to read the change back.
+    position: u64,
+    /// Deactivated contacts assigned to shifts or overrides of the source that have not started:
+    /// a copy with assignments leaves those shifts or parts uncovered. Empty for a copy without.
+    contacts_left_out: Vec<ContactLeftOut>,
+}
+
+/// A deactivated contact whose assignments a copy did not take.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ContactLeftOut {
+    id: uuid::Uuid,
+    name: String,
+}
+
+/// A new schedule of the same account with the source's shifts and series that have not
+/// started, and with `with_assignments` their base contacts and overrides too, except those of
+/// deactivated contacts, which it names. Answers 201 with the new id.
 #[utoipa::path(post, path = "/api/v1/schedules/{schedule_id}/copy", tag = "administration", request_body = CopyBody,
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
         ChangeHeaderParams,
     ),
     responses(
-        (status = 201, description = "The new schedule's `id`, `version` and the change's `position`.", body = Created),
+        (status = 201, description = "The new schedule's `id`, `version`, the change's `position`, and the deactivated contacts whose assignments were not copied.", body = Copied),
         ChangeProblems,
     ))]
 async fn copy_schedule(
@@ -218,11 +240,40 @@ async fn copy_schedule(
         };
         schedule::decide(state, command.into(), ctx)
     });
-    let copied = answer(Some(new_id.into()), change).await;
+    let copied = match change.await {
+        Ok(Changed { version, position }) => {
+            let contacts_left_out =
+                if body.with_assignments { contacts_left_out(&app, &source, &inactive) } else { Vec::new() };
+            let copied = Copied { id: new_id.into(), version, position, contacts_left_out };
+            Ok((StatusCode::CREATED, Json(json!(copied))))
+        }
+        Err(error) => Err(error),
+    };
     if copied.is_err() && claimed {
         unique_names::release_schedule_name(&app, account_id, new_id, &body.name).await;
     }
     copied
+}
+
+/// The deactivated contacts on the source's shifts and overrides that a copy takes (those not
+/// started), by name.
+fn contacts_left_out(app: &AppState, source: &ScheduleState, inactive: &[ContactId]) -> Vec<ContactLeftOut> {
+    let now = chrono::Utc::now();
+    let on_copied_shifts: std::collections::HashSet<ContactId> = source
+        .shifts()
+        .into_iter()
+        .filter(|shift| shift.start >= now)
+        .flat_map(|shift| shift.assignee.into_iter().chain(shift.overrides.iter().map(|o| o.contact_id)))
+        .filter(|contact| inactive.contains(contact))
+        .collect();
+    let live = app.live().read();
+    let mut left_out: Vec<ContactLeftOut> = on_copied_shifts
+        .into_iter()
+        .filter_map(|id| live.contact(id))
+        .map(|contact| ContactLeftOut { id: contact.id.into(), name: contact.details.name.clone() })
+        .collect();
+    left_out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    left_out
 }
 
 /// The fields of a shift to change; an absent field keeps its value.
