@@ -144,8 +144,21 @@ backend_tests! {
         assert_eq!(listed["feeds"][0]["created_by"]["username"], "4000-TEST");
         assert!(!listed.to_string().contains(url.trim_start_matches("/api/v1/calendar/").trim_end_matches(".ics")));
 
+        // If-Match names the version of the schedule the feed belongs to.
+        let (_, shown) = app.get(&token, &format!("/api/v1/schedules/{schedule}/shifts")).await;
+        let version = shown["version"].as_u64().unwrap();
         let feed_path = format!("/api/v1/schedules/{schedule}/calendar-feeds/{}", feed["id"].as_str().unwrap());
-        assert_eq!(delete(&app, &token, &feed_path).await, 204);
+        let with_version = |method: reqwest::Method, path: &str, version: u64| {
+            app.client.request(method, app.url(path)).bearer_auth(&token).header("If-Match", format!("\"{version}\"")).send()
+        };
+        let feeds_path = format!("/api/v1/schedules/{schedule}/calendar-feeds");
+        let (status, problem) = vigie_tests::answer(with_version(reqwest::Method::POST, &feeds_path, version - 1).await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (412, Some("/problems/stale_version")), "{problem}");
+        let (status, problem) = vigie_tests::answer(with_version(reqwest::Method::DELETE, &feed_path, version + 1).await.unwrap()).await;
+        assert_eq!((status, problem["type"].as_str()), (412, Some("/problems/stale_version")), "{problem}");
+        let (_, listed) = app.get(&token, &feeds_path).await;
+        assert_eq!(listed["feeds"].as_array().unwrap().len(), 1, "a refused change made or revoked a feed: {listed}");
+        assert_eq!(with_version(reqwest::Method::DELETE, &feed_path, version).await.unwrap().status(), 204);
         let (_, listed) = app.get(&token, &format!("/api/v1/schedules/{schedule}/calendar-feeds")).await;
         assert_eq!(listed["feeds"], serde_json::json!([]), "a revoked feed is still listed");
         assert_eq!(fetch_feed(&app, &url).await.0, 404, "a revoked feed still answers");

@@ -21,7 +21,7 @@ use crate::auth::{Caller, store};
 use crate::commands::{self, ChangeHeaders};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{Roster, feeds, ical, pdf};
-use crate::routes::openapi::{ChangeHeaderParams, MinPositionParam, Problem, ViewProblems};
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, MinPositionParam, Problem, ViewProblems};
 use crate::routes::schedules::{Freshness, ensure_fresh, reachable_schedule, require_schedule};
 use crate::routes::views;
 
@@ -146,10 +146,7 @@ fn file_name(name: &str) -> String {
     ),
     responses(
         (status = 201, description = "The feed, with its secret URL.", body = FeedCreated),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
-        (status = 409, response = Problem),
+        ChangeProblems,
     ))]
 async fn create_feed(
     State(app): State<AppState>,
@@ -159,8 +156,7 @@ async fn create_feed(
 ) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
     let account_id = require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
-    // If-Match would name the caller's user version, which a portal showing a schedule never has.
-    let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
+    let headers = schedule_as_seen(&app, schedule_id, &headers)?;
     let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };
     // The log decides whether a feed works, so a token without its event opens nothing.
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
@@ -254,9 +250,7 @@ async fn list_feeds(
     ),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        ChangeProblems,
     ))]
 async fn revoke_feed(
     State(app): State<AppState>,
@@ -270,13 +264,22 @@ async fn revoke_feed(
     let feed = feed
         .filter(|f| caller.role == Role::Operator || f.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found("calendar feed"))?;
-    let headers = ChangeHeaders { if_match: None, ..ChangeHeaders::from_headers(&headers)? };
+    let headers = schedule_as_seen(&app, schedule_id, &headers)?;
     commands::execute::<User>(&app, &caller, feed.user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::RevokeCalendarFeed { feed_id: feed.id }, ctx)
     })
     .await?;
     tracing::info!(feed_id = %feed.id, %schedule_id, user = %caller.username, "calendar feed revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A feed's change headers, with `If-Match` checked against the version of the schedule the feed
+/// belongs to (412 if it moved on), the one version a portal showing the schedule has. The feed's
+/// event goes to a user's stream, whose version the portal never sees: it is appended without one.
+fn schedule_as_seen(app: &AppState, schedule_id: ScheduleId, headers: &HeaderMap) -> ApiResult<ChangeHeaders> {
+    let headers = ChangeHeaders::from_headers(headers)?;
+    headers.check_if_match(app.live().read().schedules.version(schedule_id))?;
+    Ok(ChangeHeaders { if_match: None, ..headers })
 }
 
 /// The feed itself: no session, the token in the URL is the credential. Anything wrong is a plain
