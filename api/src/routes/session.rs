@@ -153,6 +153,7 @@ async fn logout(State(app): State<AppState>, caller: Caller) -> ApiResult<Respon
     params(MinPositionParam),
     responses(
         (status = 200, description = "The caller's id, username, role and accounts.", body = MeAnswer),
+        (status = 400, response = Problem),
         (status = 401, response = Problem),
         (status = 503, response = Problem),
     ))]

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::commands::ChangeHeaders;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, Problem};
+use crate::routes::openapi::{ChangeHeaderParams, ChangeProblems, Problem, ViewProblems};
 use crate::routes::schedules::reachable_account;
 
 /// The largest recording accepted.
@@ -61,9 +61,7 @@ struct PlayQuery {
         (status = 200, description = "The audio.", body = Vec<u8>, content_type = "audio/*"),
         (status = 206, description = "The part of the audio asked for.", body = Vec<u8>, content_type = "audio/*"),
         (status = 416, description = "The range is outside the audio."),
-        (status = 401, response = Problem),
-        (status = 403, response = Problem),
-        (status = 404, response = Problem),
+        ViewProblems,
     ))]
 async fn play(
     State(app): State<AppState>,
