@@ -105,7 +105,7 @@ async fn open_account(
 struct UserBody {
     username: String,
     password: String,
-    #[schema(value_type = String, example = "client")]
+    #[schema(value_type = crate::routes::openapi::RoleSchema, example = "client")]
     role: Role,
     #[serde(default)]
     #[schema(value_type = Vec<uuid::Uuid>)]

@@ -73,6 +73,74 @@ impl From<ContactDetailsSchema> for vigie_domain::contact::ContactDetails {
     }
 }
 
+// The domain's closed sets of words as the document names them, so that clients (and fuzzers)
+// know every value the API takes. Each mirrors its domain type, as its `From` proves: a variant
+// added there stops the build until it is added here.
+
+/// What a user may do: `client` (a client company's user), `operator` (the answering service's
+/// team), `dispatcher` (reads who is on call) or `auditor` (replays history).
+#[derive(Debug, ToSchema, serde::Serialize)]
+#[schema(as = Role)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleSchema {
+    Client,
+    Operator,
+    Dispatcher,
+    Auditor,
+}
+
+impl From<vigie_domain::Role> for RoleSchema {
+    fn from(role: vigie_domain::Role) -> Self {
+        use vigie_domain::Role;
+        match role {
+            Role::Client => Self::Client,
+            Role::Operator => Self::Operator,
+            Role::Dispatcher => Self::Dispatcher,
+            Role::Auditor => Self::Auditor,
+        }
+    }
+}
+
+/// `voice`: a recorded conversation; `details`: a transaction without one (an e-mail handled…).
+#[derive(Debug, ToSchema, serde::Serialize)]
+#[schema(as = CallKind)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKindSchema {
+    Details,
+    Voice,
+}
+
+impl From<vigie_domain::calls::CallKind> for CallKindSchema {
+    fn from(kind: vigie_domain::calls::CallKind) -> Self {
+        use vigie_domain::calls::CallKind;
+        match kind {
+            CallKind::Details => Self::Details,
+            CallKind::Voice => Self::Voice,
+        }
+    }
+}
+
+/// A day's colour in the coverage calendar.
+#[derive(Debug, ToSchema, serde::Serialize)]
+#[schema(as = Coverage)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageSchema {
+    Full,
+    Partial,
+    None,
+}
+
+impl From<vigie_domain::schedule::Coverage> for CoverageSchema {
+    fn from(coverage: vigie_domain::schedule::Coverage) -> Self {
+        use vigie_domain::schedule::Coverage;
+        match coverage {
+            Coverage::Full => Self::Full,
+            Coverage::Partial => Self::Partial,
+            Coverage::None => Self::None,
+        }
+    }
+}
+
 /// The shared response of every error status, so each route lists its statuses in one line each.
 #[derive(Debug)]
 pub struct Problem;
@@ -169,4 +237,26 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = serde_json::Value)))]
 async fn document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use vigie_domain::Role;
+    use vigie_domain::calls::CallKind;
+    use vigie_domain::schedule::Coverage;
+
+    use super::{CallKindSchema, CoverageSchema, RoleSchema};
+
+    /// The document's words are the ones the API reads and writes.
+    #[test]
+    fn each_closed_set_is_written_as_the_domain_writes_it() {
+        fn same<D: serde::Serialize + Copy, S: serde::Serialize + From<D>>(values: &[D]) {
+            for &value in values {
+                assert_eq!(serde_json::to_value(value).unwrap(), serde_json::to_value(S::from(value)).unwrap());
+            }
+        }
+        same::<_, RoleSchema>(&[Role::Client, Role::Operator, Role::Dispatcher, Role::Auditor]);
+        same::<_, CallKindSchema>(&[CallKind::Details, CallKind::Voice]);
+        same::<_, CoverageSchema>(&[Coverage::Full, Coverage::Partial, Coverage::None]);
+    }
 }

@@ -321,7 +321,7 @@ struct DayCoverage {
     date: String,
     /// `full` (green: every instant of the day's shifts has a contact), `partial` (yellow) or
     /// `none` (red: no instant has one, or the day has no shifts).
-    #[schema(value_type = String, example = "partial")]
+    #[schema(value_type = crate::routes::openapi::CoverageSchema, example = "partial")]
     status: vigie_domain::schedule::Coverage,
 }
 

@@ -98,7 +98,7 @@ struct LogCallBody {
     duration_seconds: u32,
     agent: String,
     caller_id: Option<String>,
-    #[schema(value_type = String, example = "voice")]
+    #[schema(value_type = crate::routes::openapi::CallKindSchema, example = "voice")]
     kind: CallKind,
 }
 
