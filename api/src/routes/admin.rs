@@ -273,7 +273,9 @@ async fn create_schedule(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShiftBody {
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     start: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     end: String,
     /// Call order within the role: 0 is called first, then 1, up to 99.
     #[schema(value_type = u32, maximum = 99)]

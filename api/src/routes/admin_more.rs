@@ -280,7 +280,9 @@ fn contacts_left_out(app: &AppState, source: &ScheduleState, inactive: &[Contact
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShiftEdit {
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     start: Option<String>,
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     end: Option<String>,
     /// Call order within the role: 0 is called first, then 1, up to 99.
     #[schema(value_type = Option<u32>, maximum = 99)]

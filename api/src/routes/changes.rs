@@ -146,7 +146,9 @@ async fn assign(
 struct OverrideBody {
     #[schema(value_type = uuid::Uuid)]
     contact_id: ContactId,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     start: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     end: String,
     comment: Option<String>,
     reason: Option<String>,

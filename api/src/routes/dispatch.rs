@@ -34,8 +34,8 @@ struct OnCallQuery {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/on-call", tag = "dispatch",
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("at" = Option<String>, Query, description = "The instant asked about; now by default."),
-        ("as_of" = Option<String>, Query, description = "The schedules as they were known at this instant."),
+        ("at" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The instant asked about; now by default."),
+        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The schedules as they were known at this instant."),
         ("role" = Option<String>, Query, description = "Only shifts of this role."),
         ("schedule_id" = Option<uuid::Uuid>, Query, description = "Only this schedule."),
         MinPositionParam,

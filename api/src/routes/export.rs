@@ -52,8 +52,8 @@ struct PdfQuery {
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/export.pdf", tag = "export",
     params(
         ("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = Option<String>, Query, description = "The first local date; today by default."),
-        ("to" = Option<String>, Query, description = "The last local date; 30 days after `from` by default."),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "The first local date; today by default."),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "The last local date; 30 days after `from` by default."),
         MinPositionParam,
     ),
     responses(

@@ -175,8 +175,8 @@ fn min_position(params: &HashMap<String, String>) -> ApiResult<Option<u64>> {
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
         ("window" = Option<String>, Query, description = "`today`, `yesterday`, `last_week` or `last_month`; or give `from` and `to`."),
-        ("from" = Option<String>, Query, description = "The first local date."),
-        ("to" = Option<String>, Query, description = "The last local date."),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "The first local date."),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "The last local date."),
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
         ("q" = Option<String>, Query, description = "Text found in the caller's name or number, the message or the agent, ignoring case and accents; a telephone number matches however it is written."),
@@ -217,8 +217,8 @@ struct MessagesAnswer {
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
         ("window" = Option<String>, Query, description = "`today`, `yesterday`, `last_week` or `last_month`; or give `from` and `to`."),
-        ("from" = Option<String>, Query, description = "The first local date."),
-        ("to" = Option<String>, Query, description = "The last local date."),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "The first local date."),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "The last local date."),
         ("status" = Option<String>, Query, description = "`open` or `closed`."),
         ("urgent" = Option<bool>, Query, description = "Only urgent (or only not urgent) messages."),
         ("q" = Option<String>, Query, description = "Text found in the caller's name or number, the message or the agent, ignoring case and accents; a telephone number matches however it is written."),
@@ -257,6 +257,7 @@ async fn messages_csv(
 #[serde(deny_unknown_fields)]
 struct TakeMessageBody {
     /// Defaults to now.
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     taken_at: Option<String>,
     agent: String,
     caller_name: Option<String>,

@@ -188,9 +188,9 @@ async fn schedule_at(
 /// The schedule's shifts in a range (a week back to four weeks ahead by default), now or as of an instant.
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/shifts", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = Option<String>, Query, description = "Start of the range, an RFC 3339 instant; 7 days before now by default."),
-        ("to" = Option<String>, Query, description = "End of the range, an RFC 3339 instant; 35 days after `from` by default."),
-        ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Start of the range, an RFC 3339 instant; 7 days before now by default."),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "End of the range, an RFC 3339 instant; 35 days after `from` by default."),
+        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
         (status = 200, description = "The schedule, its version, its shifts and a summary.", body = ShiftsAnswer),
@@ -274,9 +274,9 @@ struct RangeSummary {
 /// Whether each day from `from` to `to` is covered.
 #[utoipa::path(get, path = "/api/v1/schedules/{schedule_id}/coverage", tag = "schedules",
     params(("schedule_id" = uuid::Uuid, Path, description = "The schedule."),
-        ("from" = String, Query, description = "The first local date, e.g. 2026-05-01."),
-        ("to" = String, Query, description = "The last local date, at most 400 days after `from`."),
-        ("as_of" = Option<String>, Query, description = "The schedule as it was known at this instant."),
+        ("from" = chrono::NaiveDate, Query, description = "The first local date, e.g. 2026-05-01."),
+        ("to" = chrono::NaiveDate, Query, description = "The last local date, at most 400 days after `from`."),
+        ("as_of" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "The schedule as it was known at this instant."),
         MinPositionParam,),
     responses(
         (status = 200, description = "Each day's coverage.", body = CoverageAnswer),

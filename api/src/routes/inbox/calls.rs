@@ -35,8 +35,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls", tag = "inbox",
     params(
         ("account_id" = uuid::Uuid, Path, description = "The account."),
-        ("from" = Option<String>, Query, description = "The first local date."),
-        ("to" = Option<String>, Query, description = "The last local date."),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "The first local date."),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "The last local date."),
         ("caller_id" = Option<String>, Query, description = "Text found in the caller ID, ignoring case and accents; a telephone number matches however it is written (`+1 418 555 0142` finds `418-555-0142`)."),
         MinPositionParam,
     ),
@@ -94,6 +94,7 @@ async fn one_call(
 #[serde(deny_unknown_fields)]
 struct LogCallBody {
     call_number: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     started_at: String,
     duration_seconds: u32,
     agent: String,
