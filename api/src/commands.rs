@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -107,14 +107,21 @@ impl ChangeHeaders {
             })?),
             Some(Err(_)) => return Err(ApiError::bad_request("If-Match is not readable text.")),
         };
-        let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(key)) if !key.is_empty() && key.len() <= 200 => Some(key.to_owned()),
-            Some(_) => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
-        };
+        let idempotency_key = headers.get("idempotency-key").map(idempotency_key).transpose()?;
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         let fingerprint = headers.get(FINGERPRINT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Self { if_match, idempotency_key, request_id, fingerprint })
+    }
+}
+
+/// The longest `Idempotency-Key` kept: a UUID, or a client's own key of a few words, fits.
+pub const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+/// An `Idempotency-Key` header's key: 1 to [`IDEMPOTENCY_KEY_MAX`] bytes of visible text.
+pub fn idempotency_key(value: &HeaderValue) -> ApiResult<String> {
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX => Ok(key.to_owned()),
+        _ => Err(ApiError::bad_request(format!("Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} characters of text."))),
     }
 }
 

@@ -103,14 +103,12 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     if ends_the_session(&parts.method, parts.uri.path()) {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     }
-    let key = match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= 200 => key.to_owned(),
-        _ => return Err(ApiError::bad_request("Idempotency-Key is 1 to 200 characters of text.")),
-    };
-    // Without a session the route answers 401 itself (or, for login, needs none).
+    // Without a session the route answers 401 itself (or, for login, needs none), and
+    // refuses a malformed key after that, as it would without this layer.
     let Ok(caller) = Caller::from_request_parts(&mut parts, &app).await else {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
+    let key = crate::commands::idempotency_key(&key)?;
     // Read no more than the route itself will take: a body over its limit is
     // refused here, before a keyed request could make the server hold more.
     let limit = body_limit(&parts.method, parts.uri.path());

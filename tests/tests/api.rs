@@ -428,6 +428,26 @@ backend_tests! {
         assert!(answers.iter().all(|(status, body)| *status == 200 || (*status == 412 && body["type"] == "/problems/stale_version")), "{answers:?}");
     }
 
+    async fn a_malformed_idempotency_key_is_refused_after_the_session_is_checked(db) {
+        let app = TestApp::spawn_demo(db).await;
+        let operator = app.login("operator", PASSWORD).await;
+        let open = |key: &str, token: Option<&str>| {
+            let request = app.client.post(app.url("/api/v1/accounts")).header("Idempotency-Key", key)
+                .json(&json!({"number": "7101", "name": "Compte 7101", "time_zone": "America/Toronto"}));
+            match token { Some(token) => request.bearer_auth(token), None => request }.send()
+        };
+
+        // No session: 401 first, as without a key; the key's shape tells a stranger nothing.
+        assert_eq!(open("", None).await.unwrap().status(), 401);
+        // A session, and a key empty or over 200 characters: 400, and nothing made.
+        for key in [String::new(), "k".repeat(201)] {
+            let (status, problem) = vigie_tests::answer(open(&key, Some(&operator)).await.unwrap()).await;
+            assert_eq!((status, problem["detail"].as_str()), (400, Some("Idempotency-Key is 1 to 200 characters of text.")));
+        }
+        let (status, made) = vigie_tests::answer(open(&"k".repeat(200), Some(&operator)).await.unwrap()).await;
+        assert_eq!(status, 201, "the first account 7101, made only now: {made}");
+    }
+
     async fn an_idempotency_key_answers_only_the_request_it_was_first_sent_with(db) {
         let app = TestApp::spawn_demo(db).await;
         let operator = app.login("operator", PASSWORD).await;

@@ -162,7 +162,7 @@ impl<'s> utoipa::ToResponse<'s> for Problem {
 #[allow(dead_code)] // Only describes the headers that `ChangeHeaders` reads.
 pub struct ChangeHeaderParams {
     /// A repeat with the same key does nothing new and gets the first answer.
-    #[param(rename = "Idempotency-Key")]
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 200)]
     idempotency_key: Option<String>,
     /// `"<version>"`: refuse with 412 if the aggregate moved on.
     #[param(rename = "If-Match")]
