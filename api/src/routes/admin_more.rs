@@ -240,15 +240,12 @@ async fn copy_schedule(
         };
         schedule::decide(state, command.into(), ctx)
     });
-    let copied = match change.await {
-        Ok(Changed { version, position }) => {
-            let contacts_left_out =
-                if body.with_assignments { contacts_left_out(&app, &source, &inactive) } else { Vec::new() };
-            let copied = Copied { id: new_id.into(), version, position, contacts_left_out };
-            Ok((StatusCode::CREATED, Json(json!(copied))))
-        }
-        Err(error) => Err(error),
-    };
+    let copied = change.await.map(|Changed { version, position }| {
+        let contacts_left_out =
+            if body.with_assignments { contacts_left_out(&app, &source, &inactive) } else { Vec::new() };
+        let copied = Copied { id: new_id.into(), version, position, contacts_left_out };
+        (StatusCode::CREATED, Json(json!(copied)))
+    });
     if copied.is_err() && claimed {
         unique_names::release_schedule_name(&app, account_id, new_id, &body.name).await;
     }

@@ -156,7 +156,7 @@ async fn create_feed(
 ) -> ApiResult<(StatusCode, Extension<crate::idempotency::Secret>, Json<FeedCreated>)> {
     let account_id = require_schedule(&app, &caller, schedule_id)?;
     caller.require_role(&[Role::Client, Role::Operator], "create calendar feeds")?;
-    let headers = schedule_as_seen(&app, schedule_id, &headers)?;
+    let headers = feed_change_headers(&app, schedule_id, &headers)?;
     let feed = feeds::Feed { id: commands::new_id(&caller, &headers), schedule_id, user_id: caller.user_id };
     // The log decides whether a feed works, so a token without its event opens nothing.
     commands::execute::<User>(&app, &caller, caller.user_id, &headers, None, |state, ctx| {
@@ -264,7 +264,7 @@ async fn revoke_feed(
     let feed = feed
         .filter(|f| caller.role == Role::Operator || f.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found("calendar feed"))?;
-    let headers = schedule_as_seen(&app, schedule_id, &headers)?;
+    let headers = feed_change_headers(&app, schedule_id, &headers)?;
     commands::execute::<User>(&app, &caller, feed.user_id, &headers, None, |state, ctx| {
         user::decide(state, UserCommand::RevokeCalendarFeed { feed_id: feed.id }, ctx)
     })
@@ -276,7 +276,7 @@ async fn revoke_feed(
 /// A feed's change headers, with `If-Match` checked against the version of the schedule the feed
 /// belongs to (412 if it moved on), the one version a portal showing the schedule has. The feed's
 /// event goes to a user's stream, whose version the portal never sees: it is appended without one.
-fn schedule_as_seen(app: &AppState, schedule_id: ScheduleId, headers: &HeaderMap) -> ApiResult<ChangeHeaders> {
+fn feed_change_headers(app: &AppState, schedule_id: ScheduleId, headers: &HeaderMap) -> ApiResult<ChangeHeaders> {
     let headers = ChangeHeaders::from_headers(headers)?;
     headers.check_if_match(app.live().read().schedules.version(schedule_id))?;
     Ok(ChangeHeaders { if_match: None, ..headers })
