@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -19,6 +19,19 @@ enum Command {
     /// Maintain the SQL read models (inbox, call log).
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Copy a SQLite database to a new file, consistently, while the server keeps running.
+    ///
+    /// The copy holds one moment of the whole database (the log, the read
+    /// models, the password hashes) and no sessions. To restore it, stop the
+    /// server, put the copy in place of the database file (removing its -wal
+    /// and -shm files) and start the server again.
+    Backup {
+        /// The new file to write; an existing file is never overwritten.
+        destination: std::path::PathBuf,
+        /// The database to copy: `sqlite://PATH`.
+        #[arg(long, env = "VIGIE_DATABASE_URL", default_value = "sqlite://vigie.db")]
+        database: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +71,20 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Backup { destination, database } => {
+            vigie_api::telemetry::init("text");
+            match vigie_api::backup::backup(&database, &destination).await {
+                Ok(report) => {
+                    println!("{report}");
+                    Ok(())
+                }
+                // An operator's mistake (a name already taken, a PostgreSQL URL) is one line, not a trace.
+                Err(error) => {
+                    eprintln!("vigie backup: {error}");
+                    std::process::exit(1)
+                }
+            }
         }
     }
 }
