@@ -23,6 +23,14 @@ use crate::sql::{
 /// Calls started on the last this many calendar days (today included) are recent; older ones are the archive.
 pub const RECENT_DAYS: u64 = 7;
 
+/// How many calls a search answers when it does not say: every call of a usual
+/// account's two months, while a busy account's are paged rather than sent in
+/// one answer of megabytes.
+pub const DEFAULT_PAGE: u32 = 500;
+
+/// The most calls one answer holds.
+pub const MAX_PAGE: u32 = 1000;
+
 /// Builds `call_log` from the call streams.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallLogProjection;
@@ -101,12 +109,16 @@ pub struct CallQuery {
     /// Found anywhere in the caller ID, ignoring case and accents; a number
     /// also matches however it is written (`+1 418 555 0142` finds `418-555-0142`).
     pub caller_id: Option<String>,
+    /// At most this many calls, newest first…
+    pub limit: u32,
+    /// …after skipping this many.
+    pub offset: u32,
 }
 
 impl CallQuery {
-    /// Every call kept for the account.
+    /// Every call kept for the account, the first [`DEFAULT_PAGE`] of them.
     pub fn new(account_id: AccountId, time_zone: Tz, now: DateTime<Utc>) -> Self {
-        Self { account_id, time_zone, now, from: None, to: None, caller_id: None }
+        Self { account_id, time_zone, now, from: None, to: None, caller_id: None, limit: DEFAULT_PAGE, offset: 0 }
     }
 }
 
@@ -135,13 +147,20 @@ pub struct CallView {
     pub bytes: Option<u64>,
 }
 
-/// A search's answer, newest first in each part.
+/// A page of a search's answer, newest first, split in two parts: the recent
+/// calls come first, so a page holds recent calls, then archived ones, or both.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CallLogView {
-    /// Started on the last [`RECENT_DAYS`] calendar days, today included.
+    /// Started on the last 7 calendar days, today included.
     pub recent: Vec<CallView>,
     /// Older, back to the retention period.
     pub archive: Vec<CallView>,
+    /// How many recent calls match in all, on every page.
+    pub total_recent: u64,
+    /// How many archived calls match in all, on every page.
+    pub total_archive: u64,
+    pub limit: u32,
+    pub offset: u32,
 }
 
 /// Reads the call log read model.
@@ -187,10 +206,34 @@ impl CallLog {
             };
             conditions.push(condition);
         }
-        let calls = self.fetch(&conditions, zone).await?;
         let recent_from = start_of_day(zone, days_before(today(zone, query.now), RECENT_DAYS - 1));
+        let (total, total_recent) = self.count(&conditions, recent_from).await?;
+        let limit = conditions.bind(i64::from(query.limit));
+        let offset = conditions.bind(i64::from(query.offset));
+        let calls = self.fetch(&conditions, &format!("LIMIT {limit} OFFSET {offset}"), zone).await?;
         let (recent, archive) = calls.into_iter().partition(|call| call.started_at >= recent_from);
-        Ok(CallLogView { recent, archive })
+        Ok(CallLogView {
+            recent,
+            archive,
+            total_recent,
+            total_archive: total.saturating_sub(total_recent),
+            limit: query.limit,
+            offset: query.offset,
+        })
+    }
+
+    /// How many calls match, and how many of them started at `recent_from` or later.
+    async fn count(&self, conditions: &Conditions, recent_from: DateTime<Utc>) -> Result<(u64, u64), ProjectionError> {
+        let mut counting = conditions.clone();
+        let recent = counting.bind(recent_from);
+        let sql = format!(
+            "SELECT count(*), count(CASE WHEN started_at >= {recent} THEN 1 END) FROM call_log WHERE {}",
+            conditions.sql()
+        );
+        let values = counting.values();
+        let (total, recent): (i64, i64) =
+            crate::on_db!(&self.db, |pool| bind_values!(sqlx::query_as(&sql), values).fetch_one(pool).await)?;
+        Ok((u64::try_from(total).unwrap_or_default(), u64::try_from(recent).unwrap_or_default()))
     }
 
     /// One call of the account, if it is still kept.
@@ -203,7 +246,7 @@ impl CallLog {
     ) -> Result<Option<CallView>, ProjectionError> {
         let mut conditions = self.conditions(account_id, now);
         conditions.and("call_id = {}", id.to_string());
-        Ok(self.fetch(&conditions, time_zone).await?.pop())
+        Ok(self.fetch(&conditions, "", time_zone).await?.pop())
     }
 
     /// The account's live, unexpired calls.
@@ -214,9 +257,11 @@ impl CallLog {
         conditions
     }
 
-    async fn fetch(&self, conditions: &Conditions, zone: Tz) -> Result<Vec<CallView>, ProjectionError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM call_log WHERE {} ORDER BY started_at DESC, call_id DESC", conditions.sql());
+    async fn fetch(&self, conditions: &Conditions, tail: &str, zone: Tz) -> Result<Vec<CallView>, ProjectionError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM call_log WHERE {} ORDER BY started_at DESC, call_id DESC {tail}",
+            conditions.sql()
+        );
         let values = conditions.values();
         let rows: Vec<CallRow> =
             crate::on_db!(&self.db, |pool| bind_values!(sqlx::query_as(&sql), values).fetch_all(pool).await)?;

@@ -253,6 +253,16 @@ backend_tests! {
             "a range of days in the account's zone"
         );
         assert!(calls.search(&search(Some((11, 19)), Some((11, 18)), None)).await.is_err(), "a range that ends before it starts");
+        assert_eq!((everything.total_recent, everything.total_archive, everything.limit, everything.offset), (2, 2, 500, 0));
+
+        // Paged, newest first: a page may end in the recent part, or straddle both; the totals stay.
+        let page = |limit, offset| CallQuery { limit, offset, ..search(None, None, None) };
+        let first = calls.search(&page(1, 0)).await.unwrap();
+        assert_eq!((caller_ids(&first), first.total_recent, first.total_archive), ((vec!["418-555-0142"], vec![]), 2, 2));
+        let straddling = calls.search(&page(2, 1)).await.unwrap();
+        assert_eq!(caller_ids(&straddling), (vec!["514-555-0199"], vec!["450-555-0110"]));
+        let last = calls.search(&page(2, 3)).await.unwrap();
+        assert_eq!((caller_ids(&last), last.total_archive), ((vec![], vec!["Private caller"]), 2));
 
         let one = calls.call(account, voice, Toronto, now()).await.unwrap().expect("the call by id");
         assert_eq!(&one, newest);

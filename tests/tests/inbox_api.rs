@@ -183,6 +183,16 @@ backend_tests! {
         let newest_first = |calls: &[Value]| calls.windows(2).all(|w| w[0]["started_at"].as_str() >= w[1]["started_at"].as_str());
         assert!(newest_first(recent));
 
+        assert_eq!((log["total_recent"].as_u64(), log["total_archive"].as_u64()), (Some(recent.len() as u64), Some(archive.len() as u64)));
+        let (status, page) = app.get(&client, &format!("{base}?limit=1&offset=1")).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["recent"][0]["id"], recent[1]["id"], "the second newest call");
+        assert_eq!((page["total_recent"].as_u64(), page["limit"].as_u64(), page["offset"].as_u64()), (Some(recent.len() as u64), Some(1), Some(1)));
+        for refused in ["limit=0", "limit=1001", "offset=-1"] {
+            let (status, problem) = app.get(&client, &format!("{base}?{refused}")).await;
+            assert_eq!(status, 400, "{refused}: {problem}");
+        }
+
         let (_, found) = app.get(&client, &format!("{base}?caller_id=8195550131")).await;
         assert_eq!(found["recent"].as_array().unwrap().len(), 1, "{found}");
         let (status, one) = app.get(&client, &format!("{base}/{}", logged["id"].as_str().unwrap())).await;

@@ -134,25 +134,31 @@ fn inbox_query(
         Some("closed") => Some(MessageStatus::Closed),
         Some(_) => return Err(ApiError::bad_request("status is open or closed.")),
     };
-    let number = |name: &str, default: u32| match param(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .map_err(|_| ApiError::bad_request(format!("{name} is a whole number from 0 to {}.", u32::MAX))),
-    };
-    let limit = number("limit", 50)?;
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit is between 1 and {MAX_PAGE}.")));
-    }
+    let (limit, offset) = paging(params, 50, MAX_PAGE)?;
     Ok(InboxQuery {
         window,
         status,
         urgent: param("urgent").map(parse_bool("urgent")).transpose()?,
         text: param("q").map(str::to_owned),
         limit,
-        offset: number("offset", 0)?,
+        offset,
         ..InboxQuery::new(account_id, zone, now)
     })
+}
+
+/// The `limit` (1 to `max`, `default` when left out) and `offset` (0 when left out) of a paged list.
+fn paging(params: &HashMap<String, String>, default: u32, max: u32) -> ApiResult<(u32, u32)> {
+    let number = |name: &str, default: u32| match params.get(name).map(String::as_str).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request(format!("{name} is a whole number from 0 to {}.", u32::MAX))),
+    };
+    let limit = number("limit", default)?;
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit is between 1 and {max}.")));
+    }
+    Ok((limit, number("offset", 0)?))
 }
 
 fn parse_bool(name: &'static str) -> impl Fn(&str) -> ApiResult<bool> {

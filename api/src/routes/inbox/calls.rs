@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_domain::calls::{CallKind, LogCallCommand};
 use vigie_domain::{AccountId, Call, CallCommand, CallId};
-use vigie_projections::call_log::{CallLogView, CallQuery, CallView};
+use vigie_projections::call_log::{self, CallLogView, CallQuery, CallView};
 
 use super::stream::on_stream;
 use super::{account_zone, check_kept, min_position, projection_error};
@@ -38,10 +38,12 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         ("from" = Option<chrono::NaiveDate>, Query, description = "The first local date."),
         ("to" = Option<chrono::NaiveDate>, Query, description = "The last local date."),
         ("caller_id" = Option<String>, Query, description = "Text found in the caller ID, ignoring case and accents; a telephone number matches however it is written (`+1 418 555 0142` finds `418-555-0142`)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many calls, newest first (500 by default, 1000 at most)."),
+        ("offset" = Option<u32>, Query, description = "Skip this many."),
         MinPositionParam,
     ),
     responses(
-        (status = 200, description = "`recent` and `archive`.", body = CallLogView),
+        (status = 200, description = "A page of the calls, split into `recent` and `archive`, with how many match in each.", body = CallLogView),
         ViewProblems,
     ))]
 async fn search_calls(
@@ -53,10 +55,13 @@ async fn search_calls(
     let zone = account_zone(&app, &caller, account_id)?;
     let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let date = |name: &str| param(name).map(|v| views::parse_date(name, v)).transpose();
+    let (limit, offset) = super::paging(&params, call_log::DEFAULT_PAGE, call_log::MAX_PAGE)?;
     let query = CallQuery {
         from: date("from")?,
         to: date("to")?,
         caller_id: param("caller_id").map(str::to_owned),
+        limit,
+        offset,
         ..CallQuery::new(account_id, zone, Utc::now())
     };
     app.read_models().ensure_fresh(min_position(&params)?).await?;
