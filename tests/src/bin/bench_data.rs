@@ -149,6 +149,10 @@ async fn messages_and_calls(
     writers: usize,
 ) -> anyhow::Result<()> {
     let retention = Duration::from_secs(60 * 24 * 3600);
+    // Each account's messages (and calls) spread evenly over the retention
+    // period, so that however many there are, the inbox and call log show
+    // them all: a busy account is many messages a day, not a longer past.
+    let spacing_minutes = (retention.as_secs() / 60 / (per_account as u64 / 2).max(1)).max(1) as i64;
     let chunks: Vec<Vec<AccountId>> =
         accounts.chunks(accounts.len().div_ceil(writers).max(1)).map(<[_]>::to_vec).collect();
     let tasks: Vec<_> = chunks
@@ -160,7 +164,7 @@ async fn messages_and_calls(
                 let now = Utc::now();
                 for account_id in chunk {
                     for n in 0..per_account / 2 {
-                        let at = now - chrono::Duration::minutes(n as i64 * 421);
+                        let at = now - chrono::Duration::minutes(n as i64 * spacing_minutes);
                         let message_id = MessageId::new_v7();
                         let take = TakeMessageCommand {
                             message_id,
