@@ -258,8 +258,14 @@ impl CallLog {
     }
 
     async fn fetch(&self, conditions: &Conditions, tail: &str, zone: Tz) -> Result<Vec<CallView>, ProjectionError> {
+        // The page is chosen from the index alone (`call_log_search`), then only
+        // its rows are read from the table: the rows a filter rejects or an offset
+        // skips never are.
         let sql = format!(
-            "SELECT {COLUMNS} FROM call_log WHERE {} ORDER BY started_at DESC, call_id DESC {tail}",
+            "SELECT {COLUMNS} FROM call_log
+               JOIN (SELECT generation, call_id FROM call_log WHERE {}
+                      ORDER BY started_at DESC, call_id DESC {tail}) AS page USING (generation, call_id)
+              ORDER BY started_at DESC, call_id DESC",
             conditions.sql()
         );
         let values = conditions.values();
