@@ -62,6 +62,8 @@ pub enum BackupError {
     UnknownScheme(String),
     #[error("{} already exists: vigie backup never overwrites a file; choose a new name", .0.display())]
     DestinationExists(PathBuf),
+    #[error("there is no folder {} to write the copy in", .0.display())]
+    NoFolder(PathBuf),
     #[error("there is no database at {}", .0.display())]
     NoDatabase(PathBuf),
     #[error("{} holds no Vigie event log", .0.display())]
@@ -79,6 +81,10 @@ pub async fn backup(database_url: &str, destination: &Path) -> Result<BackupRepo
     let source = source_options(database_url)?;
     if destination.exists() {
         return Err(BackupError::DestinationExists(destination.to_owned()));
+    }
+    let folder = folder_of(destination);
+    if !folder.is_dir() {
+        return Err(BackupError::NoFolder(folder.to_owned()));
     }
     // The copy is written beside the destination, so the final rename stays on one file system.
     let partial = partial_name(destination);
@@ -192,11 +198,15 @@ fn remove_if_present(path: &Path) -> Result<(), std::io::Error> {
 
 /// Makes the rename itself durable: a directory's entries are synced like a file's contents.
 fn sync_directory_of(path: &Path) -> Result<(), std::io::Error> {
-    let directory = match path.parent() {
+    std::fs::File::open(folder_of(path))?.sync_all()
+}
+
+/// The folder a file is in: `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    std::fs::File::open(directory)?.sync_all()
+    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,12 @@ async fn a_backup_never_overwrites_a_file_and_says_what_is_wrong() {
     assert_eq!(std::fs::read(&taken).unwrap(), b"yesterday's backup");
     drop(server);
 
+    let nowhere = backup(&source, &folder.path().join("no-such-folder/copy.db")).await.unwrap_err();
+    assert_eq!(
+        nowhere.to_string(),
+        format!("there is no folder {} to write the copy in", folder.path().join("no-such-folder").display())
+    );
+
     let postgres = backup("postgres://vigie:secret@127.0.0.1/vigie", &folder.path().join("pg.db")).await.unwrap_err();
     assert!(postgres.to_string().contains("pg_dump") && !postgres.to_string().contains("secret"), "{postgres}");
 }
