@@ -258,16 +258,7 @@ impl CallLog {
     }
 
     async fn fetch(&self, conditions: &Conditions, tail: &str, zone: Tz) -> Result<Vec<CallView>, ProjectionError> {
-        // The page is chosen from the index alone (`call_log_search`), then only
-        // its rows are read from the table: the rows a filter rejects or an offset
-        // skips never are.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM call_log
-               JOIN (SELECT generation, call_id FROM call_log WHERE {}
-                      ORDER BY started_at DESC, call_id DESC {tail}) AS page USING (generation, call_id)
-              ORDER BY started_at DESC, call_id DESC",
-            conditions.sql()
-        );
+        let sql = conditions.newest_first("call_log", "call_id", "started_at", COLUMNS, tail);
         let values = conditions.values();
         let rows: Vec<CallRow> =
             crate::on_db!(&self.db, |pool| bind_values!(sqlx::query_as(&sql), values).fetch_all(pool).await)?;

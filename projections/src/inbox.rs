@@ -368,16 +368,7 @@ impl Inbox {
     }
 
     async fn fetch(&self, conditions: &Conditions, tail: &str, zone: Tz) -> Result<Vec<MessageView>, ProjectionError> {
-        // The page is chosen from the index alone (`inbox_messages_search`), then
-        // only its rows are read from the table: the rows a filter rejects or an
-        // offset skips never are.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM inbox_messages
-               JOIN (SELECT generation, message_id FROM inbox_messages WHERE {}
-                      ORDER BY taken_at DESC, message_id DESC {tail}) AS page USING (generation, message_id)
-              ORDER BY taken_at DESC, message_id DESC",
-            conditions.sql()
-        );
+        let sql = conditions.newest_first("inbox_messages", "message_id", "taken_at", COLUMNS, tail);
         let values = conditions.values();
         let rows: Vec<MessageRow> =
             crate::on_db!(&self.db, |pool| bind_values!(sqlx::query_as(&sql), values).fetch_all(pool).await)?;

@@ -46,6 +46,23 @@ impl Conditions {
     pub(crate) fn values(&self) -> &[SqlValue] {
         &self.values
     }
+
+    /// A SELECT of `columns` from the rows of `table` that these conditions
+    /// match, newest first (by `time`, then `key`), then `tail` (LIMIT, OFFSET).
+    ///
+    /// The page is chosen from the table's covering index alone (its
+    /// `…_search` index holds the key and every filtered column), then only
+    /// its rows are read from the table: the rows a filter rejects or an
+    /// offset skips never are.
+    pub(crate) fn newest_first(&self, table: &str, key: &str, time: &str, columns: &str, tail: &str) -> String {
+        format!(
+            "SELECT {columns} FROM {table}
+               JOIN (SELECT generation, {key} FROM {table} WHERE {}
+                      ORDER BY {time} DESC, {key} DESC {tail}) AS page USING (generation, {key})
+              ORDER BY {time} DESC, {key} DESC",
+            self.sql()
+        )
+    }
 }
 
 /// A LIKE pattern matching `text` anywhere, with LIKE's wildcards in it taken
