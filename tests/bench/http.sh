@@ -12,22 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 url=${1:?usage: http.sh DATABASE_URL [SECONDS]}
 seconds=${2:-10}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p vigie-api
-work=$(mktemp -d)
-export VIGIE_ADMIN_PASSWORD=bench-password RUST_LOG=warn
-./target/release/vigie serve --bind 127.0.0.1:18090 --database "$url" > "$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 600); do curl -sf http://127.0.0.1:18090/health >/dev/null && break; sleep 0.5; done
-base=http://127.0.0.1:18090/api/v1
-token=$(curl -s $base/auth/login -H 'content-type: application/json' \
-  -d '{"username":"admin","password":"bench-password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+source tests/bench/serve.sh
+serve "$url" 18090
+echo "== server resident memory before the load: $(grep VmRSS /proc/$server/status)"
 
-# Every account's id for dispatch; 500 schedules with a December shift for the changes.
-curl -s $base/me -H "authorization: Bearer $token" | python3 -c '
-import sys, json
-for a in json.load(sys.stdin)["accounts"]: print(a["id"])' > "$work/accounts.txt"
+# 500 schedules with a December shift for the changes (dispatch asks of every account).
 head -n 250 "$work/accounts.txt" | while read -r account; do
   curl -s "$base/accounts/$account/schedules" -H "authorization: Bearer $token" | python3 -c '
 import sys, json
@@ -38,17 +27,6 @@ while read -r schedule; do
     | python3 -c 'import sys, json; d=json.load(sys.stdin); print(d["schedule"]["id"], d["shifts"][0]["id"])'
 done < "$work/schedules.txt" > "$work/shifts.txt"
 echo "accounts: $(wc -l < "$work/accounts.txt"), schedules for changes: $(wc -l < "$work/shifts.txt")"
-# Let the inbox and call log catch up on the data set first, so that their work is not measured as load.
-head_position=$(curl -s http://127.0.0.1:18090/health | python3 -c 'import sys,json; print(json.load(sys.stdin)["position"])')
-first=$(head -n 1 "$work/accounts.txt")
-started=$SECONDS
-until curl -sf "$base/accounts/$first/messages?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null \
-   && curl -sf "$base/accounts/$first/calls?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null; do
-  sleep 2
-done
-echo "read models caught up with position $head_position after $((SECONDS - started)) s more"
-echo "== server resident memory before the load: $(grep VmRSS /proc/$server/status)"
-
 cat > "$work/dispatch.lua" <<LUA
 local ids = {}
 for line in io.lines("$work/accounts.txt") do ids[#ids + 1] = line end

@@ -14,28 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 url=${1:?usage: inbox.sh DATABASE_URL [SECONDS]}
 seconds=${2:-8}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p vigie-api
-work=$(mktemp -d)
-export VIGIE_ADMIN_PASSWORD=bench-password RUST_LOG=warn
-started=$SECONDS
-./target/release/vigie serve --bind 127.0.0.1:18091 --database "$url" > "$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 600); do curl -sf http://127.0.0.1:18091/health >/dev/null && break; sleep 0.5; done
-base=http://127.0.0.1:18091/api/v1
-token=$(curl -s $base/auth/login -H 'content-type: application/json' \
-  -d '{"username":"admin","password":"bench-password"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
-curl -s $base/me -H "authorization: Bearer $token" | python3 -c '
-import sys, json
-for a in json.load(sys.stdin)["accounts"]: print(a["id"])' > "$work/accounts.txt"
-head_position=$(curl -s http://127.0.0.1:18091/health | python3 -c 'import sys,json; print(json.load(sys.stdin)["position"])')
-first=$(head -n 1 "$work/accounts.txt")
-until curl -sf "$base/accounts/$first/messages?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null \
-   && curl -sf "$base/accounts/$first/calls?min_position=$head_position" -H "authorization: Bearer $token" >/dev/null; do
-  sleep 1
-done
-echo "read models at position $head_position $((SECONDS - started)) s after the start"
+source tests/bench/serve.sh
+serve "$url" 18091
 case $url in postgres*) psql "$url" -qc 'VACUUM ANALYZE' ;; esac
 
 day=$(date -d '-2 days' +%F)
