@@ -12,6 +12,7 @@ use vigie_eventstore::{EventStore, StoreOptions, redact_url};
 use vigie_projections::db::{Db, Durability};
 use vigie_projections::live::Live;
 
+use crate::auth::announce::SessionEnds;
 use crate::auth::cache::SessionCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeConfig;
@@ -31,7 +32,9 @@ struct Inner {
     live: Arc<Live>,
     read_models: ReadModels,
     throttle: LoginThrottle,
-    sessions: SessionCache,
+    sessions: Arc<SessionCache>,
+    /// On PostgreSQL, forgets the sessions other nodes end.
+    _session_ends: Option<SessionEnds>,
     settings: Settings,
     decoy_hash: String,
     /// True once the server has begun to stop.
@@ -66,6 +69,16 @@ impl AppState {
         let decoy_hash = crate::auth::password::hash(&turn, uuid::Uuid::now_v7().to_string())
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let sessions = Arc::new(SessionCache::default());
+        // On PostgreSQL other nodes may end sessions this one remembers. The
+        // listener keeps its connection, so it gets a pool of its own.
+        let session_ends = match &db {
+            Db::Postgres(_) => match Db::connect(database_url, 1).await? {
+                Db::Postgres(pool) => Some(SessionEnds::listen(pool, sessions.clone())),
+                Db::Sqlite(_) => None,
+            },
+            Db::Sqlite(_) => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -73,7 +86,8 @@ impl AppState {
                 live,
                 read_models,
                 throttle,
-                sessions: SessionCache::default(),
+                sessions,
+                _session_ends: session_ends,
                 settings,
                 decoy_hash,
                 stopping: tokio::sync::watch::Sender::new(false),

@@ -200,3 +200,46 @@ backend_tests! {
         restarted.kill().await;
     }
 }
+
+/// What only PostgreSQL offers: several nodes that hear of each other's logouts.
+mod several_nodes {
+    pub mod postgres {
+        use std::time::{Duration, Instant};
+
+        use vigie_tests::{ServerProcess, TestDatabase};
+
+        use super::super::{SERVER, login};
+
+        #[tokio::test]
+        async fn a_logout_through_one_node_ends_the_session_on_the_others_at_once() {
+            let Some(db) =
+                TestDatabase::postgres("a_logout_through_one_node_ends_the_session_on_the_others_at_once").await
+            else {
+                return;
+            };
+            let first = ServerProcess::start(SERVER, &db.url, true).await;
+            let second = ServerProcess::start(SERVER, &db.url, false).await;
+            let client = reqwest::Client::new();
+            let token = login(&client, &first, "4000-TEST").await;
+            let me = |server: &ServerProcess| client.get(server.url("/api/v1/me")).bearer_auth(&token).send();
+
+            // The second node checks the session, and from then on remembers it for a few seconds.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while me(&second).await.unwrap().status() != 200 {
+                assert!(Instant::now() < deadline, "the second node never accepted the session");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let logout = client.post(first.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(logout.status(), 204);
+
+            // Well within the five seconds the second node would otherwise trust what it remembers.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while me(&second).await.unwrap().status() != 401 {
+                assert!(Instant::now() < deadline, "the second node still accepts the token a second after the logout");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            first.kill().await;
+            second.kill().await;
+        }
+    }
+}

@@ -6,12 +6,14 @@
 //! and every node's live model learns of it within moments (pushed on
 //! PostgreSQL, polled on SQLite): then the next request checks the database
 //! again, where those sessions are gone. So that takes moments on every
-//! node, not [`TTL`]. Two windows remain:
-//! - a logout ends one session, with no event: another node may accept its
-//!   token for up to [`TTL`];
+//! node, not [`TTL`]. A logout ends one session, with no event: on
+//! PostgreSQL it is announced to every node, which forgets it at once (see
+//! [`announce`](super::announce)). Two windows remain:
 //! - a node that checks the database in the moment between the event's commit
-//!   and the deletion of the sessions (one round trip) trusts what it read for
-//!   up to [`TTL`].
+//!   and the deletion of the sessions (one round trip), or between a logout's
+//!   deletion and its announcement, trusts what it read for up to [`TTL`];
+//! - several processes sharing one SQLite file hear of no logout but their
+//!   own: each trusts a session it checked for up to [`TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -58,6 +60,11 @@ impl SessionCache {
 
     pub fn forget(&self, token_hash: &str) {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(token_hash);
+    }
+
+    /// Forgets every session, when sessions may have ended unannounced.
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Forgets every session of a user (password change or reset, deactivation).

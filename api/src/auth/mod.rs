@@ -1,6 +1,7 @@
 //! Who is calling: sessions from a bearer token or cookie, and the checks of role and account.
 
 pub mod address;
+pub mod announce;
 pub mod cache;
 pub mod password;
 pub mod store;

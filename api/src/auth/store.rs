@@ -93,12 +93,23 @@ pub async fn find_session(db: &Db, token_hash: &str) -> Result<Option<(UserId, D
     Ok(row.and_then(|(user, expires)| Some((user.parse().ok()?, from_micros(expires)))))
 }
 
+/// Ends one session (a logout); on PostgreSQL, tells every node to forget it at once.
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), ApiError> {
-    on_db!(db, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "WITH ended AS (DELETE FROM sessions WHERE token_hash = $1 RETURNING token_hash)
+                 SELECT pg_notify($2, token_hash) FROM ended",
+            )
+            .bind(token_hash)
+            .bind(super::announce::CHANNEL)
+            .execute(pool)
+            .await?;
+        }
+    }
     Ok(())
 }
 
