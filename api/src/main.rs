@@ -72,8 +72,9 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        // No logging set up: the copy is meant to take seconds, and sqlx would
+        // warn of each slow statement; what matters is printed below.
         Command::Backup { destination, database } => {
-            vigie_api::telemetry::init("text");
             match vigie_api::backup::backup(&database, &destination).await {
                 Ok(report) => {
                     println!("{report}");
