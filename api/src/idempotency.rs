@@ -108,7 +108,13 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     let Ok(caller) = Caller::from_request_parts(&mut parts, &app).await else {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
-    let key = crate::commands::idempotency_key(&key)?;
+    let key = match crate::commands::idempotency_key(&key) {
+        Ok(key) => key,
+        // The layer wraps a path's every method: one the path does not take
+        // is answered 405 by the router, whatever the key says.
+        Err(_) if !takes_its_method(&parts) => return Ok(next.run(Request::from_parts(parts, body)).await),
+        Err(malformed) => return Err(malformed),
+    };
     // Read no more than the route itself will take: a body over its limit is
     // refused here, before a keyed request could make the server hold more.
     let limit = body_limit(&parts.method, parts.uri.path());
@@ -183,6 +189,12 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
 }
 
 /// Whether reading a body failed because it stopped arriving in time (see `http_server`).
+/// Whether the matched route takes the request's method.
+fn takes_its_method(parts: &axum::http::request::Parts) -> bool {
+    let path = parts.extensions.get::<axum::extract::MatchedPath>();
+    path.is_none_or(|path| crate::routes::serves(&parts.method, path.as_str()))
+}
+
 fn stopped_arriving(error: &axum::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = cause {

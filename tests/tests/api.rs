@@ -444,9 +444,11 @@ backend_tests! {
             let (status, problem) = vigie_tests::answer(open(&key, Some(&operator)).await.unwrap()).await;
             assert_eq!((status, problem["detail"].as_str()), (400, Some("Idempotency-Key is 1 to 200 characters of text.")));
         }
-        // A path that does not exist: 404, not the key's 400.
+        // A path that does not exist, or a method it does not take: 404 and 405, not the key's 400.
         let unknown = app.client.post(app.url("/api/v1/acounts")).bearer_auth(&operator).header("Idempotency-Key", "").send();
         assert_eq!(unknown.await.unwrap().status(), 404);
+        let wrong_method = app.client.put(app.url("/api/v1/accounts")).bearer_auth(&operator).header("Idempotency-Key", "").send();
+        assert_eq!(wrong_method.await.unwrap().status(), 405);
         let (status, made) = vigie_tests::answer(open(&"k".repeat(200), Some(&operator)).await.unwrap()).await;
         assert_eq!(status, 201, "the first account 7101, made only now: {made}");
     }

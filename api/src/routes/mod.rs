@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use inbox::recordings::purge_recordings;
 pub(crate) use inbox::recordings::{MAX_RECORDING_BYTES, store_audio};
+pub use openapi::serves;
 
 use crate::app::AppState;
 

@@ -232,6 +232,24 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     openapi.to_json().expect("the OpenAPI document serializes")
 });
 
+/// Each (method, path template) the router serves: the document's operations,
+/// since `routes!` registers a handler and its description from one attribute.
+static OPERATIONS: LazyLock<std::collections::HashSet<(String, String)>> = LazyLock::new(|| {
+    let document: serde_json::Value = serde_json::from_str(&DOCUMENT).expect("the document is JSON");
+    let paths = document["paths"].as_object().into_iter().flatten();
+    paths
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().into_iter().flat_map(|item| item.keys());
+            methods.map(move |method| (method.to_ascii_uppercase(), path.clone()))
+        })
+        .collect()
+});
+
+/// Whether the route at `path` (a template, as `MatchedPath` gives it) takes `method`.
+pub fn serves(method: &axum::http::Method, path: &str) -> bool {
+    OPERATIONS.contains(&(method.as_str().to_owned(), path.to_owned()))
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = serde_json::Value)))]
