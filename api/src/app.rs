@@ -162,8 +162,9 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(routes::router())
-        // Only on routes that exist: a request to an unknown path or with the
-        // wrong method is told 404 or 405, whatever its Idempotency-Key says.
+        // Only on routes that exist: a request to an unknown path is told 404,
+        // whatever its Idempotency-Key says (the layer lets a method the path
+        // does not take through to the router's 405 itself).
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::once))
         .with_state(state)
         .layer(axum::middleware::from_fn(crate::routes::views::refuse_nul_in_uri))

@@ -188,13 +188,13 @@ async fn run_once(app: AppState, request: Request, next: Next) -> ApiResult<Resp
     task.await.map_err(ApiError::internal)
 }
 
-/// Whether reading a body failed because it stopped arriving in time (see `http_server`).
 /// Whether the matched route takes the request's method.
 fn takes_its_method(parts: &axum::http::request::Parts) -> bool {
     let path = parts.extensions.get::<axum::extract::MatchedPath>();
     path.is_none_or(|path| crate::routes::serves(&parts.method, path.as_str()))
 }
 
+/// Whether reading a body failed because it stopped arriving in time (see `http_server`).
 fn stopped_arriving(error: &axum::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = cause {
