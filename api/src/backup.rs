@@ -95,7 +95,9 @@ pub async fn backup(database_url: &str, destination: &Path) -> Result<BackupRepo
         Err(error) => Err(error),
     };
     if finished.is_err() {
-        remove_if_present(&partial)?;
+        // What went wrong first is what the operator needs to read; a partial
+        // copy that cannot be removed either is left for them to see.
+        let _ = remove_if_present(&partial);
     }
     finished
 }
